@@ -1,0 +1,29 @@
+# The two commands that matter: `make demo` and `make test`. Both install what is missing first.
+PRESET ?= release
+BUILD_DIR := build/$(PRESET)
+
+.PHONY: all deps build test demo bench format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake --preset $(PRESET) >/dev/null
+	@cmake --build --preset $(PRESET) -j2
+
+test: build
+	@ctest --preset $(PRESET)
+
+demo: build
+	@scripts/demo.sh $(BUILD_DIR)/keelson
+
+bench: build
+	@bench/run_intake.sh $(BUILD_DIR)
+
+format:
+	@find src sim bench tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf build

@@ -1,0 +1,222 @@
+#include "api/ops.h"
+
+#include <openssl/crypto.h>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "api/views.h"
+#include "core/strings.h"
+#include "net/signature.h"
+#include "obs/log.h"
+#include "obs/metrics.h"
+
+namespace keelson::api {
+namespace {
+
+using net::http::status;
+using net::http::verb;
+
+net::HttpResponse FromStatus(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kNotFound:
+      return net::Problem(status::not_found, "Not Found", core::StdSv(s.message()));
+    case absl::StatusCode::kFailedPrecondition:
+      return net::Problem(status::conflict, "Conflict", core::StdSv(s.message()));
+    case absl::StatusCode::kInvalidArgument:
+      return net::Problem(status::bad_request, "Bad Request", core::StdSv(s.message()));
+    default:
+      return net::Problem(status::service_unavailable, "Service Unavailable",
+                          core::StdSv(s.message()));
+  }
+}
+
+bool Authorized(const OpsDeps& deps, const net::HttpRequest& req) {
+  if (deps.api_key_sha256.empty()) return true;
+  std::string_view auth = req.Header("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (auth.size() < kBearer.size() ||
+      !absl::EqualsIgnoreCase(core::AbslSv(auth.substr(0, kBearer.size())), core::AbslSv(kBearer))) {
+    return false;
+  }
+  const std::string digest = net::Sha256Hex(auth.substr(kBearer.size()));
+  bool ok = false;
+  for (const std::string& k : deps.api_key_sha256) {
+    ok |= k.size() == digest.size() && CRYPTO_memcmp(k.data(), digest.data(), k.size()) == 0;
+  }
+  return ok;
+}
+
+// Wraps an /ops handler with authentication.
+net::Handler Guard(const OpsDeps& deps, std::function<net::HttpResponse(net::HttpRequest&)> fn) {
+  return [deps, fn = std::move(fn)](net::HttpRequest& req, net::Responder respond) {
+    if (!Authorized(deps, req)) {
+      auto res = net::Problem(status::unauthorized, "Unauthorized",
+                              "a valid ops API key is required (Authorization: Bearer <key>)");
+      res.set("WWW-Authenticate", "Bearer");
+      respond(std::move(res));
+      return;
+    }
+    respond(fn(req));
+  };
+}
+
+absl::StatusOr<int64_t> IdParam(const net::HttpRequest& req) {
+  int64_t id = 0;
+  auto it = req.params.find("id");
+  if (it == req.params.end() || !absl::SimpleAtoi(it->second, &id) || id <= 0) {
+    return absl::InvalidArgumentError("the id must be a positive integer");
+  }
+  return id;
+}
+
+store::JobFilter DeadFilter(const net::HttpRequest& req) {
+  store::JobFilter f;
+  f.state = store::JobState::kDead;
+  f.kind = req.QueryParam("kind");
+  f.dead_reason = req.QueryParam("reason");
+  int64_t v = 0;
+  if (absl::SimpleAtoi(req.QueryParam("after"), &v)) f.after_id = v;
+  if (absl::SimpleAtoi(req.QueryParam("limit"), &v)) f.limit = static_cast<int>(std::clamp<int64_t>(v, 1, 1000));
+  return f;
+}
+
+}  // namespace
+
+void AddOpsRoutes(net::Router& router, const OpsDeps& deps) {
+  router.Add(verb::get, "/ops/dead-letters", Guard(deps, [deps](net::HttpRequest& req) {
+               auto jobs = deps.store->ListJobs(DeadFilter(req));
+               if (!jobs.ok()) return FromStatus(jobs.status());
+               nlohmann::json items = nlohmann::json::array();
+               for (const auto& j : *jobs) items.push_back(JobToJson(j, false));
+               nlohmann::json out = {{"items", items}};
+               if (!jobs->empty()) out["next_after"] = jobs->back().id;
+               return net::Json(status::ok, out.dump());
+             }));
+  router.Add(verb::get, "/ops/dead-letters/{id}", Guard(deps, [deps](net::HttpRequest& req) {
+               auto id = IdParam(req);
+               if (!id.ok()) return FromStatus(id.status());
+               auto job = deps.store->GetJob(*id);
+               if (!job.ok()) return FromStatus(job.status());
+               nlohmann::json out = JobToJson(*job, true);
+               const nlohmann::json& p = out["payload"];
+               if (p.is_object() && p.contains("delivery_id") && p["delivery_id"].is_number()) {
+                 auto d = deps.store->GetDelivery(p["delivery_id"].get<int64_t>());
+                 if (d.ok()) out["delivery"] = DeliveryToJson(*d, true);
+               }
+               return net::Json(status::ok,
+                                out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+             }));
+  router.Add(verb::post, "/ops/dead-letters/{id}/replay",
+             Guard(deps, [deps](net::HttpRequest& req) {
+               auto id = IdParam(req);
+               if (!id.ok()) return FromStatus(id.status());
+               absl::Status s = deps.store->ReplayJob(*id, deps.clock->Now());
+               if (!s.ok()) return FromStatus(s);
+               obs::LogInfo("dead letter replayed", {{"job_id", *id}, {"by", "ops-api"}});
+               if (deps.on_replay) deps.on_replay();
+               return net::Json(status::ok, nlohmann::json{{"replayed", {*id}}}.dump());
+             }));
+  router.Add(verb::post, "/ops/dead-letters/replay", Guard(deps, [deps](net::HttpRequest& req) {
+               store::JobFilter f = DeadFilter(req);
+               f.limit = 1000;
+               nlohmann::json replayed = nlohmann::json::array();
+               while (true) {
+                 auto jobs = deps.store->ListJobs(f);
+                 if (!jobs.ok()) return FromStatus(jobs.status());
+                 if (jobs->empty()) break;
+                 for (const auto& j : *jobs) {
+                   if (deps.store->ReplayJob(j.id, deps.clock->Now()).ok()) replayed.push_back(j.id);
+                 }
+                 f.after_id = jobs->back().id;
+               }
+               obs::LogInfo("dead letters replayed", {{"count", replayed.size()}, {"by", "ops-api"}});
+               if (deps.on_replay && !replayed.empty()) deps.on_replay();
+               return net::Json(status::ok, nlohmann::json{{"replayed", replayed}}.dump());
+             }));
+  router.Add(verb::get, "/ops/timeline", Guard(deps, [deps](net::HttpRequest& req) {
+               const std::string corr = req.QueryParam("correlation_id");
+               const std::string entity = req.QueryParam("entity");
+               if (corr.empty() == entity.empty()) {
+                 return net::Problem(status::bad_request, "Bad Request",
+                                     "give exactly one of correlation_id or entity");
+               }
+               auto events = corr.empty() ? deps.store->ListTimeline(entity, 1000)
+                                          : deps.store->ListTimelineByCorrelation(corr, 1000);
+               if (!events.ok()) return FromStatus(events.status());
+               nlohmann::json items = nlohmann::json::array();
+               for (const auto& e : *events) items.push_back(TimelineToJson(e));
+               return net::Json(status::ok, nlohmann::json{{"items", items}}.dump());
+             }));
+}
+
+void AddServiceRoutes(net::Router& router, const OpsDeps& deps) {
+  router.Add(verb::get, "/healthz", [](net::HttpRequest&, net::Responder respond) {
+    respond(net::Json(status::ok, R"({"status":"ok"})"));
+  });
+  router.Add(verb::get, "/readyz", [deps](net::HttpRequest&, net::Responder respond) {
+    absl::Status s = deps.store->Ping();
+    if (s.ok() && deps.ready && !deps.ready()) s = absl::UnavailableError("starting or stopping");
+    if (!s.ok()) {
+      respond(net::Problem(status::service_unavailable, "Not Ready", core::StdSv(s.message())));
+      return;
+    }
+    respond(net::Json(status::ok, R"({"status":"ready"})"));
+  });
+  router.Add(verb::get, "/metrics", [deps](net::HttpRequest&, net::Responder respond) {
+    respond(net::Text(status::ok, deps.metrics->Render(), "text/plain; version=0.0.4"));
+  });
+}
+
+void AddStoreGauges(const OpsDeps& deps) {
+  // One scrape reads the stats once; the gauges below share it through this cache.
+  struct Cache {
+    std::mutex mu;
+    absl::Time at = absl::InfinitePast();
+    store::JobStats stats;
+  };
+  auto cache = std::make_shared<Cache>();
+  auto stats = [deps, cache]() {
+    std::lock_guard<std::mutex> l(cache->mu);
+    const absl::Time now = deps.clock->Now();
+    if (now - cache->at > absl::Milliseconds(500)) {
+      auto s = deps.store->GetJobStats(now);
+      if (s.ok()) {
+        cache->stats = *s;
+        cache->at = now;
+      }
+    }
+    return cache->stats;
+  };
+  deps.metrics->AddCallbackGauge("keelson_jobs", "Jobs in the store, by state.", [stats]() {
+    auto s = stats();
+    return std::vector<std::pair<obs::Labels, double>>{
+        {{{"state", "queued"}}, static_cast<double>(s.queued)},
+        {{{"state", "running"}}, static_cast<double>(s.running)},
+        {{{"state", "done"}}, static_cast<double>(s.done)},
+        {{{"state", "dead"}}, static_cast<double>(s.dead)}};
+  });
+  deps.metrics->AddCallbackGauge("keelson_jobs_due", "Queued jobs whose run time has come.",
+                                 [stats]() {
+                                   return std::vector<std::pair<obs::Labels, double>>{
+                                       {{}, static_cast<double>(stats().due)}};
+                                 });
+  deps.metrics->AddCallbackGauge(
+      "keelson_jobs_oldest_due_age_seconds", "Age of the oldest due job (0 when none is waiting).",
+      [stats]() {
+        return std::vector<std::pair<obs::Labels, double>>{
+            {{}, absl::ToDoubleSeconds(stats().oldest_due_age)}};
+      });
+  deps.metrics->AddCallbackGauge("keelson_dead_letters", "Dead-lettered jobs, by reason.",
+                                 [stats]() {
+                                   std::vector<std::pair<obs::Labels, double>> out;
+                                   for (const auto& [reason, n] : stats().dead_by_reason) {
+                                     out.push_back({{{"reason", reason}}, static_cast<double>(n)});
+                                   }
+                                   return out;
+                                 });
+}
+
+}  // namespace keelson::api

@@ -1,0 +1,44 @@
+#pragma once
+// Operator API (/ops) and the service endpoints (/healthz, /readyz, /metrics).
+//
+//   GET  /ops/dead-letters?reason=&kind=&after=&limit=   dead jobs, oldest first, paged by id
+//   GET  /ops/dead-letters/{id}                          one, with payload and its raw delivery
+//   POST /ops/dead-letters/{id}/replay                   back to the queue (404 / 409 not dead)
+//   POST /ops/dead-letters/replay?reason=&kind=          every matching dead letter
+//   GET  /ops/timeline?correlation_id=… | entity=…       timeline events
+//
+// Authentication: when api key digests are configured (ops.api_keys), /ops requires
+// `Authorization: Bearer <key>`; the key's SHA-256 is compared in constant time. Without any
+// configured key /ops is open (start-up logs a warning; fine for the loopback demo only).
+// Thread-safety: the handlers are stateless apart from the pointers they hold.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "net/http_server.h"
+#include "store/store.h"
+
+namespace keelson::obs {
+class Registry;
+}
+
+namespace keelson::api {
+
+struct OpsDeps {
+  store::Store* store = nullptr;
+  const core::Clock* clock = nullptr;
+  obs::Registry* metrics = nullptr;
+  std::vector<std::string> api_key_sha256;  // lowercase hex digests
+  std::function<void()> on_replay;          // wake the job runner
+  std::function<bool()> ready;              // readiness beyond the store ping
+};
+
+void AddOpsRoutes(net::Router& router, const OpsDeps& deps);
+void AddServiceRoutes(net::Router& router, const OpsDeps& deps);
+// Registers scrape-time gauges computed from the store (queue depth, oldest due job, dead
+// letters by reason).
+void AddStoreGauges(const OpsDeps& deps);
+
+}  // namespace keelson::api

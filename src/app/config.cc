@@ -1,0 +1,689 @@
+#include "app/config.h"
+#include "core/strings.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <exception>
+#include <limits>
+#include <set>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace keelson::app {
+namespace {
+
+constexpr int64_t kMinBodyLimitBytes = 1024;
+constexpr int64_t kMaxBodyLimitBytes = int64_t{1} << 30;
+constexpr std::string_view kStoreIdPattern = "^[a-z0-9][a-z0-9_-]{0,63}$";
+
+// ---------------------------------------------------------------------------------------------
+// Small pure helpers.
+
+// Debian's Abseil is built with its own absl::string_view (ABSL_OPTION_USE_STD_STRING_VIEW 0), so
+// std::string_view must be converted explicitly before it goes into absl::StrCat and friends.
+
+std::string JoinKey(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : absl::StrCat(path, ".", core::AbslSv(key));
+}
+
+std::string JoinIndex(const std::string& path, size_t index) {
+  return absl::StrCat(path, "[", index, "]");
+}
+
+// Optimal-string-alignment distance (Levenshtein plus adjacent transpositions).
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+bool IsEnvName(std::string_view name) {
+  if (name.empty() || absl::ascii_isdigit(static_cast<unsigned char>(name.front()))) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+bool IsHttpUrl(std::string_view url) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (absl::StartsWith(core::AbslSv(url), core::AbslSv(scheme)) && url.size() > scheme.size()) return true;
+  }
+  return false;
+}
+
+bool IsStoreId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  auto lower_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!lower_alnum(id.front())) return false;
+  return std::all_of(id.begin(), id.end(),
+                     [&](char c) { return lower_alnum(c) || c == '_' || c == '-'; });
+}
+
+bool IsLowerHex64(std::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// Splits "host:port" / "[v6]:port" into host (without brackets) and port.
+bool ParseListen(std::string_view listen, std::string* host, uint16_t* port) {
+  std::string_view h;
+  std::string_view p;
+  if (!listen.empty() && listen.front() == '[') {
+    const size_t close = listen.find(']');
+    if (close == std::string_view::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
+      return false;
+    }
+    h = listen.substr(1, close - 1);
+    p = listen.substr(close + 2);
+    if (h.find(':') == std::string_view::npos) return false;  // brackets are for IPv6 only
+  } else {
+    const size_t colon = listen.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    h = listen.substr(0, colon);
+    p = listen.substr(colon + 1);
+    if (h.find(':') != std::string_view::npos) return false;  // IPv6 must be bracketed
+  }
+  if (h.empty()) return false;
+  for (char c : h) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_' &&
+        c != ':' && c != '%') {
+      return false;
+    }
+  }
+  if (p.empty() || p.size() > 5) return false;
+  for (char c : p) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  uint32_t value = 0;
+  if (!absl::SimpleAtoi(core::AbslSv(p), &value) || value > 65535) return false;
+  *host = std::string(h);
+  *port = static_cast<uint16_t>(value);
+  return true;
+}
+
+std::string OneOfMessage(const std::vector<std::string_view>& allowed) {
+  std::string message = "must be one of ";
+  for (size_t i = 0; i < allowed.size(); ++i) {
+    absl::StrAppend(&message, i == 0 ? "" : ", ", core::AbslSv(allowed[i]));
+  }
+  return message;
+}
+
+// Numeric bounds plus the message to report when a value falls outside them.
+struct Bounds {
+  int64_t min;
+  int64_t max;
+  std::string_view message;
+};
+
+constexpr Bounds kPositive{1, std::numeric_limits<int64_t>::max(), "must be > 0"};
+constexpr Bounds kNonNegative{0, std::numeric_limits<int64_t>::max(), "must be >= 0"};
+
+// ---------------------------------------------------------------------------------------------
+// Decoder: walks the YAML tree, fills a Config and collects every error.
+
+class Decoder {
+ public:
+  Decoder(const EnvLookup& env, std::vector<ConfigError>* errors) : env_(env), errors_(errors) {}
+
+  void Root(const YAML::Node& root, Config* config);
+
+ private:
+  using Handler = std::function<void(const YAML::Node& value, const std::string& path)>;
+  struct Field {
+    std::string_view key;
+    Handler handle;
+  };
+
+  void Error(std::string path, std::string message) {
+    errors_->push_back(ConfigError{std::move(path), std::move(message)});
+  }
+  bool HasErrorAt(const std::string& path) const {
+    return std::any_of(errors_->begin(), errors_->end(),
+                       [&](const ConfigError& e) { return e.path == path; });
+  }
+
+  // Dispatches each key of a mapping to its field; unknown and duplicate keys are errors. Null
+  // values are skipped (treated as absent). A null `node` is an absent (empty) mapping.
+  void Map(const YAML::Node& node, const std::string& path, const std::vector<Field>& fields);
+  // Calls item(node, path) for each entry of a sequence. Returns false if `node` is not a list.
+  bool List(const YAML::Node& node, const std::string& path,
+            const std::function<void(const YAML::Node&, const std::string&)>& item);
+  // True (after reporting) if `node` is not a mapping; for list items.
+  bool RequireMapping(const YAML::Node& node, const std::string& path);
+
+  // Scalar text after ${VAR} substitution; nullopt after reporting an error. `type_error` is
+  // reported when the node is not a scalar.
+  std::optional<std::string> Scalar(const YAML::Node& node, const std::string& path,
+                                    std::string_view type_error);
+  std::optional<std::string> Substitute(std::string_view text, const std::string& path);
+  std::optional<int64_t> Integer(const YAML::Node& node, const std::string& path, Bounds bounds,
+                                 int64_t type_min, int64_t type_max);
+
+  // Field builders.
+  Field Str(std::string_view key, std::string* out);
+  Field Enum(std::string_view key, std::string* out, std::vector<std::string_view> allowed);
+  Field Sec(std::string_view key, Secret* out);
+  Field Int64(std::string_view key, int64_t* out, Bounds bounds);
+  Field Int(std::string_view key, int* out, Bounds bounds);
+  Field PositiveNumber(std::string_view key, double* out);
+  Field Section(std::string_view key, Handler handler) { return Field{key, std::move(handler)}; }
+
+  void Server(const YAML::Node& node, const std::string& path, ServerConfig* server);
+  void Storage(const YAML::Node& node, const std::string& path, StorageConfig* storage);
+  void Stores(const YAML::Node& node, const std::string& path, std::vector<StoreConfig>* stores);
+  void Erp(const YAML::Node& node, const std::string& path, ErpConfig* erp);
+  void Jobs(const YAML::Node& node, const std::string& path, JobsConfig* jobs);
+  void Log(const YAML::Node& node, const std::string& path, LogConfig* log);
+  void Ops(const YAML::Node& node, const std::string& path, OpsConfig* ops);
+
+  void RequireNonEmpty(bool empty, const std::string& path) {
+    if (empty && !HasErrorAt(path)) Error(path, "required");
+  }
+  void CheckHttpUrl(const std::string& url, const std::string& path) {
+    if (!url.empty() && !IsHttpUrl(url) && !HasErrorAt(path)) {
+      Error(path, "must start with http:// or https://");
+    }
+  }
+
+  const EnvLookup& env_;
+  std::vector<ConfigError>* errors_;
+};
+
+void Decoder::Map(const YAML::Node& node, const std::string& path,
+                  const std::vector<Field>& fields) {
+  if (node.IsNull()) return;
+  if (!node.IsMap()) {
+    Error(path, path.empty() ? "the document must be a mapping" : "must be a mapping");
+    return;
+  }
+  std::set<std::string> seen;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (!it->first.IsScalar()) {
+      Error(path, "keys must be strings");
+      continue;
+    }
+    const std::string& key = it->first.Scalar();
+    const std::string key_path = JoinKey(path, key);
+    if (!seen.insert(key).second) {
+      Error(key_path, "duplicate key");
+      continue;
+    }
+    auto field =
+        std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.key == key; });
+    if (field == fields.end()) {
+      std::string message = "unknown key";
+      size_t best = 3;
+      std::string_view suggestion;
+      for (const Field& f : fields) {
+        const size_t distance = EditDistance(key, f.key);
+        if (distance < best && distance < f.key.size()) {
+          best = distance;
+          suggestion = f.key;
+        }
+      }
+      if (!suggestion.empty()) {
+        absl::StrAppend(&message, " (did you mean \"", core::AbslSv(suggestion), "\"?)");
+      }
+      Error(key_path, std::move(message));
+      continue;
+    }
+    if (it->second.IsNull()) continue;
+    field->handle(it->second, key_path);
+  }
+}
+
+bool Decoder::List(const YAML::Node& node, const std::string& path,
+                   const std::function<void(const YAML::Node&, const std::string&)>& item) {
+  if (!node.IsSequence()) {
+    Error(path, "must be a list");
+    return false;
+  }
+  for (size_t i = 0; i < node.size(); ++i) item(node[i], JoinIndex(path, i));
+  return true;
+}
+
+bool Decoder::RequireMapping(const YAML::Node& node, const std::string& path) {
+  if (node.IsMap()) return false;
+  Error(path, "must be a mapping");
+  return true;
+}
+
+std::optional<std::string> Decoder::Scalar(const YAML::Node& node, const std::string& path,
+                                           std::string_view type_error) {
+  if (!node.IsScalar()) {
+    Error(path, std::string(type_error));
+    return std::nullopt;
+  }
+  return Substitute(node.Scalar(), path);
+}
+
+std::optional<std::string> Decoder::Substitute(std::string_view text, const std::string& path) {
+  std::string out;
+  out.reserve(text.size());
+  bool ok = true;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text.compare(i, 3, "$${") == 0) {
+      out += "${";
+      i += 3;
+      continue;
+    }
+    if (text.compare(i, 2, "${") != 0) {
+      out += text[i++];
+      continue;
+    }
+    const size_t close = text.find('}', i + 2);
+    if (close == std::string_view::npos) {
+      Error(path, "unterminated ${ in value");
+      return std::nullopt;
+    }
+    const std::string_view inner = text.substr(i + 2, close - i - 2);
+    i = close + 1;
+    const size_t sep = inner.find(":-");
+    const std::string_view name = inner.substr(0, sep);
+    if (!IsEnvName(name)) {
+      // Never echo the reference: its default may be a secret.
+      Error(path, "invalid environment variable reference (expected ${NAME} or ${NAME:-default})");
+      ok = false;
+      continue;
+    }
+    std::optional<std::string> value = env_ ? env_(std::string(name)) : std::nullopt;
+    if (sep != std::string_view::npos && (!value.has_value() || value->empty())) {
+      out += inner.substr(sep + 2);
+    } else if (value.has_value()) {
+      out += *value;
+    } else {
+      Error(path, absl::StrCat("environment variable ", core::AbslSv(name), " is not set"));
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<int64_t> Decoder::Integer(const YAML::Node& node, const std::string& path,
+                                        Bounds bounds, int64_t type_min, int64_t type_max) {
+  std::optional<std::string> text = Scalar(node, path, "must be an integer");
+  if (!text.has_value()) return std::nullopt;
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(*text, &value)) {
+    Error(path, "must be an integer");
+    return std::nullopt;
+  }
+  if (value < type_min || value > type_max) {
+    Error(path, "is out of range");
+    return std::nullopt;
+  }
+  if (value < bounds.min || value > bounds.max) {
+    Error(path, std::string(bounds.message));
+    return std::nullopt;
+  }
+  return value;
+}
+
+Decoder::Field Decoder::Str(std::string_view key, std::string* out) {
+  return Field{key, [this, out](const YAML::Node& node, const std::string& path) {
+                 if (auto text = Scalar(node, path, "must be a string")) *out = std::move(*text);
+               }};
+}
+
+Decoder::Field Decoder::Enum(std::string_view key, std::string* out,
+                             std::vector<std::string_view> allowed) {
+  return Field{key, [this, out, allowed = std::move(allowed)](const YAML::Node& node,
+                                                              const std::string& path) {
+                 std::optional<std::string> text = Scalar(node, path, "must be a string");
+                 if (!text.has_value()) return;
+                 if (std::find(allowed.begin(), allowed.end(), *text) == allowed.end()) {
+                   Error(path, OneOfMessage(allowed));
+                   return;
+                 }
+                 *out = std::move(*text);
+               }};
+}
+
+Decoder::Field Decoder::Sec(std::string_view key, Secret* out) {
+  return Field{key, [this, out](const YAML::Node& node, const std::string& path) {
+                 if (auto text = Scalar(node, path, "must be a string")) {
+                   *out = Secret(std::move(*text));
+                 }
+               }};
+}
+
+Decoder::Field Decoder::Int64(std::string_view key, int64_t* out, Bounds bounds) {
+  return Field{key, [this, out, bounds](const YAML::Node& node, const std::string& path) {
+                 if (auto v = Integer(node, path, bounds, std::numeric_limits<int64_t>::min(),
+                                      std::numeric_limits<int64_t>::max())) {
+                   *out = *v;
+                 }
+               }};
+}
+
+Decoder::Field Decoder::Int(std::string_view key, int* out, Bounds bounds) {
+  return Field{key, [this, out, bounds](const YAML::Node& node, const std::string& path) {
+                 if (auto v = Integer(node, path, bounds, std::numeric_limits<int>::min(),
+                                      std::numeric_limits<int>::max())) {
+                   *out = static_cast<int>(*v);
+                 }
+               }};
+}
+
+Decoder::Field Decoder::PositiveNumber(std::string_view key, double* out) {
+  return Field{key, [this, out](const YAML::Node& node, const std::string& path) {
+                 std::optional<std::string> text = Scalar(node, path, "must be a number");
+                 if (!text.has_value()) return;
+                 double value = 0;
+                 if (!absl::SimpleAtod(*text, &value) || !std::isfinite(value)) {
+                   Error(path, "must be a number");
+                   return;
+                 }
+                 if (value <= 0) {
+                   Error(path, "must be > 0");
+                   return;
+                 }
+                 *out = value;
+               }};
+}
+
+void Decoder::Root(const YAML::Node& root, Config* config) {
+  Map(root, "",
+      {
+          Section("server", [&](const YAML::Node& n,
+                                const std::string& p) { Server(n, p, &config->server); }),
+          Section("storage", [&](const YAML::Node& n,
+                                 const std::string& p) { Storage(n, p, &config->storage); }),
+          Section("stores", [&](const YAML::Node& n,
+                                const std::string& p) { Stores(n, p, &config->stores); }),
+          Section("erp",
+                  [&](const YAML::Node& n, const std::string& p) { Erp(n, p, &config->erp); }),
+          Section("jobs",
+                  [&](const YAML::Node& n, const std::string& p) { Jobs(n, p, &config->jobs); }),
+          Section("log",
+                  [&](const YAML::Node& n, const std::string& p) { Log(n, p, &config->log); }),
+          Section("ops",
+                  [&](const YAML::Node& n, const std::string& p) { Ops(n, p, &config->ops); }),
+      });
+  if (config->stores.empty() && !HasErrorAt("stores") && !HasErrorAt("")) {
+    Error("stores", "at least one store is required");
+  }
+}
+
+void Decoder::Server(const YAML::Node& node, const std::string& path, ServerConfig* server) {
+  Map(node, path,
+      {
+          Str("listen", &server->listen),
+          Int64("body_limit_bytes", &server->body_limit_bytes,
+                Bounds{kMinBodyLimitBytes, kMaxBodyLimitBytes,
+                       "must be between 1024 and 1073741824 (1 GiB)"}),
+          Int("io_threads", &server->io_threads, kNonNegative),
+          Int64("request_timeout_ms", &server->request_timeout_ms, kPositive),
+      });
+  const std::string listen_path = JoinKey(path, "listen");
+  if (!HasErrorAt(listen_path) && !ParseListen(server->listen, &server->host, &server->port)) {
+    Error(listen_path, "must be host:port with port 0-65535");
+  }
+}
+
+void Decoder::Storage(const YAML::Node& node, const std::string& path, StorageConfig* storage) {
+  Map(node, path,
+      {
+          Enum("engine", &storage->engine, {"sqlite", "postgres"}),
+          Str("path", &storage->path),
+          Sec("dsn", &storage->dsn),
+          Int("group_commit_max_batch", &storage->group_commit_max_batch, kPositive),
+          Int64("busy_timeout_ms", &storage->busy_timeout_ms, kNonNegative),
+      });
+  if (HasErrorAt(JoinKey(path, "engine"))) return;
+  if (storage->engine == "sqlite") {
+    const std::string p = JoinKey(path, "path");
+    if (storage->path.empty() && !HasErrorAt(p)) Error(p, "required when engine is sqlite");
+  } else if (storage->engine == "postgres") {
+    const std::string p = JoinKey(path, "dsn");
+    if (storage->dsn.empty() && !HasErrorAt(p)) Error(p, "required when engine is postgres");
+  }
+}
+
+void Decoder::Stores(const YAML::Node& node, const std::string& path,
+                     std::vector<StoreConfig>* stores) {
+  const bool is_list = List(node, path, [&](const YAML::Node& item, const std::string& p) {
+    StoreConfig& store = stores->emplace_back();
+    if (RequireMapping(item, p)) return;
+    Map(item, p,
+        {
+            Str("id", &store.id),
+            Str("url", &store.url),
+            Sec("consumer_key", &store.consumer_key),
+            Sec("consumer_secret", &store.consumer_secret),
+            Sec("webhook_secret", &store.webhook_secret),
+        });
+    const std::string id_path = JoinKey(p, "id");
+    RequireNonEmpty(store.id.empty(), id_path);
+    if (!store.id.empty() && !IsStoreId(store.id)) {
+      Error(id_path, absl::StrCat("must match ", core::AbslSv(kStoreIdPattern)));
+    }
+    const std::string url_path = JoinKey(p, "url");
+    RequireNonEmpty(store.url.empty(), url_path);
+    CheckHttpUrl(store.url, url_path);
+    RequireNonEmpty(store.webhook_secret.empty(), JoinKey(p, "webhook_secret"));
+  });
+  if (!is_list) return;
+  std::set<std::string> ids;
+  for (size_t i = 0; i < stores->size(); ++i) {
+    const std::string& id = (*stores)[i].id;
+    const std::string id_path = JoinKey(JoinIndex(path, i), "id");
+    if (id.empty() || HasErrorAt(id_path)) continue;
+    if (!ids.insert(id).second) Error(id_path, absl::StrCat("duplicate store id \"", id, "\""));
+  }
+}
+
+void Decoder::Erp(const YAML::Node& node, const std::string& path, ErpConfig* erp) {
+  erp->present = true;
+  const std::string auth_path = JoinKey(path, "auth");
+  Map(node, path,
+      {
+          Enum("type", &erp->type, {"business_central", "odoo"}),
+          Str("url", &erp->url),
+          Str("company_id", &erp->company_id),
+          Section("auth",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    Map(n, p,
+                        {
+                            Str("token_url", &erp->auth.token_url),
+                            Str("client_id", &erp->auth.client_id),
+                            Sec("client_secret", &erp->auth.client_secret),
+                            Str("scope", &erp->auth.scope),
+                        });
+                  }),
+          Str("database", &erp->database),
+          Str("username", &erp->username),
+          Sec("password", &erp->password),
+          Sec("api_key", &erp->api_key),
+          Section("limits",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    Map(n, p,
+                        {
+                            PositiveNumber("requests_per_second", &erp->limits.requests_per_second),
+                            Int("concurrency", &erp->limits.concurrency, kPositive),
+                            Int64("timeout_ms", &erp->limits.timeout_ms, kPositive),
+                        });
+                  }),
+      });
+  RequireNonEmpty(erp->type.empty(), JoinKey(path, "type"));
+  CheckHttpUrl(erp->url, JoinKey(path, "url"));
+  CheckHttpUrl(erp->auth.token_url, JoinKey(auth_path, "token_url"));
+}
+
+void Decoder::Jobs(const YAML::Node& node, const std::string& path, JobsConfig* jobs) {
+  Map(node, path,
+      {
+          Int("workers", &jobs->workers, kPositive),
+          Int64("lease_ms", &jobs->lease_ms, kPositive),
+          Int64("poll_interval_ms", &jobs->poll_interval_ms, kPositive),
+          Int("max_attempts", &jobs->max_attempts, kPositive),
+          Int64("backoff_base_ms", &jobs->backoff_base_ms, kPositive),
+          Int64("backoff_cap_ms", &jobs->backoff_cap_ms, kPositive),
+          Int64("deadline_ms", &jobs->deadline_ms, kPositive),
+          Int64("retention_hours", &jobs->retention_hours, kPositive),
+      });
+  const std::string cap_path = JoinKey(path, "backoff_cap_ms");
+  if (!HasErrorAt(cap_path) && !HasErrorAt(JoinKey(path, "backoff_base_ms")) &&
+      jobs->backoff_cap_ms < jobs->backoff_base_ms) {
+    Error(cap_path, "must be >= backoff_base_ms");
+  }
+}
+
+void Decoder::Log(const YAML::Node& node, const std::string& path, LogConfig* log) {
+  Map(node, path,
+      {
+          Enum("level", &log->level, {"trace", "debug", "info", "warn", "error"}),
+          Enum("format", &log->format, {"json", "text"}),
+      });
+}
+
+void Decoder::Ops(const YAML::Node& node, const std::string& path, OpsConfig* ops) {
+  Map(node, path,
+      {
+          Section("api_keys",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    List(n, p, [&](const YAML::Node& item, const std::string& item_path) {
+                      OpsKey& key = ops->api_keys.emplace_back();
+                      if (RequireMapping(item, item_path)) return;
+                      Map(item, item_path, {Str("name", &key.name), Str("sha256", &key.sha256)});
+                      RequireNonEmpty(key.name.empty(), JoinKey(item_path, "name"));
+                      const std::string sha_path = JoinKey(item_path, "sha256");
+                      RequireNonEmpty(key.sha256.empty(), sha_path);
+                      if (!key.sha256.empty() && !IsLowerHex64(key.sha256) &&
+                          !HasErrorAt(sha_path)) {
+                        Error(sha_path, "must be 64 lowercase hex characters");
+                      }
+                    });
+                    std::set<std::string> names;
+                    for (size_t i = 0; i < ops->api_keys.size(); ++i) {
+                      const std::string& name = ops->api_keys[i].name;
+                      if (!name.empty() && !names.insert(name).second) {
+                        Error(JoinKey(JoinIndex(p, i), "name"),
+                              absl::StrCat("duplicate api key name \"", name, "\""));
+                      }
+                    }
+                  }),
+      });
+}
+
+std::string SyntaxErrorMessage(const YAML::ParserException& e) {
+  if (e.mark.is_null()) return absl::StrCat("YAML syntax error: ", e.msg);
+  return absl::StrCat("YAML syntax error at line ", e.mark.line + 1, ", column ", e.mark.column + 1,
+                      ": ", e.msg);
+}
+
+}  // namespace
+
+std::ostream& operator<<(std::ostream& os, const Secret& secret) {
+  return os << secret.DebugString();
+}
+
+std::optional<std::string> ProcessEnv(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+const StoreConfig* Config::FindStore(std::string_view id) const {
+  for (const StoreConfig& store : stores) {
+    if (store.id == id) return &store;
+  }
+  return nullptr;
+}
+
+ConfigResult ParseConfig(std::string_view yaml_text, const EnvLookup& env) {
+  ConfigResult result;
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(yaml_text));
+  } catch (const YAML::ParserException& e) {
+    result.errors.push_back({"", SyntaxErrorMessage(e)});
+    return result;
+  } catch (const std::exception& e) {
+    result.errors.push_back({"", absl::StrCat("cannot parse YAML: ", e.what())});
+    return result;
+  }
+  if (documents.size() > 1) {
+    result.errors.push_back(
+        {"", absl::StrCat("expected one YAML document, found ", documents.size())});
+    return result;
+  }
+  try {
+    Decoder decoder(env, &result.errors);
+    decoder.Root(documents.empty() ? YAML::Node() : documents.front(), &result.config);
+  } catch (const std::exception& e) {
+    // Defensive: yaml-cpp node accessors may throw on malformed trees.
+    result.errors.push_back({"", absl::StrCat("internal error while reading config: ", e.what())});
+  }
+  return result;
+}
+
+ConfigResult LoadConfigFile(const std::string& path, const EnvLookup& env) {
+  auto unreadable = [&](int error_number) {
+    ConfigResult result;
+    result.errors.push_back(
+        {path, absl::StrCat("cannot read config file: ",
+                            std::error_code(error_number, std::generic_category()).message())});
+    return result;
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return unreadable(errno);
+  std::string text;
+  char buffer[16384];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int error_number = errno;
+      ::close(fd);
+      return unreadable(error_number);
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  ConfigResult result = ParseConfig(text, env);
+  for (ConfigError& error : result.errors) {
+    if (error.path.empty()) error.path = path;
+  }
+  return result;
+}
+
+std::string FormatErrors(const std::vector<ConfigError>& errors) {
+  std::string out;
+  for (const ConfigError& error : errors) {
+    if (error.path.empty()) {
+      absl::StrAppend(&out, error.message, "\n");
+    } else {
+      absl::StrAppend(&out, error.path, ": ", error.message, "\n");
+    }
+  }
+  return out;
+}
+
+}  // namespace keelson::app

@@ -1,0 +1,166 @@
+#pragma once
+// Typed Keelson configuration loaded from YAML.
+//
+// Contract:
+// - ParseConfig/LoadConfigFile never throw. They return the decoded Config plus *every* problem
+//   found (unknown keys, wrong types, failed validation, unset environment variables), each
+//   tagged with the full key path ("server.listen", "stores[1].id", ...). A YAML syntax error
+//   yields a single error with an empty path and the line/column in the message. When
+//   `errors` is non-empty the Config is partially filled and must not be used.
+// - Every section and key is optional (defaults below) except `stores`, which needs at least one
+//   entry with a valid `id`, an http(s) `url` and a non-empty `webhook_secret`. A key whose
+//   value is null (`key:` or `key: ~`) counts as absent.
+// - `${VAR}` inside any scalar value is replaced through the EnvLookup before the value is typed;
+//   `${VAR:-default}` uses `default` when VAR is unset or empty; `$${` is a literal `${`.
+// - Secret values never appear in error messages, DebugString() or operator<<.
+// Thread-safety: the functions are reentrant; `env` is called on the calling thread only.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace keelson::app {
+
+// A secret value (password, API key, webhook secret): never printed. DebugString() and
+// operator<< give "***", or "" when the secret is empty.
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(std::string v) : value_(std::move(v)) {}
+
+  const std::string& value() const { return value_; }
+  bool empty() const { return value_.empty(); }
+  std::string DebugString() const { return value_.empty() ? "" : "***"; }
+
+ private:
+  std::string value_;
+};
+
+std::ostream& operator<<(std::ostream& os, const Secret& secret);
+
+// One configuration problem. `path` is the dotted key path, e.g. "erp.limits.concurrency" or
+// "stores[0].webhook_secret"; empty for problems with the document as a whole.
+struct ConfigError {
+  std::string path;
+  std::string message;  // e.g. "must be > 0"
+};
+
+// Returns the value of an environment variable, or nullopt when it is unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// EnvLookup backed by the process environment (getenv).
+std::optional<std::string> ProcessEnv(const std::string& name);
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";  // host:port; "[::1]:8080" for IPv6; port 0 = any free
+  std::string host = "127.0.0.1";         // parsed from `listen` (brackets removed)
+  uint16_t port = 8080;                   // parsed from `listen`
+  int64_t body_limit_bytes = 4 * 1024 * 1024;  // 1024 .. 1 GiB
+  int io_threads = 0;                          // 0 = hardware concurrency
+  int64_t request_timeout_ms = 30000;          // > 0
+};
+
+struct StorageConfig {
+  std::string engine = "sqlite";        // sqlite | postgres
+  std::string path = "var/keelson.db";  // required for sqlite
+  Secret dsn;                           // required for postgres
+  int group_commit_max_batch = 1024;    // > 0
+  int64_t busy_timeout_ms = 5000;       // >= 0
+};
+
+struct StoreConfig {
+  std::string id;   // ^[a-z0-9][a-z0-9_-]{0,63}$, unique
+  std::string url;  // http:// or https://
+  Secret consumer_key;
+  Secret consumer_secret;
+  Secret webhook_secret;  // required
+};
+
+struct ErpAuthConfig {
+  std::string token_url;
+  std::string client_id;
+  Secret client_secret;
+  std::string scope;
+};
+
+// 0 = connector default. Values given in the file must be > 0.
+struct LimitsConfig {
+  double requests_per_second = 0;
+  int concurrency = 0;
+  int64_t timeout_ms = 30000;
+};
+
+struct ErpConfig {
+  bool present = false;  // true when the `erp` section is given
+  std::string type;      // business_central | odoo (required when present)
+  std::string url;
+  std::string company_id;  // business_central
+  ErpAuthConfig auth;      // business_central (OAuth client credentials)
+  std::string database;    // odoo
+  std::string username;    // odoo
+  Secret password;         // odoo
+  Secret api_key;          // odoo
+  LimitsConfig limits;
+};
+
+// All values must be > 0; backoff_cap_ms >= backoff_base_ms.
+struct JobsConfig {
+  int workers = 8;
+  int64_t lease_ms = 30000;
+  int64_t poll_interval_ms = 200;
+  int max_attempts = 12;
+  int64_t backoff_base_ms = 1000;
+  int64_t backoff_cap_ms = 600000;
+  int64_t deadline_ms = 86400000;
+  int64_t retention_hours = 168;
+};
+
+struct LogConfig {
+  std::string level = "info";   // trace | debug | info | warn | error
+  std::string format = "json";  // json | text
+};
+
+struct OpsKey {
+  std::string name;    // required, unique
+  std::string sha256;  // 64 lowercase hex chars of the key's SHA-256
+};
+
+struct OpsConfig {
+  std::vector<OpsKey> api_keys;
+};
+
+struct Config {
+  ServerConfig server;
+  StorageConfig storage;
+  std::vector<StoreConfig> stores;
+  ErpConfig erp;
+  JobsConfig jobs;
+  LogConfig log;
+  OpsConfig ops;
+
+  // The store with this id, or nullptr. The pointer is valid while `stores` is unchanged.
+  const StoreConfig* FindStore(std::string_view id) const;
+};
+
+struct ConfigResult {
+  Config config;
+  std::vector<ConfigError> errors;  // document order; a section's cross-field checks follow it
+  bool ok() const { return errors.empty(); }
+};
+
+// Parses and validates a YAML document.
+ConfigResult ParseConfig(std::string_view yaml_text, const EnvLookup& env = ProcessEnv);
+
+// Reads `path` and parses it. An unreadable file gives one error whose path is the file name;
+// document-level errors (e.g. YAML syntax) also get the file name as their path.
+ConfigResult LoadConfigFile(const std::string& path, const EnvLookup& env = ProcessEnv);
+
+// One line per error: "path: message\n" (just "message\n" when the path is empty).
+std::string FormatErrors(const std::vector<ConfigError>& errors);
+
+}  // namespace keelson::app

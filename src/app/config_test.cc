@@ -1,0 +1,454 @@
+#include "app/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace keelson::app {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+// A fake environment for ${VAR} substitution.
+EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+const EnvLookup kNoEnv = FakeEnv({});
+
+constexpr char kMinimal[] = R"(
+stores:
+  - id: main
+    url: "https://shop.example.com"
+    webhook_secret: "whsec"
+)";
+
+std::vector<std::string> Paths(const ConfigResult& result) {
+  std::vector<std::string> paths;
+  for (const ConfigError& e : result.errors) paths.push_back(e.path);
+  return paths;
+}
+
+// Parses `yaml` and returns FormatErrors() of the result.
+std::string Errors(std::string_view yaml, const EnvLookup& env = kNoEnv) {
+  return FormatErrors(ParseConfig(yaml, env).errors);
+}
+
+TEST(ConfigTest, MinimalConfigUsesDefaults) {
+  ConfigResult r = ParseConfig(kMinimal, kNoEnv);
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  const Config& c = r.config;
+  EXPECT_EQ(c.server.listen, "127.0.0.1:8080");
+  EXPECT_EQ(c.server.host, "127.0.0.1");
+  EXPECT_EQ(c.server.port, 8080);
+  EXPECT_EQ(c.server.body_limit_bytes, 4 * 1024 * 1024);
+  EXPECT_EQ(c.server.io_threads, 0);
+  EXPECT_EQ(c.server.request_timeout_ms, 30000);
+  EXPECT_EQ(c.storage.engine, "sqlite");
+  EXPECT_EQ(c.storage.path, "var/keelson.db");
+  EXPECT_TRUE(c.storage.dsn.empty());
+  EXPECT_EQ(c.storage.group_commit_max_batch, 1024);
+  EXPECT_EQ(c.storage.busy_timeout_ms, 5000);
+  ASSERT_EQ(c.stores.size(), 1u);
+  EXPECT_EQ(c.stores[0].id, "main");
+  EXPECT_EQ(c.stores[0].url, "https://shop.example.com");
+  EXPECT_EQ(c.stores[0].webhook_secret.value(), "whsec");
+  EXPECT_TRUE(c.stores[0].consumer_key.empty());
+  EXPECT_FALSE(c.erp.present);
+  EXPECT_EQ(c.erp.limits.requests_per_second, 0);
+  EXPECT_EQ(c.erp.limits.concurrency, 0);
+  EXPECT_EQ(c.erp.limits.timeout_ms, 30000);
+  EXPECT_EQ(c.jobs.workers, 8);
+  EXPECT_EQ(c.jobs.lease_ms, 30000);
+  EXPECT_EQ(c.jobs.poll_interval_ms, 200);
+  EXPECT_EQ(c.jobs.max_attempts, 12);
+  EXPECT_EQ(c.jobs.backoff_base_ms, 1000);
+  EXPECT_EQ(c.jobs.backoff_cap_ms, 600000);
+  EXPECT_EQ(c.jobs.deadline_ms, 86400000);
+  EXPECT_EQ(c.jobs.retention_hours, 168);
+  EXPECT_EQ(c.log.level, "info");
+  EXPECT_EQ(c.log.format, "json");
+  EXPECT_THAT(c.ops.api_keys, IsEmpty());
+  EXPECT_EQ(c.FindStore("main"), &c.stores[0]);
+  EXPECT_EQ(c.FindStore("other"), nullptr);
+}
+
+TEST(ConfigTest, FullConfigReadsEveryKey) {
+  const std::string sha(64, 'a');
+  const std::string yaml = std::string(R"(
+server: {listen: "0.0.0.0:9000", body_limit_bytes: 2048, io_threads: 2, request_timeout_ms: 500}
+storage: {engine: postgres, path: "", dsn: "postgres://u:pw@db/k", group_commit_max_batch: 64,
+          busy_timeout_ms: 0}
+stores:
+  - {id: main, url: "https://a.example", consumer_key: ck, consumer_secret: cs, webhook_secret: w1}
+  - {id: eu-2, url: "http://b.example", webhook_secret: w2}
+erp:
+  type: business_central
+  url: "https://api.businesscentral.dynamics.com/v2.0/T/production/api/v2.0"
+  company_id: "0123"
+  auth: {token_url: "https://login.example/token", client_id: cid, client_secret: cs,
+         scope: "https://api.businesscentral.dynamics.com/.default"}
+  database: db
+  username: bob
+  password: pw
+  api_key: key
+  limits: {requests_per_second: 2.5, concurrency: 5, timeout_ms: 1000}
+jobs: {workers: 2, lease_ms: 10, poll_interval_ms: 20, max_attempts: 3, backoff_base_ms: 5,
+       backoff_cap_ms: 5, deadline_ms: 100, retention_hours: 1}
+log: {level: debug, format: text}
+)") + "ops: {api_keys: [{name: alice, sha256: \"" +
+                           sha + "\"}]}\n";
+  ConfigResult r = ParseConfig(yaml, kNoEnv);
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  const Config& c = r.config;
+  EXPECT_EQ(c.server.host, "0.0.0.0");
+  EXPECT_EQ(c.server.port, 9000);
+  EXPECT_EQ(c.server.body_limit_bytes, 2048);
+  EXPECT_EQ(c.server.io_threads, 2);
+  EXPECT_EQ(c.server.request_timeout_ms, 500);
+  EXPECT_EQ(c.storage.engine, "postgres");
+  EXPECT_EQ(c.storage.dsn.value(), "postgres://u:pw@db/k");
+  EXPECT_EQ(c.storage.group_commit_max_batch, 64);
+  EXPECT_EQ(c.storage.busy_timeout_ms, 0);
+  ASSERT_EQ(c.stores.size(), 2u);
+  EXPECT_EQ(c.stores[0].consumer_key.value(), "ck");
+  EXPECT_EQ(c.stores[0].consumer_secret.value(), "cs");
+  EXPECT_EQ(c.FindStore("eu-2"), &c.stores[1]);
+  EXPECT_TRUE(c.erp.present);
+  EXPECT_EQ(c.erp.type, "business_central");
+  EXPECT_EQ(c.erp.company_id, "0123");  // stays a string, leading zero kept
+  EXPECT_EQ(c.erp.auth.token_url, "https://login.example/token");
+  EXPECT_EQ(c.erp.auth.client_id, "cid");
+  EXPECT_EQ(c.erp.auth.client_secret.value(), "cs");
+  EXPECT_EQ(c.erp.auth.scope, "https://api.businesscentral.dynamics.com/.default");
+  EXPECT_EQ(c.erp.database, "db");
+  EXPECT_EQ(c.erp.username, "bob");
+  EXPECT_EQ(c.erp.password.value(), "pw");
+  EXPECT_EQ(c.erp.api_key.value(), "key");
+  EXPECT_DOUBLE_EQ(c.erp.limits.requests_per_second, 2.5);
+  EXPECT_EQ(c.erp.limits.concurrency, 5);
+  EXPECT_EQ(c.erp.limits.timeout_ms, 1000);
+  EXPECT_EQ(c.jobs.workers, 2);
+  EXPECT_EQ(c.jobs.backoff_cap_ms, 5);
+  EXPECT_EQ(c.jobs.retention_hours, 1);
+  EXPECT_EQ(c.log.level, "debug");
+  EXPECT_EQ(c.log.format, "text");
+  ASSERT_EQ(c.ops.api_keys.size(), 1u);
+  EXPECT_EQ(c.ops.api_keys[0].name, "alice");
+  EXPECT_EQ(c.ops.api_keys[0].sha256, sha);
+}
+
+TEST(ConfigTest, DemoYamlParses) {
+  ConfigResult r = LoadConfigFile(KEELSON_SOURCE_DIR "/configs/demo.yaml", kNoEnv);
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  const Config& c = r.config;
+  EXPECT_EQ(c.server.host, "127.0.0.1");
+  EXPECT_EQ(c.server.port, 8080);
+  EXPECT_EQ(c.storage.engine, "sqlite");
+  EXPECT_EQ(c.storage.path, "var/demo.db");
+  const StoreConfig* main = c.FindStore("main");
+  ASSERT_NE(main, nullptr);
+  EXPECT_EQ(main->url, "http://127.0.0.1:8081");
+  EXPECT_EQ(main->webhook_secret.value(), "demo-secret");
+  EXPECT_EQ(main->consumer_key.value(), "ck_demo");
+  EXPECT_EQ(main->consumer_secret.value(), "cs_demo");
+  EXPECT_FALSE(c.erp.present);
+  EXPECT_EQ(c.jobs.workers, JobsConfig{}.workers);
+  EXPECT_EQ(c.jobs.backoff_cap_ms, JobsConfig{}.backoff_cap_ms);
+  EXPECT_EQ(c.log.level, "info");
+  EXPECT_EQ(c.log.format, "json");
+}
+
+TEST(ConfigTest, UnknownKeysAtEveryLevel) {
+  ConfigResult r = ParseConfig(R"(
+serverr: {}
+server: {listne: "127.0.0.1:1", zzzzzz: 1}
+erp: {type: odoo, limits: {concurency: 2}}
+stores:
+  - {id: main, url: "https://a", webhook_secret: w, extra: 1}
+ops: {api_keys: [{name: a, sha: x}]}
+)",
+                               kNoEnv);
+  EXPECT_EQ(FormatErrors(r.errors),
+            "serverr: unknown key (did you mean \"server\"?)\n"
+            "server.listne: unknown key (did you mean \"listen\"?)\n"
+            "server.zzzzzz: unknown key\n"
+            "erp.limits.concurency: unknown key (did you mean \"concurrency\"?)\n"
+            "stores[0].extra: unknown key\n"
+            "ops.api_keys[0].sha: unknown key\n"
+            "ops.api_keys[0].sha256: required\n");
+}
+
+TEST(ConfigTest, CollectsAllErrorsWithPaths) {
+  ConfigResult r = ParseConfig(R"(
+server: {listen: "nope", body_limit_bytes: 10}
+storage: {engine: mysql}
+stores:
+  - {id: "Bad Id", url: "ftp://x"}
+  - {url: "https://b"}
+erp: {type: sap, limits: {requests_per_second: 0, concurrency: -1, timeout_ms: 0}}
+jobs: {workers: 0, backoff_base_ms: 5000, backoff_cap_ms: 10}
+log: {level: verbose, format: xml}
+ops: {api_keys: [{name: a, sha256: "ABC"}]}
+)",
+                               kNoEnv);
+  EXPECT_THAT(Paths(r), ElementsAre("server.body_limit_bytes", "server.listen", "storage.engine",
+                                    "stores[0].id", "stores[0].url", "stores[0].webhook_secret",
+                                    "stores[1].id", "stores[1].webhook_secret", "erp.type",
+                                    "erp.limits.requests_per_second", "erp.limits.concurrency",
+                                    "erp.limits.timeout_ms", "jobs.workers", "jobs.backoff_cap_ms",
+                                    "log.level", "log.format", "ops.api_keys[0].sha256"));
+  EXPECT_EQ(FormatErrors(r.errors),
+            "server.body_limit_bytes: must be between 1024 and 1073741824 (1 GiB)\n"
+            "server.listen: must be host:port with port 0-65535\n"
+            "storage.engine: must be one of sqlite, postgres\n"
+            "stores[0].id: must match ^[a-z0-9][a-z0-9_-]{0,63}$\n"
+            "stores[0].url: must start with http:// or https://\n"
+            "stores[0].webhook_secret: required\n"
+            "stores[1].id: required\n"
+            "stores[1].webhook_secret: required\n"
+            "erp.type: must be one of business_central, odoo\n"
+            "erp.limits.requests_per_second: must be > 0\n"
+            "erp.limits.concurrency: must be > 0\n"
+            "erp.limits.timeout_ms: must be > 0\n"
+            "jobs.workers: must be > 0\n"
+            "jobs.backoff_cap_ms: must be >= backoff_base_ms\n"
+            "log.level: must be one of trace, debug, info, warn, error\n"
+            "log.format: must be one of json, text\n"
+            "ops.api_keys[0].sha256: must be 64 lowercase hex characters\n");
+}
+
+TEST(ConfigTest, StoresAreRequired) {
+  EXPECT_EQ(Errors(""), "stores: at least one store is required\n");
+  EXPECT_EQ(Errors("stores: []"), "stores: at least one store is required\n");
+  EXPECT_EQ(Errors("stores: {id: main}"), "stores: must be a list\n");
+  EXPECT_EQ(Errors("stores: [main]"), "stores[0]: must be a mapping\n");
+  EXPECT_EQ(Errors("erp: {type: odoo}\nstores:\n"), "stores: at least one store is required\n");
+}
+
+TEST(ConfigTest, EnvironmentSubstitution) {
+  ConfigResult r = ParseConfig(R"(
+server: {listen: "${HOST:-127.0.0.1}:${PORT}", io_threads: "${THREADS}"}
+storage: {path: "${DATA_DIR:-var}/k.db"}
+stores:
+  - id: main
+    url: "https://${SHOP_HOST}"
+    consumer_key: "${EMPTY_CK:-ck_default}"
+    consumer_secret: "${EMPTY_CK}"
+    webhook_secret: "$${NOT_A_VAR}-$HOME-${SECRET}"
+)",
+                               FakeEnv({{"PORT", "9090"},
+                                        {"THREADS", "4"},
+                                        {"DATA_DIR", ""},
+                                        {"SHOP_HOST", "shop.example.com"},
+                                        {"EMPTY_CK", ""},
+                                        {"SECRET", "s3"}}));
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  const Config& c = r.config;
+  EXPECT_EQ(c.server.listen, "127.0.0.1:9090");  // unset -> default
+  EXPECT_EQ(c.server.port, 9090);
+  EXPECT_EQ(c.server.io_threads, 4);      // substituted, then typed
+  EXPECT_EQ(c.storage.path, "var/k.db");  // set but empty -> default
+  EXPECT_EQ(c.stores[0].url, "https://shop.example.com");
+  EXPECT_EQ(c.stores[0].consumer_key.value(), "ck_default");
+  EXPECT_EQ(c.stores[0].consumer_secret.value(), "");  // set, empty, no default
+  EXPECT_EQ(c.stores[0].webhook_secret.value(), "${NOT_A_VAR}-$HOME-s3");
+}
+
+TEST(ConfigTest, MissingEnvironmentVariable) {
+  EXPECT_EQ(Errors(R"(
+server: {io_threads: "${THREADS}"}
+stores:
+  - {id: main, url: "https://a", webhook_secret: "${WOO_WEBHOOK_SECRET}",
+     consumer_key: "${A}${B}", consumer_secret: "${1BAD:-x}"}
+storage: {path: "${UNCLOSED"}
+)"),
+            "server.io_threads: environment variable THREADS is not set\n"
+            "stores[0].webhook_secret: environment variable WOO_WEBHOOK_SECRET is not set\n"
+            "stores[0].consumer_key: environment variable A is not set\n"
+            "stores[0].consumer_key: environment variable B is not set\n"
+            "stores[0].consumer_secret: invalid environment variable reference "
+            "(expected ${NAME} or ${NAME:-default})\n"
+            "storage.path: unterminated ${ in value\n");
+  // A substituted value is typed afterwards.
+  EXPECT_EQ(Errors(std::string(kMinimal) + "jobs: {workers: \"${W}\"}\n", FakeEnv({{"W", "x"}})),
+            "jobs.workers: must be an integer\n");
+}
+
+TEST(ConfigTest, SecretsNeverLeak) {
+  const std::string kSecret = "hunter2-SECRET";
+  ConfigResult r = ParseConfig(R"(
+storage: {engine: postgres, dsn: {nested: "hunter2-SECRET"}}
+stores:
+  - id: main
+    url: "https://a"
+    webhook_secret: ["hunter2-SECRET"]
+    consumer_key: "${CK}"
+    consumer_secret: "${NOPE:-hunter2-SECRET"
+erp: {type: odoo, password: {x: "hunter2-SECRET"}, api_key: ["hunter2-SECRET"],
+      auth: {client_secret: {y: "hunter2-SECRET"}}}
+)",
+                               FakeEnv({{"CK", kSecret}}));
+  EXPECT_EQ(FormatErrors(r.errors),
+            "storage.dsn: must be a string\n"
+            "stores[0].webhook_secret: must be a string\n"
+            "stores[0].consumer_secret: unterminated ${ in value\n"
+            "erp.password: must be a string\n"
+            "erp.api_key: must be a string\n"
+            "erp.auth.client_secret: must be a string\n");
+  EXPECT_THAT(FormatErrors(r.errors), Not(HasSubstr("hunter2")));
+  ASSERT_EQ(r.config.stores.size(), 1u);
+  EXPECT_EQ(r.config.stores[0].consumer_key.value(), kSecret);
+
+  Secret secret(kSecret);
+  EXPECT_EQ(secret.DebugString(), "***");
+  std::ostringstream os;
+  os << secret << "|" << Secret() << "|" << r.config.stores[0].consumer_key;
+  EXPECT_EQ(os.str(), "***||***");
+  EXPECT_EQ(Secret().DebugString(), "");
+  EXPECT_TRUE(Secret().empty());
+}
+
+TEST(ConfigTest, DuplicateStoreId) {
+  EXPECT_EQ(Errors(R"(
+stores:
+  - {id: main, url: "https://a", webhook_secret: w}
+  - {id: other, url: "https://b", webhook_secret: w}
+  - {id: main, url: "https://c", webhook_secret: w}
+)"),
+            "stores[2].id: duplicate store id \"main\"\n");
+}
+
+TEST(ConfigTest, BadListenAddresses) {
+  for (const char* listen :
+       {"8080", ":8080", "host:", "host:65536", "host:-1", "host:80a", "::1:8080", "[::1]8080",
+        "[]:80", "[127.0.0.1]:80", "a b:80", "host:123456"}) {
+    SCOPED_TRACE(listen);
+    ConfigResult r =
+        ParseConfig(std::string(kMinimal) + "server: {listen: \"" + listen + "\"}\n", kNoEnv);
+    EXPECT_EQ(FormatErrors(r.errors), "server.listen: must be host:port with port 0-65535\n");
+  }
+}
+
+TEST(ConfigTest, GoodListenAddressesIncludingPortZero) {
+  struct Case {
+    const char* listen;
+    const char* host;
+    uint16_t port;
+  };
+  for (const Case& c :
+       {Case{"127.0.0.1:0", "127.0.0.1", 0}, Case{"localhost:65535", "localhost", 65535},
+        Case{"[::1]:8443", "::1", 8443}, Case{"0.0.0.0:80", "0.0.0.0", 80}}) {
+    SCOPED_TRACE(c.listen);
+    ConfigResult r =
+        ParseConfig(std::string(kMinimal) + "server: {listen: \"" + c.listen + "\"}\n", kNoEnv);
+    ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+    EXPECT_EQ(r.config.server.listen, c.listen);
+    EXPECT_EQ(r.config.server.host, c.host);
+    EXPECT_EQ(r.config.server.port, c.port);
+  }
+}
+
+TEST(ConfigTest, StorageEngineRequirements) {
+  EXPECT_EQ(Errors(std::string(kMinimal) + "storage: {engine: postgres}\n"),
+            "storage.dsn: required when engine is postgres\n");
+  EXPECT_EQ(Errors(std::string(kMinimal) + "storage: {engine: sqlite, path: \"\"}\n"),
+            "storage.path: required when engine is sqlite\n");
+  ConfigResult r =
+      ParseConfig(std::string(kMinimal) + "storage: {engine: postgres, dsn: \"${DSN}\"}\n",
+                  FakeEnv({{"DSN", "postgres://x"}}));
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  EXPECT_EQ(r.config.storage.dsn.value(), "postgres://x");
+}
+
+TEST(ConfigTest, TypeErrors) {
+  EXPECT_EQ(Errors(std::string(kMinimal) + R"(
+server: {listen: {host: a}, io_threads: [1], body_limit_bytes: 1.5,
+         request_timeout_ms: 99999999999999999999}
+jobs: {workers: abc, max_attempts: 3000000000, lease_ms: true}
+erp: {type: odoo, url: [x], limits: {requests_per_second: fast, concurrency: 1.0}}
+log: debug
+)"),
+            "server.listen: must be a string\n"
+            "server.io_threads: must be an integer\n"
+            "server.body_limit_bytes: must be an integer\n"
+            "server.request_timeout_ms: must be an integer\n"
+            "jobs.workers: must be an integer\n"
+            "jobs.max_attempts: is out of range\n"
+            "jobs.lease_ms: must be an integer\n"
+            "erp.url: must be a string\n"
+            "erp.limits.requests_per_second: must be a number\n"
+            "erp.limits.concurrency: must be an integer\n"
+            "log: must be a mapping\n");
+  EXPECT_EQ(Errors("- a\n- b\n"), "the document must be a mapping\n");
+  EXPECT_EQ(Errors(std::string(kMinimal) + "? [a]\n: 1\n"), "keys must be strings\n");
+}
+
+TEST(ConfigTest, ErpSection) {
+  EXPECT_EQ(Errors(std::string(kMinimal) + "erp: {url: \"api.example\", auth: {token_url: x}}\n"),
+            "erp.type: required\n"
+            "erp.url: must start with http:// or https://\n"
+            "erp.auth.token_url: must start with http:// or https://\n");
+  ConfigResult r = ParseConfig(std::string(kMinimal) + "erp:\n", kNoEnv);  // null = absent
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  EXPECT_FALSE(r.config.erp.present);
+  r = ParseConfig(std::string(kMinimal) + "erp: {type: odoo, limits: {concurrency: 3}}\n", kNoEnv);
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  EXPECT_TRUE(r.config.erp.present);
+  EXPECT_EQ(r.config.erp.limits.concurrency, 3);
+  EXPECT_EQ(r.config.erp.limits.requests_per_second, 0);  // connector default
+}
+
+TEST(ConfigTest, DuplicateKeysAndApiKeyNames) {
+  const std::string sha(64, 'f');
+  EXPECT_EQ(Errors(std::string(kMinimal) + "log: {level: info, level: debug}\nops:\n  api_keys:\n" +
+                   "    - {name: a, sha256: \"" + sha + "\"}\n    - {name: a, sha256: \"" + sha +
+                   "\"}\n"),
+            "log.level: duplicate key\n"
+            "ops.api_keys[1].name: duplicate api key name \"a\"\n");
+}
+
+TEST(ConfigTest, YamlSyntaxError) {
+  ConfigResult r = ParseConfig("stores:\n  - {id: main, url: [x\nlog: {}\n", kNoEnv);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].path, "");
+  EXPECT_THAT(r.errors[0].message, HasSubstr("YAML syntax error at line "));
+  EXPECT_THAT(r.errors[0].message, HasSubstr(", column "));
+
+  r = ParseConfig("server:\n  listen: a\n bad: 1\n", kNoEnv);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].message, "YAML syntax error at line 3, column 2: end of map not found");
+
+  r = ParseConfig("a: 1\n---\nb: 2\n", kNoEnv);
+  EXPECT_EQ(FormatErrors(r.errors), "expected one YAML document, found 2\n");
+}
+
+TEST(ConfigTest, LoadConfigFileErrors) {
+  ConfigResult r = LoadConfigFile("/nonexistent/keelson.yaml", kNoEnv);
+  EXPECT_EQ(FormatErrors(r.errors),
+            "/nonexistent/keelson.yaml: cannot read config file: No such file or directory\n");
+  r = LoadConfigFile(KEELSON_SOURCE_DIR "/configs", kNoEnv);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].path, KEELSON_SOURCE_DIR "/configs");
+  EXPECT_THAT(r.errors[0].message, HasSubstr("cannot read config file"));
+}
+
+TEST(ConfigTest, FormatErrorsAndProcessEnv) {
+  EXPECT_EQ(FormatErrors({}), "");
+  EXPECT_EQ(FormatErrors({{"a.b", "bad"}, {"", "whole file"}}), "a.b: bad\nwhole file\n");
+  EXPECT_EQ(ProcessEnv("KEELSON_CONFIG_TEST_SURELY_UNSET_VARIABLE"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace keelson::app

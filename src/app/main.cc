@@ -1,0 +1,232 @@
+// The keelson command line. Exit codes: 0 ok, 1 user error (bad config, bad argument),
+// 2 runtime failure.
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "api/views.h"
+#include "app/config.h"
+#include "app/server.h"
+#include "core/clock.h"
+#include "obs/log.h"
+
+namespace keelson::app {
+namespace {
+
+constexpr int kOk = 0;
+constexpr int kUserError = 1;
+constexpr int kRuntimeError = 2;
+
+// Loads and validates the config, printing every error. nullopt when it is unusable.
+std::optional<Config> Load(const std::string& path) {
+  ConfigResult r = LoadConfigFile(path);
+  if (!r.ok()) {
+    std::cerr << "keelson: " << path << ": " << r.errors.size()
+              << (r.errors.size() == 1 ? " error" : " errors") << "\n"
+              << FormatErrors(r.errors);
+    return std::nullopt;
+  }
+  return std::move(r.config);
+}
+
+int WithStore(const std::string& config_path,
+              const std::function<int(store::Store&, const Config&)>& fn) {
+  auto config = Load(config_path);
+  if (!config) return kUserError;
+  auto store = OpenStore(*config);
+  if (!store.ok()) {
+    std::cerr << "keelson: " << store.status().message() << "\n";
+    return kRuntimeError;
+  }
+  return fn(**store, *config);
+}
+
+int Fail(const absl::Status& s) {
+  std::cerr << "keelson: " << s.message() << "\n";
+  switch (s.code()) {
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kInvalidArgument:
+      return kUserError;
+    default:
+      return kRuntimeError;
+  }
+}
+
+void PrintJobRow(const store::Job& j) {
+  std::cout << j.id << "\t" << j.kind << "\t" << j.dead_reason << "\t" << j.attempts << "\t"
+            << api::FormatRfc3339(j.updated_at) << "\t" << j.correlation_id << "\t"
+            << j.last_error.substr(0, 120) << "\n";
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"Keelson: the retail integration hub between WooCommerce, ERPs and fulfillment"};
+  app.require_subcommand(1);
+  std::string config_path = "keelson.yaml";
+
+  auto* serve = app.add_subcommand("serve", "run the hub");
+  serve->add_option("--config,-c", config_path, "configuration file")->capture_default_str();
+  std::string ready_file;
+  serve->add_option("--ready-file", ready_file,
+                    "write the bound port here once listening (for port 0)");
+
+  auto* check = app.add_subcommand("check-config", "validate a config; print every error");
+  check->add_option("--config,-c", config_path, "configuration file")->capture_default_str();
+
+  auto* version = app.add_subcommand("version", "print the version");
+
+  auto* dlq = app.add_subcommand("dlq", "dead letters: list, show, replay");
+  dlq->require_subcommand(1);
+  dlq->add_option("--config,-c", config_path, "configuration file")->capture_default_str();
+  auto* dlq_list = dlq->add_subcommand("list", "list dead letters");
+  std::string reason, kind;
+  int limit = 100;
+  int64_t after = 0;
+  dlq_list->add_option("--reason", reason, "only this dead reason (business, poison, ...)");
+  dlq_list->add_option("--kind", kind, "only this job kind");
+  dlq_list->add_option("--limit", limit, "at most this many")->capture_default_str();
+  dlq_list->add_option("--after", after, "ids greater than this (paging)");
+  dlq_list->add_option("--config,-c", config_path, "configuration file");
+  auto* dlq_show = dlq->add_subcommand("show", "one dead letter, with payload and delivery");
+  int64_t job_id = 0;
+  dlq_show->add_option("id", job_id, "job id")->required();
+  dlq_show->add_option("--config,-c", config_path, "configuration file");
+  auto* dlq_replay = dlq->add_subcommand("replay", "put dead letters back in the queue");
+  bool all = false;
+  std::vector<std::string> filters;
+  dlq_replay->add_option("id", job_id, "job id");
+  dlq_replay->add_flag("--all", all, "every dead letter (narrowed by --filter)");
+  dlq_replay->add_option("--filter", filters, "reason=R or kind=K (with --all)");
+  dlq_replay->add_option("--config,-c", config_path, "configuration file");
+
+  auto* trace = app.add_subcommand("trace", "an order's timeline: main:1234 or a correlation id");
+  std::string ref;
+  trace->add_option("ref", ref, "store:order_id, or a correlation id")->required();
+  trace->add_option("--config,-c", config_path, "configuration file")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kOk : kUserError;
+  }
+
+  if (version->parsed()) {
+    std::cout << "keelson " << KEELSON_VERSION << "\n";
+    return kOk;
+  }
+  if (check->parsed()) {
+    auto config = Load(config_path);
+    if (!config) return kUserError;
+    std::cout << config_path << ": ok (" << config->stores.size() << " store"
+              << (config->stores.size() == 1 ? "" : "s") << ", storage " << config->storage.engine
+              << ")\n";
+    return kOk;
+  }
+  if (serve->parsed()) {
+    auto config = Load(config_path);
+    if (!config) return kUserError;
+    obs::InitLogging(config->log.level,
+                     config->log.format == "text" ? obs::LogFormat::kText : obs::LogFormat::kJson);
+    return Serve(*config, ServeOptions{.ready_file = ready_file});
+  }
+  if (dlq_list->parsed()) {
+    return WithStore(config_path, [&](store::Store& st, const Config&) {
+      store::JobFilter f;
+      f.state = store::JobState::kDead;
+      f.dead_reason = reason;
+      f.kind = kind;
+      f.limit = limit;
+      f.after_id = after;
+      auto jobs = st.ListJobs(f);
+      if (!jobs.ok()) return Fail(jobs.status());
+      std::cout << "ID\tKIND\tREASON\tATTEMPTS\tUPDATED\tCORRELATION\tLAST ERROR\n";
+      for (const auto& j : *jobs) PrintJobRow(j);
+      std::cerr << jobs->size() << " dead letter" << (jobs->size() == 1 ? "" : "s") << "\n";
+      return kOk;
+    });
+  }
+  if (dlq_show->parsed()) {
+    return WithStore(config_path, [&](store::Store& st, const Config&) {
+      auto job = st.GetJob(job_id);
+      if (!job.ok()) return Fail(job.status());
+      nlohmann::json out = api::JobToJson(*job, true);
+      const auto& p = out["payload"];
+      if (p.is_object() && p.contains("delivery_id") && p["delivery_id"].is_number()) {
+        auto d = st.GetDelivery(p["delivery_id"].get<int64_t>());
+        if (d.ok()) out["delivery"] = api::DeliveryToJson(*d, true);
+      }
+      std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      return kOk;
+    });
+  }
+  if (dlq_replay->parsed()) {
+    if (all == (job_id != 0)) {
+      std::cerr << "keelson: dlq replay takes either an ID or --all\n";
+      return kUserError;
+    }
+    store::JobFilter f;
+    f.state = store::JobState::kDead;
+    for (const std::string& flt : filters) {
+      std::pair<std::string, std::string> kv = absl::StrSplit(flt, absl::MaxSplits('=', 1));
+      if (kv.first == "reason") {
+        f.dead_reason = kv.second;
+      } else if (kv.first == "kind") {
+        f.kind = kv.second;
+      } else {
+        std::cerr << "keelson: --filter " << flt << ": expected reason=… or kind=…\n";
+        return kUserError;
+      }
+    }
+    return WithStore(config_path, [&](store::Store& st, const Config&) {
+      const absl::Time now = core::Clock::Real()->Now();
+      if (!all) {
+        if (absl::Status s = st.ReplayJob(job_id, now); !s.ok()) return Fail(s);
+        std::cout << "replayed " << job_id << "\n";
+        return kOk;
+      }
+      int64_t n = 0;
+      f.limit = 1000;
+      while (true) {
+        auto jobs = st.ListJobs(f);
+        if (!jobs.ok()) return Fail(jobs.status());
+        if (jobs->empty()) break;
+        for (const auto& j : *jobs) {
+          if (st.ReplayJob(j.id, now).ok()) ++n;
+        }
+        f.after_id = jobs->back().id;
+      }
+      std::cout << "replayed " << n << " dead letter" << (n == 1 ? "" : "s") << "\n";
+      return kOk;
+    });
+  }
+  if (trace->parsed()) {
+    return WithStore(config_path, [&](store::Store& st, const Config&) {
+      const bool is_correlation =
+          ref.size() == 32 && ref.find_first_not_of("0123456789abcdef") == std::string::npos;
+      auto events = is_correlation ? st.ListTimelineByCorrelation(ref, 10000)
+                                   : st.ListTimeline(absl::StrCat("order:", ref), 10000);
+      if (!events.ok()) return Fail(events.status());
+      if (events->empty()) {
+        std::cerr << "keelson: nothing recorded for " << ref << "\n";
+        return kUserError;
+      }
+      for (const auto& e : *events) {
+        std::cout << api::FormatRfc3339(e.at) << "  " << e.entity << "  " << e.kind << "  "
+                  << e.detail_json << "  [" << e.correlation_id << "]\n";
+      }
+      return kOk;
+    });
+  }
+  return kUserError;
+}
+
+}  // namespace keelson::app
+
+int main(int argc, char** argv) { return keelson::app::Main(argc, argv); }

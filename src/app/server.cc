@@ -1,0 +1,173 @@
+#include "app/server.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "api/ops.h"
+#include "api/woocommerce_webhooks.h"
+#include "flows/webhook_ingest.h"
+#include "jobs/runner.h"
+#include "jobs/scheduler.h"
+#include "net/http_server.h"
+#include "obs/log.h"
+#include "obs/metrics.h"
+#include "store/group_commit.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace keelson::app {
+namespace {
+
+absl::Status WriteReadyFile(const std::string& path, uint16_t port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << port << "\n";
+    if (!f) return absl::UnavailableError(absl::StrCat("cannot write ", tmp));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot rename ", tmp, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+// Explicit registration of every job kind (no static registrars).
+void RegisterJobHandlers(const Config& config, jobs::HandlerRegistry& handlers) {
+  handlers.Register(api::kWooIngestJobKind, flows::MakeWebhookIngestHandler());
+  handlers.Register("jobs.purge", flows::MakePurgeHandler(absl::Hours(config.jobs.retention_hours)));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const Config& config) {
+  if (config.storage.engine != "sqlite") {
+    return absl::UnimplementedError(absl::StrCat("storage.engine: \"", config.storage.engine,
+                                                 "\" is not available in this build"));
+  }
+  std::filesystem::path p(config.storage.path);
+  if (p.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(p.parent_path(), ec);
+  }
+  return store::OpenSqliteStore({.path = config.storage.path,
+                                 .busy_timeout_ms = config.storage.busy_timeout_ms});
+}
+
+int Serve(const Config& config, const ServeOptions& options) {
+  // Block the stop signals in every thread; this one waits for them with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto store_or = OpenStore(config);
+  if (!store_or.ok()) {
+    obs::LogError("cannot open the store", {{"error", store_or.status().ToString()}});
+    return 2;
+  }
+  std::unique_ptr<store::Store> store = std::move(*store_or);
+  const core::Clock* clock = core::Clock::Real();
+  obs::Registry& metrics = obs::Registry::Default();
+
+  jobs::HandlerRegistry handlers;
+  RegisterJobHandlers(config, handlers);
+  jobs::RunnerOptions ro;
+  ro.workers = config.jobs.workers;
+  ro.lease = absl::Milliseconds(config.jobs.lease_ms);
+  ro.poll_interval = absl::Milliseconds(config.jobs.poll_interval_ms);
+  ro.policy.max_attempts = config.jobs.max_attempts;
+  ro.policy.base = absl::Milliseconds(config.jobs.backoff_base_ms);
+  ro.policy.cap = absl::Milliseconds(config.jobs.backoff_cap_ms);
+  ro.policy.deadline = absl::Milliseconds(config.jobs.deadline_ms);
+  jobs::Runner runner(store.get(), clock, &handlers, ro, &metrics);
+
+  jobs::Scheduler scheduler(store.get(), clock);
+  scheduler.Add("jobs.purge", absl::Hours(1),
+                store::NewJob{.kind = "jobs.purge", .partition_key = "jobs.purge",
+                              .payload = "{}", .max_attempts = 3});
+
+  store::GroupCommitter committer(store.get(), clock, config.storage.group_commit_max_batch,
+                                  &metrics);
+  committer.set_on_commit([&runner] { runner.Notify(); });
+
+  std::vector<api::WebhookStore> hook_stores;
+  for (const StoreConfig& s : config.stores) {
+    hook_stores.push_back({s.id, s.webhook_secret.value()});
+  }
+  api::WooCommerceWebhooks webhooks(std::move(hook_stores), &committer, &metrics);
+
+  std::atomic<bool> ready{false};
+  api::OpsDeps ops;
+  ops.store = store.get();
+  ops.clock = clock;
+  ops.metrics = &metrics;
+  for (const OpsKey& k : config.ops.api_keys) ops.api_key_sha256.push_back(k.sha256);
+  ops.on_replay = [&runner] { runner.Notify(); };
+  ops.ready = [&ready] { return ready.load(); };
+  if (ops.api_key_sha256.empty()) {
+    obs::LogWarn("no ops.api_keys configured: /ops is open to anyone who can reach the server");
+  }
+
+  net::Router router;
+  router.Add(net::http::verb::post, "/v1/webhooks/woocommerce/{store_id}",
+             [&webhooks](net::HttpRequest& req, net::Responder respond) {
+               webhooks.Handle(req, std::move(respond));
+             });
+  api::AddServiceRoutes(router, ops);
+  api::AddOpsRoutes(router, ops);
+  api::AddStoreGauges(ops);
+
+  net::HttpServerOptions ho;
+  ho.host = config.server.host;
+  ho.port = config.server.port;
+  ho.threads = config.server.io_threads > 0
+                   ? config.server.io_threads
+                   : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ho.body_limit = static_cast<uint64_t>(config.server.body_limit_bytes);
+  ho.read_timeout = absl::Milliseconds(config.server.request_timeout_ms);
+  net::HttpServer server(ho, std::move(router));
+
+  committer.Start();
+  runner.Start();
+  scheduler.Start(absl::Seconds(1), [&runner] { runner.Notify(); });
+  if (absl::Status s = server.Start(); !s.ok()) {
+    obs::LogError("cannot start the HTTP server", {{"error", s.ToString()}});
+    scheduler.Stop();
+    runner.Stop();
+    committer.Stop();
+    return 2;
+  }
+  ready = true;
+  obs::LogInfo("keelson listening",
+               {{"address", absl::StrCat(ho.host, ":", server.port())},
+                {"port", server.port()},
+                {"storage", config.storage.path},
+                {"stores", config.stores.size()},
+                {"workers", ro.workers},
+                {"version", KEELSON_VERSION}});
+  if (!options.ready_file.empty()) {
+    if (absl::Status s = WriteReadyFile(options.ready_file, server.port()); !s.ok()) {
+      obs::LogError("cannot write the ready file", {{"error", s.ToString()}});
+    }
+  }
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  obs::LogInfo("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  ready = false;
+  server.StopAccepting();
+  committer.Stop();  // commits and answers every delivery already read
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the answers go out
+  server.Stop();
+  scheduler.Stop();
+  runner.Stop();
+  obs::LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace keelson::app

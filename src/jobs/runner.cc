@@ -1,0 +1,233 @@
+#include "jobs/runner.h"
+
+#include <exception>
+
+#include "absl/strings/str_cat.h"
+#include "core/ids.h"
+#include "obs/log.h"
+#include "obs/metrics.h"
+
+namespace keelson::jobs {
+namespace {
+std::string Truncate(std::string_view s, size_t n = 2000) {
+  return std::string(s.size() > n ? s.substr(0, n) : s);
+}
+}  // namespace
+
+Runner::Runner(store::Store* store, const core::Clock* clock, const HandlerRegistry* handlers,
+               RunnerOptions options, obs::Registry* metrics)
+    : store_(store),
+      clock_(clock),
+      handlers_(handlers),
+      options_(std::move(options)),
+      metrics_(metrics) {
+  if (options_.owner.empty()) options_.owner = core::NewInstanceId("worker");
+  if (metrics_) {
+    m_done_ = metrics_->GetCounter("keelson_jobs_completed_total", "Jobs completed successfully.");
+    m_retries_ = metrics_->GetCounter("keelson_jobs_retries_total",
+                                      "Failed job attempts scheduled for another try.");
+    m_claim_errors_ = metrics_->GetCounter("keelson_jobs_claim_errors_total",
+                                           "Store errors while claiming jobs.");
+    m_duration_ = metrics_->GetHistogram("keelson_job_duration_seconds",
+                                         "Time spent in job handlers.",
+                                         obs::LatencyBucketsSeconds());
+  }
+}
+
+Runner::~Runner() { Stop(); }
+
+Outcome Runner::Execute(const store::Job& job) {
+  const absl::Time started = clock_->Now();
+  absl::Status result;
+  const JobHandler* handler = handlers_->Find(job.kind);
+  if (handler == nullptr) {
+    result = absl::DataLossError(absl::StrCat("no handler registered for job kind \"", job.kind,
+                                              "\""));
+  } else if (started > job.deadline_at) {
+    result = absl::DeadlineExceededError("job deadline passed before it could run");
+  } else {
+    JobContext ctx{job, *store_, *clock_};
+    try {
+      result = (*handler)(ctx);
+    } catch (const std::exception& e) {
+      // Handlers should not throw; a third-party exception that escapes is a bug, not a reason
+      // to lose the job: keep it retryable and visible.
+      result = absl::InternalError(absl::StrCat("handler threw: ", e.what()));
+    } catch (...) {
+      result = absl::InternalError("handler threw a non-standard exception");
+    }
+  }
+  const absl::Time now = clock_->Now();
+  if (m_duration_) m_duration_->Observe(absl::ToDoubleSeconds(now - started));
+
+  absl::Status recorded;
+  Outcome outcome;
+  std::string reason;
+  if (result.ok()) {
+    recorded = store_->CompleteJob(job.id, options_.owner, now);
+    outcome = Outcome::kDone;
+    if (m_done_ && recorded.ok()) m_done_->Inc();
+  } else {
+    const FailureClass cls = Classify(result);
+    const std::string error = Truncate(result.ToString(absl::StatusToStringMode::kWithNoExtraData));
+    if (cls == FailureClass::kPoison) {
+      reason = "poison";
+    } else if (cls == FailureClass::kBusiness) {
+      reason = "business";
+    } else if (job.attempts >= job.max_attempts) {
+      reason = "max_attempts";
+    } else if (result.code() == absl::StatusCode::kDeadlineExceeded && now > job.deadline_at) {
+      reason = "deadline";
+    }
+    absl::Time run_at;
+    if (reason.empty()) {
+      absl::Duration floor = RetryAfterOf(result).value_or(absl::ZeroDuration());
+      absl::Duration delay;
+      {
+        std::lock_guard<std::mutex> l(gen_mu_);
+        delay = options_.policy.NextDelay(job.attempts, gen_, floor);
+      }
+      run_at = now + delay;
+      if (run_at > job.deadline_at) reason = "deadline";
+    }
+    if (reason.empty()) {
+      recorded = store_->RetryJob(job.id, options_.owner, run_at, error, now);
+      outcome = Outcome::kRetry;
+      if (m_retries_ && recorded.ok()) m_retries_->Inc();
+      obs::LogWarn("job failed, will retry",
+                   {{"job_id", job.id},
+                    {"kind", job.kind},
+                    {"attempt", job.attempts},
+                    {"retry_in_ms", absl::ToInt64Milliseconds(run_at - now)},
+                    {"error", error}},
+                   job.correlation_id);
+    } else {
+      recorded = store_->DeadLetterJob(job.id, options_.owner, reason, error, now);
+      outcome = Outcome::kDead;
+      if (metrics_ && recorded.ok()) {
+        metrics_
+            ->GetCounter("keelson_jobs_dead_lettered_total", "Jobs moved to the dead-letter state.",
+                         {{"reason", reason}})
+            ->Inc();
+      }
+      obs::LogError("job dead-lettered",
+                    {{"job_id", job.id},
+                     {"kind", job.kind},
+                     {"attempt", job.attempts},
+                     {"reason", reason},
+                     {"error", error}},
+                    job.correlation_id);
+    }
+  }
+  if (!recorded.ok()) {
+    // The lease ran out while the handler worked; another worker owns the job now. The effect
+    // may happen twice, which every handler must tolerate (at-least-once).
+    obs::LogWarn("job outcome not recorded",
+                 {{"job_id", job.id}, {"kind", job.kind}, {"error", recorded.ToString()}},
+                 job.correlation_id);
+    return Outcome::kLeaseLost;
+  }
+  return outcome;
+}
+
+absl::StatusOr<int> Runner::RunOnce(int max) {
+  auto jobs = store_->ClaimJobs(options_.owner, clock_->Now(), options_.lease, max);
+  if (!jobs.ok()) return jobs.status();
+  for (const store::Job& j : *jobs) Execute(j);
+  return static_cast<int>(jobs->size());
+}
+
+void Runner::Start() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (started_) return;
+  started_ = true;
+  stopping_ = false;
+  for (int i = 0; i < std::max(1, options_.workers); ++i) {
+    workers_.emplace_back([this] { WorkerLoop(); });
+  }
+  dispatcher_ = std::thread([this] { DispatchLoop(); });
+}
+
+void Runner::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!started_) return;
+    stopping_ = true;
+  }
+  dispatch_cv_.notify_all();
+  work_cv_.notify_all();
+  if (dispatcher_.joinable()) dispatcher_.join();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+  std::lock_guard<std::mutex> l(mu_);
+  // Jobs claimed but never started keep their lease and return to the queue when it expires.
+  ready_.clear();
+  started_ = false;
+}
+
+void Runner::Notify() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    notified_ = true;
+  }
+  dispatch_cv_.notify_one();
+}
+
+void Runner::DispatchLoop() {
+  const int workers = std::max(1, options_.workers);
+  while (true) {
+    int free_slots;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      dispatch_cv_.wait(l, [&] {
+        return stopping_ || busy_ + static_cast<int>(ready_.size()) < workers;
+      });
+      if (stopping_) return;
+      free_slots = workers - busy_ - static_cast<int>(ready_.size());
+      notified_ = false;
+    }
+    auto jobs = store_->ClaimJobs(options_.owner, clock_->Now(), options_.lease,
+                                  std::min(free_slots, options_.claim_batch));
+    if (!jobs.ok()) {
+      if (m_claim_errors_) m_claim_errors_->Inc();
+      obs::LogWarn("claiming jobs failed", {{"error", jobs.status().ToString()}});
+    }
+    const size_t claimed = jobs.ok() ? jobs->size() : 0;
+    std::unique_lock<std::mutex> l(mu_);
+    if (claimed > 0) {
+      for (auto& j : *jobs) ready_.push_back(std::move(j));
+      work_cv_.notify_all();
+    }
+    if (claimed == 0 || claimed < static_cast<size_t>(free_slots)) {
+      // Nothing more is due: sleep until new work is announced or the poll interval passes
+      // (retries and schedules become due with time, not with a notification).
+      dispatch_cv_.wait_for(l, absl::ToChronoMilliseconds(options_.poll_interval),
+                            [&] { return stopping_ || notified_; });
+      if (stopping_) return;
+    }
+  }
+}
+
+void Runner::WorkerLoop() {
+  while (true) {
+    store::Job job;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      work_cv_.wait(l, [&] { return stopping_ || !ready_.empty(); });
+      if (ready_.empty()) return;  // stopping and nothing left in hand
+      if (stopping_) return;
+      job = std::move(ready_.front());
+      ready_.pop_front();
+      ++busy_;
+    }
+    Execute(job);
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      --busy_;
+      notified_ = true;  // the partition's next job may be claimable now
+    }
+    dispatch_cv_.notify_one();
+  }
+}
+
+}  // namespace keelson::jobs

@@ -1,0 +1,120 @@
+#pragma once
+// The durable job runner: claims due jobs from the Store under a lease, runs the registered
+// handler for each job's kind, and records the outcome — done, retry later (exponential backoff
+// with full jitter, Retry-After honoured, bounded by max attempts and a deadline), or dead letter
+// (business error, poison payload, attempts or deadline exhausted). Handlers never retry or sleep
+// themselves; they return a Status and the runner decides (see retry_policy.h).
+//
+// Ordering: the Store only hands out the first unfinished job of a partition, so two jobs with
+// one partition key never run at once and run in enqueue order.
+//
+// Thread-safety: Start/Stop/Notify from any thread. RunOnce is for tests and must not be mixed
+// with Start on the same Runner.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/random/random.h"
+#include "absl/status/statusor.h"
+#include "core/clock.h"
+#include "jobs/retry_policy.h"
+#include "store/store.h"
+
+namespace keelson::obs {
+class Registry;
+class Counter;
+class Histogram;
+}  // namespace keelson::obs
+
+namespace keelson::jobs {
+
+struct JobContext {
+  const store::Job& job;
+  store::Store& store;
+  const core::Clock& clock;
+};
+
+using JobHandler = std::function<absl::Status(JobContext&)>;
+
+// Kind -> handler. Filled once at start-up (explicit registration in app/), then read-only.
+class HandlerRegistry {
+ public:
+  void Register(std::string kind, JobHandler handler) {
+    handlers_[std::move(kind)] = std::move(handler);
+  }
+  const JobHandler* Find(std::string_view kind) const {
+    auto it = handlers_.find(absl::string_view(kind.data(), kind.size()));
+    return it == handlers_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  absl::flat_hash_map<std::string, JobHandler> handlers_;
+};
+
+struct RunnerOptions {
+  int workers = 8;
+  absl::Duration lease = absl::Seconds(30);
+  absl::Duration poll_interval = absl::Milliseconds(200);
+  int claim_batch = 64;
+  RetryPolicy policy;     // backoff shape; max attempts and deadline come from each job's row
+  std::string owner;      // lease owner id; generated when empty
+};
+
+// What happened to one attempt (returned by RunOnce for tests and logged by the runner).
+enum class Outcome { kDone, kRetry, kDead, kLeaseLost };
+
+class Runner {
+ public:
+  Runner(store::Store* store, const core::Clock* clock, const HandlerRegistry* handlers,
+         RunnerOptions options, obs::Registry* metrics = nullptr);
+  ~Runner();
+
+  // Claims due jobs and runs them on the calling thread, one after another. Returns how many ran.
+  absl::StatusOr<int> RunOnce(int max = 1000);
+
+  void Start();
+  // Stops claiming, lets running jobs finish, joins the threads. Idempotent.
+  void Stop();
+  // New work may be due now (called after an enqueue): wakes the dispatcher.
+  void Notify();
+
+  const std::string& owner() const { return options_.owner; }
+
+ private:
+  Outcome Execute(const store::Job& job);
+  void DispatchLoop();
+  void WorkerLoop();
+
+  store::Store* store_;
+  const core::Clock* clock_;
+  const HandlerRegistry* handlers_;
+  RunnerOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable dispatch_cv_;
+  std::condition_variable work_cv_;
+  std::deque<store::Job> ready_;
+  int busy_ = 0;
+  bool notified_ = false;
+  bool stopping_ = false;
+  bool started_ = false;
+  std::thread dispatcher_;
+  std::vector<std::thread> workers_;
+
+  std::mutex gen_mu_;
+  absl::BitGen gen_;
+
+  obs::Counter* m_done_ = nullptr;
+  obs::Counter* m_retries_ = nullptr;
+  obs::Counter* m_claim_errors_ = nullptr;
+  obs::Histogram* m_duration_ = nullptr;
+  obs::Registry* metrics_ = nullptr;
+};
+
+}  // namespace keelson::jobs

@@ -1,0 +1,101 @@
+#include "store/group_commit.h"
+
+#include "absl/time/clock.h"
+#include "obs/log.h"
+#include "obs/metrics.h"
+
+namespace keelson::store {
+
+GroupCommitter::GroupCommitter(Store* store, const core::Clock* clock, int max_batch,
+                               obs::Registry* metrics)
+    : store_(store), clock_(clock), max_batch_(std::max(1, max_batch)) {
+  if (metrics) {
+    m_commits_ = metrics->GetCounter("keelson_store_commits_total",
+                                     "Intake group commits written to the store.");
+    m_commit_errors_ = metrics->GetCounter("keelson_store_commit_errors_total",
+                                           "Intake group commits that failed.");
+    m_commit_seconds_ = metrics->GetHistogram("keelson_store_commit_seconds",
+                                              "Duration of one intake group commit (incl. fsync).",
+                                              obs::LatencyBucketsSeconds());
+    m_batch_size_ = metrics->GetHistogram(
+        "keelson_store_commit_batch_size", "Deliveries written per intake group commit.",
+        {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048});
+  }
+}
+
+GroupCommitter::~GroupCommitter() { Stop(); }
+
+void GroupCommitter::Start() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (running_) return;
+  running_ = true;
+  stopping_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void GroupCommitter::Submit(DeliveryToAccept delivery, Callback done) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (running_ && !stopping_) {
+      pending_.push_back({std::move(delivery), std::move(done)});
+      cv_.notify_one();
+      return;
+    }
+  }
+  done(absl::UnavailableError("intake is shutting down"));
+}
+
+void GroupCommitter::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!running_) return;
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  thread_.join();
+  std::lock_guard<std::mutex> l(mu_);
+  running_ = false;
+}
+
+void GroupCommitter::Loop() {
+  std::vector<Pending> batch;
+  std::vector<DeliveryToAccept> deliveries;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [&] { return stopping_ || !pending_.empty(); });
+      if (pending_.empty()) return;  // stopping, and everything submitted has been answered
+      if (pending_.size() <= max_batch_) {
+        batch.swap(pending_);
+      } else {
+        batch.assign(std::make_move_iterator(pending_.begin()),
+                     std::make_move_iterator(pending_.begin() + max_batch_));
+        pending_.erase(pending_.begin(), pending_.begin() + max_batch_);
+      }
+    }
+    deliveries.clear();
+    deliveries.reserve(batch.size());
+    for (Pending& p : batch) deliveries.push_back(std::move(p.delivery));
+    const absl::Time t0 = absl::Now();
+    auto results = store_->AcceptDeliveries(deliveries, clock_->Now());
+    if (m_commit_seconds_) m_commit_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - t0));
+    if (m_batch_size_) m_batch_size_->Observe(static_cast<double>(batch.size()));
+    if (results.ok()) {
+      if (m_commits_) m_commits_->Inc();
+      bool any_new = false;
+      for (size_t i = 0; i < batch.size(); ++i) {
+        any_new |= !(*results)[i].duplicate;
+        batch[i].done((*results)[i]);
+      }
+      if (any_new && on_commit_) on_commit_();
+    } else {
+      if (m_commit_errors_) m_commit_errors_->Inc();
+      obs::LogError("intake commit failed", {{"error", results.status().ToString()},
+                                             {"deliveries", batch.size()}});
+      for (Pending& p : batch) p.done(results.status());
+    }
+    batch.clear();
+  }
+}
+
+}  // namespace keelson::store

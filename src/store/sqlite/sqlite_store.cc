@@ -1,0 +1,794 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <mutex>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "core/clock.h"
+#include "core/strings.h"
+
+namespace keelson::store {
+namespace {
+
+using core::FromMillis;
+using core::ToMillis;
+
+// Each entry is one schema version. Never edit a released entry: append a new one.
+// SQL is kept portable (BIGINT milliseconds, TEXT, no SQLite-only types) so the PostgreSQL
+// migrations can mirror it.
+const char* const kMigrations[] = {
+    // 1: inbox, jobs, cross references, timeline, idempotency keys, schedules.
+    R"sql(
+CREATE TABLE inbox (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  store_id TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  dedupe_key TEXT NOT NULL UNIQUE,
+  headers_json TEXT NOT NULL,
+  body BLOB NOT NULL,
+  correlation_id TEXT NOT NULL,
+  received_at BIGINT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'received',
+  error TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  partition_key TEXT NOT NULL DEFAULT '',
+  payload TEXT NOT NULL,
+  correlation_id TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL,
+  run_at BIGINT NOT NULL,
+  enqueued_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  deadline_at BIGINT,
+  lease_owner TEXT NOT NULL DEFAULT '',
+  lease_expires_at BIGINT NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  dead_reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX jobs_due ON jobs(state, run_at, id);
+CREATE INDEX jobs_partition ON jobs(partition_key, state, id);
+CREATE INDEX jobs_correlation ON jobs(correlation_id);
+CREATE TABLE xrefs (
+  entity_type TEXT NOT NULL,
+  keelson_id TEXT NOT NULL,
+  system TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (entity_type, keelson_id, system)
+);
+CREATE INDEX xrefs_external ON xrefs(system, external_id);
+CREATE TABLE timeline (
+  id INTEGER PRIMARY KEY,
+  entity TEXT NOT NULL,
+  correlation_id TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  kind TEXT NOT NULL,
+  detail_json TEXT NOT NULL
+);
+CREATE INDEX timeline_entity ON timeline(entity, id);
+CREATE INDEX timeline_correlation ON timeline(correlation_id, id);
+CREATE TABLE idem_keys (
+  key TEXT PRIMARY KEY,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE schedules (
+  name TEXT PRIMARY KEY,
+  next_run_at BIGINT NOT NULL,
+  interval_ms BIGINT NOT NULL
+);
+)sql",
+};
+
+constexpr const char kJobColumns[] =
+    "id, kind, partition_key, payload, correlation_id, state, attempts, max_attempts, run_at, "
+    "enqueued_at, updated_at, deadline_at, lease_owner, lease_expires_at, last_error, dead_reason";
+
+absl::Status SqlError(sqlite3* db, std::string_view what) {
+  int code = sqlite3_errcode(db);
+  std::string msg = absl::StrCat(core::AbslSv(what), ": ", sqlite3_errmsg(db));
+  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) return absl::UnavailableError(msg);
+  if (code == SQLITE_FULL || code == SQLITE_IOERR) return absl::UnavailableError(msg);
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return absl::DataLossError(msg);
+  return absl::InternalError(msg);
+}
+
+// A prepared statement borrowed from the cache; reset and unbound when it goes out of scope.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s) {}
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  ~Stmt() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  Stmt& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  Stmt& Bind(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& BindBlob(int i, std::string_view v) {
+    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    return *this;
+  }
+  Stmt& BindNull(int i) {
+    sqlite3_bind_null(s_, i);
+    return *this;
+  }
+  // true: a row is available; false: done.
+  absl::StatusOr<bool> Step() {
+    int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return SqlError(db_, "step");
+  }
+  absl::Status Exec() {
+    auto r = Step();
+    if (!r.ok()) return r.status();
+    return absl::OkStatus();
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
+  bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+  std::string Text(int col) const {
+    const void* p = sqlite3_column_blob(s_, col);
+    int n = sqlite3_column_bytes(s_, col);
+    return p ? std::string(static_cast<const char*>(p), n) : std::string();
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* s_;
+};
+
+Job ReadJob(const Stmt& s) {
+  Job j;
+  j.id = s.Int(0);
+  j.kind = s.Text(1);
+  j.partition_key = s.Text(2);
+  j.payload = s.Text(3);
+  j.correlation_id = s.Text(4);
+  j.state = ParseJobState(s.Text(5)).value_or(JobState::kQueued);
+  j.attempts = static_cast<int>(s.Int(6));
+  j.max_attempts = static_cast<int>(s.Int(7));
+  j.run_at = FromMillis(s.Int(8));
+  j.enqueued_at = FromMillis(s.Int(9));
+  j.updated_at = FromMillis(s.Int(10));
+  j.deadline_at = s.IsNull(11) ? absl::InfiniteFuture() : FromMillis(s.Int(11));
+  j.lease_owner = s.Text(12);
+  j.lease_expires_at = FromMillis(s.Int(13));
+  j.last_error = s.Text(14);
+  j.dead_reason = s.Text(15);
+  return j;
+}
+
+TimelineEvent ReadTimeline(const Stmt& s) {
+  TimelineEvent e;
+  e.id = s.Int(0);
+  e.entity = s.Text(1);
+  e.correlation_id = s.Text(2);
+  e.at = FromMillis(s.Int(3));
+  e.kind = s.Text(4);
+  e.detail_json = s.Text(5);
+  return e;
+}
+
+class SqliteStore;
+
+class SqliteTx final : public Tx {
+ public:
+  SqliteTx(SqliteStore* store, absl::Time now) : store_(store), now_(now) {}
+  absl::StatusOr<int64_t> EnqueueJob(const NewJob& job) override;
+  absl::Status AppendTimeline(const TimelineEvent& event) override;
+  absl::Status PutXref(const Xref& xref) override;
+  absl::StatusOr<bool> PutIdempotencyKey(std::string_view key) override;
+  absl::Status SetDeliveryStatus(int64_t delivery_id, std::string_view status,
+                                 std::string_view error) override;
+  absl::Time now() const override { return now_; }
+
+ private:
+  SqliteStore* store_;
+  absl::Time now_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  ~SqliteStore() override {
+    for (auto& [sql, s] : cache_) sqlite3_finalize(s);
+    sqlite3_close_v2(db_);
+  }
+
+  absl::Status Init(const SqliteOptions& o) {
+    sqlite3_busy_timeout(db_, static_cast<int>(o.busy_timeout_ms));
+    if (o.path != ":memory:") {
+      // WAL lets readers (CLI, ops API) proceed during writes; FULL makes each commit durable.
+      if (auto s = ExecScript("PRAGMA journal_mode=WAL;"); !s.ok()) return s;
+    }
+    if (auto s = ExecScript(o.synchronous_full ? "PRAGMA synchronous=FULL;"
+                                               : "PRAGMA synchronous=NORMAL;");
+        !s.ok())
+      return s;
+    return Migrate();
+  }
+
+  absl::Status Ping() override {
+    absl::MutexLock l(&mu_);
+    Stmt q = Prepare("SELECT 1");
+    return q.Exec();
+  }
+
+  absl::Status Transact(absl::Time now, absl::FunctionRef<absl::Status(Tx&)> fn) override {
+    absl::MutexLock l(&mu_);
+    return InTx([&]() -> absl::Status {
+      SqliteTx tx(this, now);
+      return fn(tx);
+    });
+  }
+
+  absl::StatusOr<std::vector<AcceptResult>> AcceptDeliveries(
+      std::span<const DeliveryToAccept> batch, absl::Time now) override {
+    absl::MutexLock l(&mu_);
+    std::vector<AcceptResult> results;
+    results.reserve(batch.size());
+    absl::Status st = InTx([&]() -> absl::Status {
+      for (const DeliveryToAccept& d : batch) {
+        AcceptResult r;
+        {
+          Stmt ins = Prepare(
+              "INSERT INTO inbox(source, store_id, topic, dedupe_key, headers_json, body, "
+              "correlation_id, received_at) VALUES(?,?,?,?,?,?,?,?) "
+              "ON CONFLICT(dedupe_key) DO NOTHING");
+          ins.Bind(1, d.source).Bind(2, d.store_id).Bind(3, d.topic).Bind(4, d.dedupe_key);
+          ins.Bind(5, d.headers_json).BindBlob(6, d.body).Bind(7, d.correlation_id);
+          ins.Bind(8, ToMillis(now));
+          if (auto s = ins.Exec(); !s.ok()) return s;
+        }
+        if (sqlite3_changes(db_) == 0) {
+          Stmt q = Prepare("SELECT id, correlation_id FROM inbox WHERE dedupe_key = ?");
+          q.Bind(1, d.dedupe_key);
+          auto row = q.Step();
+          if (!row.ok()) return row.status();
+          if (!*row) return absl::InternalError("inbox conflict without a row");
+          r.delivery_id = q.Int(0);
+          r.correlation_id = q.Text(1);
+          r.duplicate = true;
+        } else {
+          r.delivery_id = sqlite3_last_insert_rowid(db_);
+          r.correlation_id = d.correlation_id;
+          NewJob job;
+          job.kind = d.job_kind;
+          job.partition_key = d.job_partition_key;
+          job.payload = absl::StrCat("{\"delivery_id\":", r.delivery_id, "}");
+          job.correlation_id = d.correlation_id;
+          if (auto id = InsertJob(job, now); !id.ok()) return id.status();
+        }
+        results.push_back(std::move(r));
+      }
+      return absl::OkStatus();
+    });
+    if (!st.ok()) return st;
+    return results;
+  }
+
+  absl::StatusOr<Delivery> GetDelivery(int64_t id) override {
+    absl::MutexLock l(&mu_);
+    Stmt q = Prepare(
+        "SELECT id, source, store_id, topic, dedupe_key, headers_json, body, correlation_id, "
+        "received_at, status, error FROM inbox WHERE id = ?");
+    q.Bind(1, id);
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError(absl::StrCat("delivery ", id, " not found"));
+    Delivery d;
+    d.id = q.Int(0);
+    d.source = q.Text(1);
+    d.store_id = q.Text(2);
+    d.topic = q.Text(3);
+    d.dedupe_key = q.Text(4);
+    d.headers_json = q.Text(5);
+    d.body = q.Text(6);
+    d.correlation_id = q.Text(7);
+    d.received_at = FromMillis(q.Int(8));
+    d.status = q.Text(9);
+    d.error = q.Text(10);
+    return d;
+  }
+
+  absl::StatusOr<int64_t> CountDeliveries() override {
+    absl::MutexLock l(&mu_);
+    Stmt q = Prepare("SELECT COUNT(*) FROM inbox");
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    return q.Int(0);
+  }
+
+  absl::StatusOr<std::vector<Job>> ClaimJobs(std::string_view owner, absl::Time now,
+                                             absl::Duration lease, int max) override {
+    absl::MutexLock l(&mu_);
+    std::vector<Job> out;
+    absl::Status st = InTx([&]() -> absl::Status {
+      const int64_t now_ms = ToMillis(now);
+      {
+        // A lease that ran out on the last allowed attempt ends the job: it would otherwise
+        // crash-loop forever on a payload that kills its worker.
+        Stmt s = Prepare(
+            "UPDATE jobs SET state='dead', dead_reason='max_attempts', lease_owner='', "
+            "last_error='lease expired on the final attempt (worker lost)', updated_at=? "
+            "WHERE state='running' AND lease_expires_at <= ? AND attempts >= max_attempts");
+        s.Bind(1, now_ms).Bind(2, now_ms);
+        if (auto e = s.Exec(); !e.ok()) return e;
+      }
+      {
+        Stmt s = Prepare(
+            "UPDATE jobs SET state='queued', lease_owner='', "
+            "last_error='lease expired (worker lost)', updated_at=? "
+            "WHERE state='running' AND lease_expires_at <= ?");
+        s.Bind(1, now_ms).Bind(2, now_ms);
+        if (auto e = s.Exec(); !e.ok()) return e;
+      }
+      std::vector<int64_t> ids;
+      {
+        Stmt s = Prepare(
+            "SELECT j.id FROM jobs j WHERE j.state='queued' AND j.run_at <= ? AND "
+            "(j.partition_key = '' OR NOT EXISTS (SELECT 1 FROM jobs p WHERE "
+            "p.partition_key = j.partition_key AND p.state IN ('queued','running') AND "
+            "p.id < j.id)) ORDER BY j.run_at, j.id LIMIT ?");
+        s.Bind(1, now_ms).Bind(2, static_cast<int64_t>(max));
+        while (true) {
+          auto row = s.Step();
+          if (!row.ok()) return row.status();
+          if (!*row) break;
+          ids.push_back(s.Int(0));
+        }
+      }
+      const int64_t lease_ms = ToMillis(now + lease);
+      for (int64_t id : ids) {
+        Stmt s = Prepare(absl::StrCat(
+            "UPDATE jobs SET state='running', lease_owner=?, lease_expires_at=?, "
+            "attempts=attempts+1, updated_at=? WHERE id=? RETURNING ",
+            kJobColumns));
+        s.Bind(1, owner).Bind(2, lease_ms).Bind(3, now_ms).Bind(4, id);
+        auto row = s.Step();
+        if (!row.ok()) return row.status();
+        if (*row) out.push_back(ReadJob(s));
+        while (true) {  // drain RETURNING so the statement completes
+          auto more = s.Step();
+          if (!more.ok()) return more.status();
+          if (!*more) break;
+        }
+      }
+      return absl::OkStatus();
+    });
+    if (!st.ok()) return st;
+    return out;
+  }
+
+  absl::Status CompleteJob(int64_t id, std::string_view owner, absl::Time now) override {
+    return UpdateLeased(id, owner,
+                        "UPDATE jobs SET state='done', lease_owner='', last_error='', "
+                        "updated_at=?3 WHERE id=?1 AND state='running' AND lease_owner=?2",
+                        now, {}, {});
+  }
+
+  absl::Status RetryJob(int64_t id, std::string_view owner, absl::Time run_at,
+                        std::string_view error, absl::Time now) override {
+    return UpdateLeased(id, owner,
+                        "UPDATE jobs SET state='queued', lease_owner='', updated_at=?3, "
+                        "last_error=?4, run_at=?5 WHERE id=?1 AND state='running' AND "
+                        "lease_owner=?2",
+                        now, error, ToMillis(run_at));
+  }
+
+  absl::Status DeadLetterJob(int64_t id, std::string_view owner, std::string_view reason,
+                             std::string_view error, absl::Time now) override {
+    absl::MutexLock l(&mu_);
+    Stmt s = Prepare(
+        "UPDATE jobs SET state='dead', lease_owner='', updated_at=?3, last_error=?4, "
+        "dead_reason=?5 WHERE id=?1 AND state='running' AND lease_owner=?2");
+    s.Bind(1, id).Bind(2, owner).Bind(3, ToMillis(now)).Bind(4, error).Bind(5, reason);
+    if (auto e = s.Exec(); !e.ok()) return e;
+    return LeaseOutcome(id);
+  }
+
+  absl::Status ExtendLease(int64_t id, std::string_view owner, absl::Time until) override {
+    absl::MutexLock l(&mu_);
+    Stmt s = Prepare(
+        "UPDATE jobs SET lease_expires_at=?3 WHERE id=?1 AND state='running' AND "
+        "lease_owner=?2");
+    s.Bind(1, id).Bind(2, owner).Bind(3, ToMillis(until));
+    if (auto e = s.Exec(); !e.ok()) return e;
+    return LeaseOutcome(id);
+  }
+
+  absl::Status ReplayJob(int64_t id, absl::Time now) override {
+    absl::MutexLock l(&mu_);
+    return InTx([&]() -> absl::Status {
+      Stmt q = Prepare("SELECT state, deadline_at, enqueued_at FROM jobs WHERE id = ?");
+      q.Bind(1, id);
+      auto row = q.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return absl::NotFoundError(absl::StrCat("job ", id, " not found"));
+      if (q.Text(0) != "dead") {
+        return absl::FailedPreconditionError(
+            absl::StrCat("job ", id, " is ", q.Text(0), ", not dead: only dead letters replay"));
+      }
+      const int64_t now_ms = ToMillis(now);
+      Stmt u = Prepare(
+          "UPDATE jobs SET state='queued', attempts=0, run_at=?2, enqueued_at=?2, updated_at=?2, "
+          "deadline_at=?3, dead_reason='', lease_owner='' WHERE id=?1");
+      u.Bind(1, id).Bind(2, now_ms);
+      if (q.IsNull(1)) {
+        u.BindNull(3);
+      } else {
+        u.Bind(3, now_ms + (q.Int(1) - q.Int(2)));  // same deadline window, from now
+      }
+      return u.Exec();
+    });
+  }
+
+  absl::StatusOr<Job> GetJob(int64_t id) override {
+    absl::MutexLock l(&mu_);
+    Stmt q = Prepare(absl::StrCat("SELECT ", kJobColumns, " FROM jobs WHERE id = ?"));
+    q.Bind(1, id);
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError(absl::StrCat("job ", id, " not found"));
+    return ReadJob(q);
+  }
+
+  absl::StatusOr<std::vector<Job>> ListJobs(const JobFilter& f) override {
+    absl::MutexLock l(&mu_);
+    std::string sql = absl::StrCat("SELECT ", kJobColumns, " FROM jobs WHERE id > ?1");
+    if (f.state) absl::StrAppend(&sql, " AND state = ?2");
+    if (!f.kind.empty()) absl::StrAppend(&sql, " AND kind = ?3");
+    if (!f.dead_reason.empty()) absl::StrAppend(&sql, " AND dead_reason = ?4");
+    if (!f.correlation_id.empty()) absl::StrAppend(&sql, " AND correlation_id = ?5");
+    absl::StrAppend(&sql, " ORDER BY id LIMIT ?6");
+    Stmt q = Prepare(sql);
+    q.Bind(1, f.after_id);
+    if (f.state) q.Bind(2, JobStateName(*f.state));
+    if (!f.kind.empty()) q.Bind(3, f.kind);
+    if (!f.dead_reason.empty()) q.Bind(4, f.dead_reason);
+    if (!f.correlation_id.empty()) q.Bind(5, f.correlation_id);
+    q.Bind(6, static_cast<int64_t>(f.limit));
+    std::vector<Job> out;
+    while (true) {
+      auto row = q.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.push_back(ReadJob(q));
+    }
+    return out;
+  }
+
+  absl::StatusOr<JobStats> GetJobStats(absl::Time now) override {
+    absl::MutexLock l(&mu_);
+    JobStats st;
+    {
+      Stmt q = Prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state");
+      while (true) {
+        auto row = q.Step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        auto state = ParseJobState(q.Text(0));
+        if (!state) continue;
+        int64_t n = q.Int(1);
+        switch (*state) {
+          case JobState::kQueued: st.queued = n; break;
+          case JobState::kRunning: st.running = n; break;
+          case JobState::kDone: st.done = n; break;
+          case JobState::kDead: st.dead = n; break;
+        }
+      }
+    }
+    {
+      Stmt q = Prepare(
+          "SELECT COUNT(*), MIN(run_at) FROM jobs WHERE state='queued' AND run_at <= ?");
+      q.Bind(1, ToMillis(now));
+      auto row = q.Step();
+      if (!row.ok()) return row.status();
+      st.due = q.Int(0);
+      st.oldest_due_age = q.IsNull(1) ? absl::ZeroDuration() : now - FromMillis(q.Int(1));
+    }
+    {
+      Stmt q = Prepare(
+          "SELECT dead_reason, COUNT(*) FROM jobs WHERE state='dead' GROUP BY dead_reason "
+          "ORDER BY dead_reason");
+      while (true) {
+        auto row = q.Step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        st.dead_by_reason.emplace_back(q.Text(0), q.Int(1));
+      }
+    }
+    return st;
+  }
+
+  absl::StatusOr<int64_t> PurgeDoneJobs(absl::Time before) override {
+    absl::MutexLock l(&mu_);
+    Stmt s = Prepare("DELETE FROM jobs WHERE state='done' AND updated_at < ?");
+    s.Bind(1, ToMillis(before));
+    if (auto e = s.Exec(); !e.ok()) return e;
+    return static_cast<int64_t>(sqlite3_changes(db_));
+  }
+
+  absl::StatusOr<std::optional<absl::Time>> NextRunAt() override {
+    absl::MutexLock l(&mu_);
+    Stmt q = Prepare("SELECT MIN(run_at) FROM jobs WHERE state='queued'");
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (q.IsNull(0)) return std::optional<absl::Time>();
+    return std::optional<absl::Time>(FromMillis(q.Int(0)));
+  }
+
+  absl::StatusOr<bool> FireScheduleIfDue(std::string_view name, absl::Duration interval,
+                                         const NewJob& job, absl::Time now) override {
+    absl::MutexLock l(&mu_);
+    bool fired = false;
+    absl::Status st = InTx([&]() -> absl::Status {
+      const int64_t now_ms = ToMillis(now);
+      const int64_t next_ms = ToMillis(now + interval);
+      {
+        Stmt ins = Prepare(
+            "INSERT INTO schedules(name, next_run_at, interval_ms) VALUES(?,?,?) "
+            "ON CONFLICT(name) DO NOTHING");
+        ins.Bind(1, name).Bind(2, now_ms).Bind(3, absl::ToInt64Milliseconds(interval));
+        if (auto e = ins.Exec(); !e.ok()) return e;
+      }
+      Stmt u = Prepare(
+          "UPDATE schedules SET next_run_at=?2, interval_ms=?3 WHERE name=?1 AND "
+          "next_run_at <= ?4");
+      u.Bind(1, name).Bind(2, next_ms).Bind(3, absl::ToInt64Milliseconds(interval));
+      u.Bind(4, now_ms);
+      if (auto e = u.Exec(); !e.ok()) return e;
+      if (sqlite3_changes(db_) == 0) return absl::OkStatus();
+      fired = true;
+      return InsertJob(job, now).status();
+    });
+    if (!st.ok()) return st;
+    return fired;
+  }
+
+  absl::StatusOr<std::optional<Xref>> GetXref(std::string_view entity_type,
+                                              std::string_view keelson_id,
+                                              std::string_view system) override {
+    absl::MutexLock l(&mu_);
+    Stmt q = Prepare(
+        "SELECT external_id FROM xrefs WHERE entity_type=? AND keelson_id=? AND system=?");
+    q.Bind(1, entity_type).Bind(2, keelson_id).Bind(3, system);
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<Xref>();
+    return std::optional<Xref>(Xref{std::string(entity_type), std::string(keelson_id),
+                                    std::string(system), q.Text(0)});
+  }
+
+  absl::StatusOr<std::vector<TimelineEvent>> ListTimeline(std::string_view entity,
+                                                          int limit) override {
+    return QueryTimeline(
+        "SELECT id, entity, correlation_id, at, kind, detail_json FROM timeline "
+        "WHERE entity = ? ORDER BY id LIMIT ?",
+        entity, limit);
+  }
+
+  absl::StatusOr<std::vector<TimelineEvent>> ListTimelineByCorrelation(
+      std::string_view correlation_id, int limit) override {
+    return QueryTimeline(
+        "SELECT id, entity, correlation_id, at, kind, detail_json FROM timeline "
+        "WHERE correlation_id = ? ORDER BY id LIMIT ?",
+        correlation_id, limit);
+  }
+
+  // ---- used by SqliteTx (mu_ held) ----
+  absl::StatusOr<int64_t> InsertJob(const NewJob& job, absl::Time now) {
+    const int64_t now_ms = ToMillis(now);
+    const int64_t run_ms = job.run_at == absl::InfinitePast() ? now_ms : ToMillis(job.run_at);
+    Stmt s = Prepare(
+        "INSERT INTO jobs(kind, partition_key, payload, correlation_id, state, attempts, "
+        "max_attempts, run_at, enqueued_at, updated_at, deadline_at) "
+        "VALUES(?,?,?,?,'queued',0,?,?,?,?,?)");
+    s.Bind(1, job.kind).Bind(2, job.partition_key).Bind(3, job.payload);
+    s.Bind(4, job.correlation_id).Bind(5, static_cast<int64_t>(job.max_attempts));
+    s.Bind(6, run_ms).Bind(7, now_ms).Bind(8, now_ms);
+    if (job.deadline == absl::InfiniteDuration()) {
+      s.BindNull(9);
+    } else {
+      s.Bind(9, now_ms + absl::ToInt64Milliseconds(job.deadline));
+    }
+    if (auto e = s.Exec(); !e.ok()) return e;
+    return sqlite3_last_insert_rowid(db_);
+  }
+
+  Stmt Prepare(const std::string& sql) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+      sqlite3_stmt* s = nullptr;
+      if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) !=
+          SQLITE_OK) {
+        // Statements are compile-time constants: failing to prepare one is a programming error.
+        fprintf(stderr, "keelson: cannot prepare SQL (%s): %s\n", sqlite3_errmsg(db_),
+                sql.c_str());
+        abort();
+      }
+      it = cache_.emplace(sql, s).first;
+    }
+    return Stmt(db_, it->second);
+  }
+
+  sqlite3* db() { return db_; }
+
+ private:
+  // Runs fn between BEGIN IMMEDIATE and COMMIT; rolls back on error. mu_ must be held.
+  template <typename Fn>
+  absl::Status InTx(Fn&& fn) {
+    if (auto s = ExecScript("BEGIN IMMEDIATE"); !s.ok()) return s;
+    absl::Status st = fn();
+    if (!st.ok()) {
+      ExecScript("ROLLBACK").IgnoreError();
+      return st;
+    }
+    if (auto s = ExecScript("COMMIT"); !s.ok()) {
+      ExecScript("ROLLBACK").IgnoreError();
+      return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ExecScript(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "unknown error";
+      sqlite3_free(err);
+      int code = sqlite3_errcode(db_);
+      if (code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_IOERR ||
+          code == SQLITE_FULL) {
+        return absl::UnavailableError(absl::StrCat("sqlite: ", msg));
+      }
+      return absl::InternalError(absl::StrCat("sqlite: ", msg));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Migrate() {
+    absl::MutexLock l(&mu_);
+    if (auto s = ExecScript(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+            "applied_at BIGINT NOT NULL)");
+        !s.ok())
+      return s;
+    int64_t current = 0;
+    {
+      Stmt q = Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+      auto row = q.Step();
+      if (!row.ok()) return row.status();
+      current = q.Int(0);
+    }
+    const int64_t latest = SqliteSchemaVersion();
+    if (current > latest) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "database schema version ", current, " is newer than this binary's (", latest, ")"));
+    }
+    for (int64_t v = current + 1; v <= latest; ++v) {
+      absl::Status st = InTx([&]() -> absl::Status {
+        if (auto s = ExecScript(kMigrations[v - 1]); !s.ok()) return s;
+        Stmt ins = Prepare("INSERT INTO schema_migrations(version, applied_at) VALUES(?, ?)");
+        ins.Bind(1, v).Bind(2, ToMillis(absl::Now()));
+        return ins.Exec();
+      });
+      if (!st.ok()) return absl::Status(st.code(), absl::StrCat("migration ", v, ": ", st.message()));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status UpdateLeased(int64_t id, std::string_view owner, const std::string& sql,
+                            absl::Time now, std::optional<std::string_view> error,
+                            std::optional<int64_t> run_at_ms) {
+    absl::MutexLock l(&mu_);
+    Stmt s = Prepare(sql);
+    s.Bind(1, id).Bind(2, owner).Bind(3, ToMillis(now));
+    if (error) s.Bind(4, *error);
+    if (run_at_ms) s.Bind(5, *run_at_ms);
+    if (auto e = s.Exec(); !e.ok()) return e;
+    return LeaseOutcome(id);
+  }
+
+  // After a fenced update: OK if it changed the row, else explains why not.
+  absl::Status LeaseOutcome(int64_t id) {
+    if (sqlite3_changes(db_) > 0) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", id, ": lease lost (expired and reclaimed, or job not running)"));
+  }
+
+  absl::StatusOr<std::vector<TimelineEvent>> QueryTimeline(const std::string& sql,
+                                                           std::string_view key, int limit) {
+    absl::MutexLock l(&mu_);
+    Stmt q = Prepare(sql);
+    q.Bind(1, key).Bind(2, static_cast<int64_t>(limit));
+    std::vector<TimelineEvent> out;
+    while (true) {
+      auto row = q.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.push_back(ReadTimeline(q));
+    }
+    return out;
+  }
+
+  absl::Mutex mu_;
+  sqlite3* db_;
+  absl::flat_hash_map<std::string, sqlite3_stmt*> cache_;
+};
+
+absl::StatusOr<int64_t> SqliteTx::EnqueueJob(const NewJob& job) {
+  return store_->InsertJob(job, now_);
+}
+
+absl::Status SqliteTx::AppendTimeline(const TimelineEvent& e) {
+  Stmt s = store_->Prepare(
+      "INSERT INTO timeline(entity, correlation_id, at, kind, detail_json) VALUES(?,?,?,?,?)");
+  s.Bind(1, e.entity).Bind(2, e.correlation_id);
+  s.Bind(3, ToMillis(e.at == absl::Time() ? now_ : e.at));
+  s.Bind(4, e.kind).Bind(5, e.detail_json.empty() ? std::string_view("{}") : e.detail_json);
+  return s.Exec();
+}
+
+absl::Status SqliteTx::PutXref(const Xref& x) {
+  Stmt s = store_->Prepare(
+      "INSERT INTO xrefs(entity_type, keelson_id, system, external_id, updated_at) "
+      "VALUES(?,?,?,?,?) ON CONFLICT(entity_type, keelson_id, system) DO UPDATE SET "
+      "external_id=excluded.external_id, updated_at=excluded.updated_at");
+  s.Bind(1, x.entity_type).Bind(2, x.keelson_id).Bind(3, x.system).Bind(4, x.external_id);
+  s.Bind(5, ToMillis(now_));
+  return s.Exec();
+}
+
+absl::StatusOr<bool> SqliteTx::PutIdempotencyKey(std::string_view key) {
+  Stmt s = store_->Prepare(
+      "INSERT INTO idem_keys(key, created_at) VALUES(?,?) ON CONFLICT(key) DO NOTHING");
+  s.Bind(1, key).Bind(2, ToMillis(now_));
+  if (auto e = s.Exec(); !e.ok()) return e;
+  return sqlite3_changes(store_->db()) > 0;
+}
+
+absl::Status SqliteTx::SetDeliveryStatus(int64_t delivery_id, std::string_view status,
+                                         std::string_view error) {
+  Stmt s = store_->Prepare("UPDATE inbox SET status=?, error=? WHERE id=?");
+  s.Bind(1, status).Bind(2, error).Bind(3, delivery_id);
+  if (auto e = s.Exec(); !e.ok()) return e;
+  if (sqlite3_changes(store_->db()) == 0) {
+    return absl::NotFoundError(absl::StrCat("delivery ", delivery_id, " not found"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int SqliteSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
+
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options) {
+  sqlite3* db = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(options.path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close_v2(db);
+    return absl::UnavailableError(absl::StrCat("cannot open ", options.path, ": ", msg));
+  }
+  auto store = std::make_unique<SqliteStore>(db);
+  if (auto s = store->Init(options); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(options.path, ": ", s.message()));
+  }
+  return store;
+}
+
+}  // namespace keelson::store

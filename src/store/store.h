@@ -1,0 +1,200 @@
+#pragma once
+// What Keelson persists, behind one interface so that SQLite (embedded, default) and PostgreSQL
+// (several nodes) are interchangeable without touching callers.
+//
+//   inbox      raw webhook deliveries exactly as received (body bytes + headers), deduplicated
+//   jobs       durable work items: partitioned, leased, retried, dead-lettered, replayable
+//   xrefs      Keelson id <-> external system id (ERP sales order number, ...)
+//   timeline   what happened to an entity, in order, with the correlation id that caused it
+//   idem_keys  idempotency keys for effects that must happen once
+//   schedules  periodic jobs: next due time, advanced atomically so only one node fires each slot
+//
+// Thread-safety: every method may be called from any thread concurrently. Implementations
+// serialise writers internally. Claims and leases live behind the interface (SQLite uses a
+// single writer; PostgreSQL will use FOR UPDATE SKIP LOCKED).
+//
+// Times are absl::Time; the clock is always passed in by the caller so tests control it.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace keelson::store {
+
+// ---- inbox ---------------------------------------------------------------------------------
+
+// A verified delivery to be stored together with the job that will process it.
+struct DeliveryToAccept {
+  std::string source;         // "woocommerce"
+  std::string store_id;       // configured store id
+  std::string topic;          // X-WC-Webhook-Topic, e.g. "order.created"
+  std::string dedupe_key;     // hex digest; identical redeliveries share it
+  std::string headers_json;   // the request headers that matter, as a JSON object
+  std::string body;           // raw bytes as received
+  std::string correlation_id;
+  // The ingest job enqueued in the same commit.
+  std::string job_kind;
+  std::string job_partition_key;  // empty = no ordering constraint
+};
+
+struct AcceptResult {
+  int64_t delivery_id = 0;
+  bool duplicate = false;          // an identical delivery was already stored
+  std::string correlation_id;      // the stored delivery's (the first one's, for duplicates)
+};
+
+struct Delivery {
+  int64_t id = 0;
+  std::string source, store_id, topic, dedupe_key, headers_json, body, correlation_id;
+  absl::Time received_at;
+  std::string status;  // received | processed | rejected
+  std::string error;
+};
+
+// ---- jobs ----------------------------------------------------------------------------------
+
+enum class JobState { kQueued, kRunning, kDone, kDead };
+std::string_view JobStateName(JobState s);
+std::optional<JobState> ParseJobState(std::string_view s);
+
+struct NewJob {
+  std::string kind;
+  std::string partition_key;  // jobs with one key run one at a time, in id order; "" = none
+  std::string payload;        // opaque to the store (JSON by convention)
+  std::string correlation_id;
+  int max_attempts = 12;
+  absl::Time run_at = absl::InfinitePast();    // InfinitePast = "now" (the caller's clock)
+  absl::Duration deadline = absl::InfiniteDuration();  // from enqueue; gives up after it
+};
+
+struct Job {
+  int64_t id = 0;
+  std::string kind, partition_key, payload, correlation_id;
+  JobState state = JobState::kQueued;
+  int attempts = 0;  // attempts started so far, including the current one when running
+  int max_attempts = 0;
+  absl::Time run_at, enqueued_at, updated_at;
+  absl::Time deadline_at = absl::InfiniteFuture();
+  std::string lease_owner;
+  absl::Time lease_expires_at = absl::InfinitePast();
+  std::string last_error;
+  std::string dead_reason;  // max_attempts | deadline | business | poison | discarded
+};
+
+struct JobFilter {
+  std::optional<JobState> state;
+  std::string kind;         // "" = any
+  std::string dead_reason;  // "" = any
+  std::string correlation_id;
+  int64_t after_id = 0;     // paging: ids greater than this
+  int limit = 100;
+};
+
+struct JobStats {
+  int64_t queued = 0, running = 0, done = 0, dead = 0;
+  int64_t due = 0;                       // queued with run_at <= now
+  absl::Duration oldest_due_age;         // age of the oldest due job (0 if none)
+  std::vector<std::pair<std::string, int64_t>> dead_by_reason;
+};
+
+// ---- cross references, timeline ------------------------------------------------------------
+
+struct Xref {
+  std::string entity_type;   // "order"
+  std::string keelson_id;    // "main:1234"
+  std::string system;        // "business_central"
+  std::string external_id;   // "SO-1001"
+};
+
+struct TimelineEvent {
+  int64_t id = 0;
+  std::string entity;        // "order:main:1234", "delivery:17"
+  std::string correlation_id;
+  absl::Time at;
+  std::string kind;          // "webhook.received", "erp.order_created", ...
+  std::string detail_json;   // free-form JSON object
+};
+
+// ---- transactions --------------------------------------------------------------------------
+
+// The unit of work inside Store::Transact. Everything done through one Tx commits together or
+// not at all: a state change and the job it causes are enqueued atomically.
+class Tx {
+ public:
+  virtual ~Tx() = default;
+  virtual absl::StatusOr<int64_t> EnqueueJob(const NewJob& job) = 0;
+  virtual absl::Status AppendTimeline(const TimelineEvent& event) = 0;
+  virtual absl::Status PutXref(const Xref& xref) = 0;
+  // Records `key` if absent. Returns true if it was new (the caller should perform the effect).
+  virtual absl::StatusOr<bool> PutIdempotencyKey(std::string_view key) = 0;
+  virtual absl::Status SetDeliveryStatus(int64_t delivery_id, std::string_view status,
+                                         std::string_view error) = 0;
+  virtual absl::Time now() const = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // A trivial round trip to the database, for readiness checks.
+  virtual absl::Status Ping() = 0;
+
+  // Runs `fn` in a write transaction at time `now`; commits (durably) iff it returns OK.
+  virtual absl::Status Transact(absl::Time now, absl::FunctionRef<absl::Status(Tx&)> fn) = 0;
+
+  // Inbox. Stores each delivery with its job in ONE durable commit for the whole batch (group
+  // commit). An identical delivery (same dedupe_key) is not stored again and enqueues nothing.
+  virtual absl::StatusOr<std::vector<AcceptResult>> AcceptDeliveries(
+      std::span<const DeliveryToAccept> batch, absl::Time now) = 0;
+  virtual absl::StatusOr<Delivery> GetDelivery(int64_t id) = 0;
+  virtual absl::StatusOr<int64_t> CountDeliveries() = 0;
+
+  // Jobs. Claims up to `max` due jobs (run_at <= now) whose partition has no earlier unfinished
+  // job, marks them running under `owner` until now + lease and counts the attempt. Running jobs
+  // whose lease expired are returned to the queue first (their worker is presumed dead).
+  virtual absl::StatusOr<std::vector<Job>> ClaimJobs(std::string_view owner, absl::Time now,
+                                                     absl::Duration lease, int max) = 0;
+  // The following fence on the lease: they fail with kFailedPrecondition if `owner` no longer
+  // holds the job (its lease expired and someone else took it).
+  virtual absl::Status CompleteJob(int64_t id, std::string_view owner, absl::Time now) = 0;
+  virtual absl::Status RetryJob(int64_t id, std::string_view owner, absl::Time run_at,
+                                std::string_view error, absl::Time now) = 0;
+  virtual absl::Status DeadLetterJob(int64_t id, std::string_view owner, std::string_view reason,
+                                     std::string_view error, absl::Time now) = 0;
+  virtual absl::Status ExtendLease(int64_t id, std::string_view owner, absl::Time until) = 0;
+  // Puts a dead job back in the queue: attempts reset, due now, deadline window restarted.
+  // kNotFound if no such job, kFailedPrecondition if it is not dead.
+  virtual absl::Status ReplayJob(int64_t id, absl::Time now) = 0;
+  virtual absl::StatusOr<Job> GetJob(int64_t id) = 0;
+  virtual absl::StatusOr<std::vector<Job>> ListJobs(const JobFilter& filter) = 0;
+  virtual absl::StatusOr<JobStats> GetJobStats(absl::Time now) = 0;
+  // Deletes done jobs finished before `before`; returns how many.
+  virtual absl::StatusOr<int64_t> PurgeDoneJobs(absl::Time before) = 0;
+  // Earliest run_at among queued jobs (for the dispatcher to sleep until), if any.
+  virtual absl::StatusOr<std::optional<absl::Time>> NextRunAt() = 0;
+
+  // Schedules. If schedule `name` is due at `now` (or new), advances it to now + interval and
+  // enqueues `job` in the same transaction; returns whether it fired. Safe across nodes: only
+  // one caller wins a given slot.
+  virtual absl::StatusOr<bool> FireScheduleIfDue(std::string_view name, absl::Duration interval,
+                                                 const NewJob& job, absl::Time now) = 0;
+
+  // Cross references and timelines.
+  virtual absl::StatusOr<std::optional<Xref>> GetXref(std::string_view entity_type,
+                                                      std::string_view keelson_id,
+                                                      std::string_view system) = 0;
+  virtual absl::StatusOr<std::vector<TimelineEvent>> ListTimeline(std::string_view entity,
+                                                                  int limit) = 0;
+  virtual absl::StatusOr<std::vector<TimelineEvent>> ListTimelineByCorrelation(
+      std::string_view correlation_id, int limit) = 0;
+};
+
+}  // namespace keelson::store
