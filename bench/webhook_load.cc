@@ -464,7 +464,8 @@ class Connection {
   }
 
   void SendNext() {
-    if (state_.stop) return Finish();
+    // Nothing is sent after the deadline, even before the main thread sets `stop`.
+    if (state_.stop || Clock::now() > state_.deadline) return Finish();
     if (!next_ready_ && !PrepareNext()) return Finish();
     next_ready_ = false;
     body_.swap(next_body_);
@@ -690,12 +691,14 @@ int Run(const Options& opt) {
   std::vector<std::thread> workers;
   for (int i = 0; i < opt.threads; ++i) workers.emplace_back([&ioc] { ioc.run(); });
 
-  bool exhausted = false;
+  bool all_finished = false;
   {
     std::unique_lock<std::mutex> lock(state.mu);
-    exhausted = state.cv.wait_until(lock, state.deadline, [&] { return state.active == 0; });
+    all_finished = state.cv.wait_until(lock, state.deadline, [&] { return state.active == 0; });
   }
-  Clock::time_point end = std::min(Clock::now(), state.deadline);
+  Clock::time_point now = Clock::now();
+  bool exhausted = all_finished && now < state.deadline;  // only --max-requests ends a run early
+  Clock::time_point end = std::min(now, state.deadline);
   state.stop = true;
   for (auto& c : conns) c->Stop(/*force=*/false);
   guard.reset();
