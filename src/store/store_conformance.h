@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <utility>
 
@@ -28,6 +29,9 @@ struct StoreEngine {
   std::string name;  // a valid test-name suffix: letters, digits, underscores
   StoreFactory make;
 };
+
+// So that failures name the engine instead of dumping the struct's bytes.
+inline void PrintTo(const StoreEngine& engine, std::ostream* os) { *os << engine.name; }
 
 // For INSTANTIATE_TEST_SUITE_P's name generator.
 inline std::string StoreEngineName(const ::testing::TestParamInfo<StoreEngine>& info) {

@@ -161,7 +161,7 @@ TEST_P(StoreConformanceTest, AcceptDeliveriesDeduplicatesAcrossAndWithinBatches)
 TEST_P(StoreConformanceTest, AcceptDeliveriesEmptyBatchIsANoOp) {
   KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<AcceptResult> results,
                                store_->AcceptDeliveries({}, clock_.Now()));
-  EXPECT_THAT(results, IsEmpty());
+  EXPECT_EQ(results.size(), 0u);
   KEELSON_ASSERT_OK_AND_ASSIGN(int64_t count, store_->CountDeliveries());
   EXPECT_EQ(count, 0);
 }
@@ -306,13 +306,13 @@ TEST_P(StoreConformanceTest, TransactRollsBackEverythingOnError) {
 
   EXPECT_EQ(store_->GetJob(job_id).status().code(), absl::StatusCode::kNotFound);
   KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<Job> jobs, store_->ListJobs(JobFilter{}));
-  EXPECT_THAT(jobs, IsEmpty());
+  EXPECT_THAT(Ids(jobs), IsEmpty());
   KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<TimelineEvent> events,
                                store_->ListTimeline("order:main:2", 100));
-  EXPECT_THAT(events, IsEmpty());
+  EXPECT_THAT(Kinds(events), IsEmpty());
   KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<TimelineEvent> by_corr,
                                store_->ListTimelineByCorrelation("corr-rb", 100));
-  EXPECT_THAT(by_corr, IsEmpty());
+  EXPECT_THAT(Kinds(by_corr), IsEmpty());
   KEELSON_ASSERT_OK_AND_ASSIGN(std::optional<Xref> xref,
                                store_->GetXref("order", "main:2", "business_central"));
   EXPECT_FALSE(xref.has_value());
@@ -406,24 +406,24 @@ TEST_P(StoreConformanceTest, ClaimRunsOneJobPerPartitionInEnqueueOrder) {
   }
   // A1 is running: nothing else of p:A may start, even for another worker.
   KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<Job> none, store_->ClaimJobs("w2", t0, kLease, 10));
-  EXPECT_THAT(none, IsEmpty());
+  EXPECT_THAT(Ids(none), IsEmpty());
 
   KEELSON_ASSERT_OK(store_->CompleteJob(a1, "w1", t0));
   KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<Job> second, store_->ClaimJobs("w1", t0, kLease, 10));
   EXPECT_THAT(Ids(second), ElementsAre(a2));
   KEELSON_ASSERT_OK_AND_ASSIGN(none, store_->ClaimJobs("w2", t0, kLease, 10));
-  EXPECT_THAT(none, IsEmpty());
+  EXPECT_THAT(Ids(none), IsEmpty());
 
   KEELSON_ASSERT_OK(store_->CompleteJob(b1, "w1", t0));
   KEELSON_ASSERT_OK_AND_ASSIGN(none, store_->ClaimJobs("w2", t0, kLease, 10));
-  EXPECT_THAT(none, IsEmpty());  // B is empty now, A2 still runs
+  EXPECT_THAT(Ids(none), IsEmpty());  // B is empty now, A2 still runs
 
   KEELSON_ASSERT_OK(store_->CompleteJob(a2, "w1", t0));
   KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<Job> third, store_->ClaimJobs("w2", t0, kLease, 10));
   EXPECT_THAT(Ids(third), ElementsAre(a3));
   KEELSON_ASSERT_OK(store_->CompleteJob(a3, "w2", t0));
   KEELSON_ASSERT_OK_AND_ASSIGN(none, store_->ClaimJobs("w2", t0, kLease, 10));
-  EXPECT_THAT(none, IsEmpty());
+  EXPECT_THAT(Ids(none), IsEmpty());
 }
 
 TEST_P(StoreConformanceTest, ClaimTakesUnpartitionedJobsTogether) {
@@ -444,10 +444,10 @@ TEST_P(StoreConformanceTest, ClaimSkipsJobsUntilTheirRunAt) {
   const int64_t id = Enqueue(later);
 
   KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<Job> jobs, store_->ClaimJobs("w1", t0, kLease, 10));
-  EXPECT_THAT(jobs, IsEmpty());
+  EXPECT_THAT(Ids(jobs), IsEmpty());
   KEELSON_ASSERT_OK_AND_ASSIGN(
       jobs, store_->ClaimJobs("w1", t0 + absl::Seconds(10) - absl::Milliseconds(1), kLease, 10));
-  EXPECT_THAT(jobs, IsEmpty());
+  EXPECT_THAT(Ids(jobs), IsEmpty());
   KEELSON_ASSERT_OK_AND_ASSIGN(jobs, store_->ClaimJobs("w1", t0 + absl::Seconds(10), kLease, 10));
   EXPECT_THAT(Ids(jobs), ElementsAre(id));
 }
@@ -463,7 +463,7 @@ TEST_P(StoreConformanceTest, ClaimRespectsMaxOldestFirst) {
   KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<Job> c, store_->ClaimJobs("w1", t0, kLease, 2));
   EXPECT_THAT(SortedIds(c), ElementsAre(ids[4]));
   KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<Job> d, store_->ClaimJobs("w1", t0, kLease, 2));
-  EXPECT_THAT(d, IsEmpty());
+  EXPECT_THAT(Ids(d), IsEmpty());
 }
 
 TEST_P(StoreConformanceTest, PartitionHeadWaitingForRetryBlocksLaterJobs) {
@@ -482,7 +482,7 @@ TEST_P(StoreConformanceTest, PartitionHeadWaitingForRetryBlocksLaterJobs) {
 
   // A2 is due but must wait behind A1.
   KEELSON_ASSERT_OK_AND_ASSIGN(jobs, store_->ClaimJobs("w1", t0 + absl::Seconds(59), kLease, 10));
-  EXPECT_THAT(jobs, IsEmpty());
+  EXPECT_THAT(Ids(jobs), IsEmpty());
   const absl::Time t1 = t0 + absl::Minutes(1);
   KEELSON_ASSERT_OK_AND_ASSIGN(jobs, store_->ClaimJobs("w1", t1, kLease, 10));
   ASSERT_THAT(Ids(jobs), ElementsAre(a1));
@@ -517,7 +517,7 @@ TEST_P(StoreConformanceTest, ReplayedJobWaitsWhileItsPartitionIsRunning) {
 
   KEELSON_ASSERT_OK(store_->ReplayJob(a1, t0));
   KEELSON_ASSERT_OK_AND_ASSIGN(jobs, store_->ClaimJobs("w2", t0, kLease, 10));
-  EXPECT_THAT(jobs, IsEmpty()) << "replayed A1 claimed while A2 is running";
+  EXPECT_THAT(Ids(jobs), IsEmpty()) << "replayed A1 claimed while A2 is running";
 
   KEELSON_ASSERT_OK(store_->CompleteJob(a2, "w1", t0));
   KEELSON_ASSERT_OK_AND_ASSIGN(jobs, store_->ClaimJobs("w2", t0, kLease, 10));
@@ -528,7 +528,7 @@ TEST_P(StoreConformanceTest, ClaimWithMaxZeroClaimsNothing) {
   Enqueue("k", "");
   KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<Job> jobs,
                                store_->ClaimJobs("w1", clock_.Now(), kLease, 0));
-  EXPECT_THAT(jobs, IsEmpty());
+  EXPECT_THAT(Ids(jobs), IsEmpty());
   KEELSON_ASSERT_OK_AND_ASSIGN(JobStats stats, store_->GetJobStats(clock_.Now()));
   EXPECT_EQ(stats.queued, 1);
   EXPECT_EQ(stats.running, 0);
@@ -550,7 +550,7 @@ TEST_P(StoreConformanceTest, ExpiredLeaseIsReclaimedAndOldOwnerIsFenced) {
     // Still within the lease: not reclaimable.
     KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<Job> early,
                                  store_->ClaimJobs("w2", t0 + absl::Seconds(29), kLease, 10));
-    EXPECT_THAT(early, IsEmpty());
+    EXPECT_THAT(Ids(early), IsEmpty());
 
     clock_.Advance(absl::Seconds(31));
     const absl::Time t1 = clock_.Now();
@@ -654,7 +654,7 @@ TEST_P(StoreConformanceTest, ExtendLeaseKeepsJobFromBeingReclaimed) {
   for (int s : {31, 40, 49}) {
     KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<Job> other,
                                  store_->ClaimJobs("w2", t0 + absl::Seconds(s), kLease, 10));
-    EXPECT_THAT(other, IsEmpty()) << "at +" << s << "s";
+    EXPECT_THAT(Ids(other), IsEmpty()) << "at +" << s << "s";
   }
   KEELSON_ASSERT_OK_AND_ASSIGN(j, store_->GetJob(id));
   EXPECT_EQ(StateOf(j), "running");
@@ -1074,9 +1074,9 @@ TEST_P(StoreConformanceTest, TimelineListsInOrderByEntityAndByCorrelation) {
 
   KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<TimelineEvent> nothing,
                                store_->ListTimeline("order:main:404", 100));
-  EXPECT_THAT(nothing, IsEmpty());
+  EXPECT_THAT(Kinds(nothing), IsEmpty());
   KEELSON_ASSERT_OK_AND_ASSIGN(nothing, store_->ListTimelineByCorrelation("c404", 100));
-  EXPECT_THAT(nothing, IsEmpty());
+  EXPECT_THAT(Kinds(nothing), IsEmpty());
 }
 
 }  // namespace

@@ -339,11 +339,13 @@ class SqliteStore final : public Store {
       }
       std::vector<int64_t> ids;
       {
+        // A partition is blocked by an earlier queued job, or by ANY running job: a replayed dead
+        // job keeps its (lower) id and must still wait for the later job that is running.
         Stmt s = Prepare(
             "SELECT j.id FROM jobs j WHERE j.state='queued' AND j.run_at <= ? AND "
             "(j.partition_key = '' OR NOT EXISTS (SELECT 1 FROM jobs p WHERE "
-            "p.partition_key = j.partition_key AND p.state IN ('queued','running') AND "
-            "p.id < j.id)) ORDER BY j.run_at, j.id LIMIT ?");
+            "p.partition_key = j.partition_key AND (p.state = 'running' OR "
+            "(p.state = 'queued' AND p.id < j.id)))) ORDER BY j.run_at, j.id LIMIT ?");
         s.Bind(1, now_ms).Bind(2, static_cast<int64_t>(max));
         while (true) {
           auto row = s.Step();

@@ -24,7 +24,6 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
 
 // A fresh directory under the test temp dir, removed when the process exits.
 std::string FreshTempDir() {
@@ -258,7 +257,7 @@ TEST(SqliteStoreTest, MemoryDatabasesAreIndependent) {
   core::FakeClock clock;
   EnqueueOne(*a, clock.Now(), "k");
   KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<Job> in_b, b->ListJobs(JobFilter{}));
-  EXPECT_THAT(in_b, IsEmpty());
+  EXPECT_TRUE(in_b.empty());
 }
 
 }  // namespace
