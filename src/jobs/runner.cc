@@ -1,4 +1,5 @@
 #include "jobs/runner.h"
+#include "core/thread_name.h"
 
 #include <exception>
 
@@ -143,9 +144,15 @@ void Runner::Start() {
   started_ = true;
   stopping_ = false;
   for (int i = 0; i < std::max(1, options_.workers); ++i) {
-    workers_.emplace_back([this] { WorkerLoop(); });
+    workers_.emplace_back([this] {
+      core::SetThreadName("kl-worker");
+      WorkerLoop();
+    });
   }
-  dispatcher_ = std::thread([this] { DispatchLoop(); });
+  dispatcher_ = std::thread([this] {
+    core::SetThreadName("kl-dispatch");
+    DispatchLoop();
+  });
 }
 
 void Runner::Stop() {

@@ -1,4 +1,5 @@
 #include "jobs/scheduler.h"
+#include "core/thread_name.h"
 
 #include "obs/log.h"
 
@@ -17,6 +18,7 @@ absl::StatusOr<int> Scheduler::Tick() {
 
 void Scheduler::Start(absl::Duration period, std::function<void()> on_fire) {
   thread_ = std::thread([this, period, on_fire = std::move(on_fire)] {
+    core::SetThreadName("kl-scheduler");
     while (!stop_.WaitForNotificationWithTimeout(period)) {
       auto r = Tick();
       if (!r.ok()) {

@@ -1,4 +1,5 @@
 #include "net/http_server.h"
+#include "core/thread_name.h"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -230,7 +231,10 @@ absl::Status HttpServer::Start() {
   port_ = acceptor_.local_endpoint().port();
   DoAccept();
   for (int i = 0; i < std::max(1, options_.threads); ++i) {
-    threads_.emplace_back([this] { ioc_.run(); });
+    threads_.emplace_back([this] {
+      core::SetThreadName("kl-http");
+      ioc_.run();
+    });
   }
   return absl::OkStatus();
 }

@@ -1,4 +1,5 @@
 #include "store/group_commit.h"
+#include "core/thread_name.h"
 
 #include "absl/time/clock.h"
 #include "obs/log.h"
@@ -30,7 +31,10 @@ void GroupCommitter::Start() {
   if (running_) return;
   running_ = true;
   stopping_ = false;
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    core::SetThreadName("kl-commit");
+    Loop();
+  });
 }
 
 void GroupCommitter::Submit(DeliveryToAccept delivery, Callback done) {
