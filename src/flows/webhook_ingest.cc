@@ -25,16 +25,15 @@ jobs::JobHandler MakeWebhookIngestHandler(ResourceHandler on_resource) {
           body.is_discarded()
               ? "body is not valid JSON"
               : "body is not a JSON object with an integer \"id\"";
-      absl::Status st = ctx.store.Transact(ctx.clock.Now(), [&](store::Tx& tx) -> absl::Status {
-        if (auto s = tx.SetDeliveryStatus(d.id, "rejected", reason); !s.ok()) return s;
-        return tx.AppendTimeline({.entity = absl::StrCat("delivery:", d.id),
-                                  .correlation_id = d.correlation_id,
-                                  .kind = "webhook.rejected",
-                                  .detail_json = nlohmann::json{{"topic", d.topic},
-                                                                {"reason", reason}}
-                                                     .dump()});
+      ctx.Defer([id = d.id, corr = d.correlation_id, topic = d.topic,
+                 reason](store::Tx& tx) -> absl::Status {
+        if (auto s = tx.SetDeliveryStatus(id, "rejected", reason); !s.ok()) return s;
+        return tx.AppendTimeline(
+            {.entity = absl::StrCat("delivery:", id),
+             .correlation_id = corr,
+             .kind = "webhook.rejected",
+             .detail_json = nlohmann::json{{"topic", topic}, {"reason", reason}}.dump()});
       });
-      if (!st.ok()) return st;
       return absl::DataLossError(absl::StrCat("delivery ", d.id, " (", d.topic, "): ", reason));
     }
 
@@ -44,14 +43,13 @@ jobs::JobHandler MakeWebhookIngestHandler(ResourceHandler on_resource) {
     for (const char* k : {"status", "date_modified_gmt"}) {
       if (body.contains(k) && body[k].is_string()) detail[k] = body[k];
     }
-    absl::Status st = ctx.store.Transact(ctx.clock.Now(), [&](store::Tx& tx) -> absl::Status {
-      if (auto s = tx.SetDeliveryStatus(d.id, "processed", ""); !s.ok()) return s;
-      return tx.AppendTimeline({.entity = entity,
-                                .correlation_id = d.correlation_id,
-                                .kind = "webhook.received",
-                                .detail_json = detail.dump()});
+    ctx.Defer([id = d.id, corr = d.correlation_id, entity,
+               detail = detail.dump()](store::Tx& tx) -> absl::Status {
+      if (auto s = tx.SetDeliveryStatus(id, "processed", ""); !s.ok()) return s;
+      return tx.AppendTimeline(
+          {.entity = entity, .correlation_id = corr, .kind = "webhook.received",
+           .detail_json = detail});
     });
-    if (!st.ok()) return st;
     obs::LogDebug("delivery ingested",
                   {{"delivery_id", d.id}, {"topic", d.topic}, {"entity", entity}},
                   d.correlation_id);

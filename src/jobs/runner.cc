@@ -37,9 +37,12 @@ Runner::Runner(store::Store* store, const core::Clock* clock, const HandlerRegis
 
 Runner::~Runner() { Stop(); }
 
-Outcome Runner::Execute(const store::Job& job) {
+store::JobOutcome Runner::Execute(const store::Job& job) {
   const absl::Time started = clock_->Now();
   absl::Status result;
+  store::JobOutcome out;
+  out.job_id = job.id;
+  out.owner = options_.owner;
   const JobHandler* handler = handlers_->Find(job.kind);
   if (handler == nullptr) {
     result = absl::DataLossError(absl::StrCat("no handler registered for job kind \"", job.kind,
@@ -47,7 +50,7 @@ Outcome Runner::Execute(const store::Job& job) {
   } else if (started > job.deadline_at) {
     result = absl::DeadlineExceededError("job deadline passed before it could run");
   } else {
-    JobContext ctx{job, *store_, *clock_};
+    JobContext ctx{job, *store_, *clock_, {}};
     try {
       result = (*handler)(ctx);
     } catch (const std::exception& e) {
@@ -57,84 +60,136 @@ Outcome Runner::Execute(const store::Job& job) {
     } catch (...) {
       result = absl::InternalError("handler threw a non-standard exception");
     }
+    if (!ctx.effects.empty()) {
+      out.effects = [effects = std::move(ctx.effects)](store::Tx& tx) -> absl::Status {
+        for (const auto& fn : effects) {
+          if (absl::Status s = fn(tx); !s.ok()) return s;
+        }
+        return absl::OkStatus();
+      };
+    }
   }
   const absl::Time now = clock_->Now();
   if (m_duration_) m_duration_->Observe(absl::ToDoubleSeconds(now - started));
-
-  absl::Status recorded;
-  Outcome outcome;
-  std::string reason;
   if (result.ok()) {
-    recorded = store_->CompleteJob(job.id, options_.owner, now);
-    outcome = Outcome::kDone;
-    if (m_done_ && recorded.ok()) m_done_->Inc();
+    out.kind = store::JobOutcome::Kind::kDone;
+    return out;
+  }
+  out.error = Truncate(result.ToString(absl::StatusToStringMode::kWithNoExtraData));
+  const FailureClass cls = Classify(result);
+  std::string reason;
+  if (cls == FailureClass::kPoison) {
+    reason = "poison";
+  } else if (cls == FailureClass::kBusiness) {
+    reason = "business";
+  } else if (job.attempts >= job.max_attempts) {
+    reason = "max_attempts";
+  } else if (result.code() == absl::StatusCode::kDeadlineExceeded && now > job.deadline_at) {
+    reason = "deadline";
+  }
+  if (reason.empty()) {
+    absl::Duration floor = RetryAfterOf(result).value_or(absl::ZeroDuration());
+    {
+      std::lock_guard<std::mutex> l(gen_mu_);
+      out.run_at = now + options_.policy.NextDelay(job.attempts, gen_, floor);
+    }
+    if (out.run_at > job.deadline_at) reason = "deadline";
+  }
+  if (reason.empty()) {
+    out.kind = store::JobOutcome::Kind::kRetry;
   } else {
-    const FailureClass cls = Classify(result);
-    const std::string error = Truncate(result.ToString(absl::StatusToStringMode::kWithNoExtraData));
-    if (cls == FailureClass::kPoison) {
-      reason = "poison";
-    } else if (cls == FailureClass::kBusiness) {
-      reason = "business";
-    } else if (job.attempts >= job.max_attempts) {
-      reason = "max_attempts";
-    } else if (result.code() == absl::StatusCode::kDeadlineExceeded && now > job.deadline_at) {
-      reason = "deadline";
-    }
-    absl::Time run_at;
-    if (reason.empty()) {
-      absl::Duration floor = RetryAfterOf(result).value_or(absl::ZeroDuration());
-      absl::Duration delay;
-      {
-        std::lock_guard<std::mutex> l(gen_mu_);
-        delay = options_.policy.NextDelay(job.attempts, gen_, floor);
+    out.kind = store::JobOutcome::Kind::kDead;
+    out.dead_reason = reason;
+  }
+  return out;
+}
+
+std::vector<Outcome> Runner::Record(std::vector<store::JobOutcome>& outcomes,
+                                    const std::vector<store::Job>& jobs) {
+  const absl::Time now = clock_->Now();
+  auto recorded = store_->RecordOutcomes(outcomes, now);
+  std::vector<Outcome> result;
+  result.reserve(outcomes.size());
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    store::JobOutcome& o = outcomes[i];
+    const store::Job& job = jobs[i];
+    absl::Status st = recorded.ok() ? (*recorded)[i] : recorded.status();
+    if (st.ok()) {
+      switch (o.kind) {
+        case store::JobOutcome::Kind::kDone:
+          if (m_done_) m_done_->Inc();
+          result.push_back(Outcome::kDone);
+          break;
+        case store::JobOutcome::Kind::kRetry:
+          if (m_retries_) m_retries_->Inc();
+          obs::LogWarn("job failed, will retry",
+                       {{"job_id", job.id},
+                        {"kind", job.kind},
+                        {"attempt", job.attempts},
+                        {"retry_in_ms", absl::ToInt64Milliseconds(o.run_at - now)},
+                        {"error", o.error}},
+                       job.correlation_id);
+          result.push_back(Outcome::kRetry);
+          break;
+        case store::JobOutcome::Kind::kDead:
+          if (metrics_) {
+            metrics_
+                ->GetCounter("keelson_jobs_dead_lettered_total",
+                             "Jobs moved to the dead-letter state.", {{"reason", o.dead_reason}})
+                ->Inc();
+          }
+          obs::LogError("job dead-lettered",
+                        {{"job_id", job.id},
+                         {"kind", job.kind},
+                         {"attempt", job.attempts},
+                         {"reason", o.dead_reason},
+                         {"error", o.error}},
+                        job.correlation_id);
+          result.push_back(Outcome::kDead);
+          break;
       }
-      run_at = now + delay;
-      if (run_at > job.deadline_at) reason = "deadline";
+      continue;
     }
-    if (reason.empty()) {
-      recorded = store_->RetryJob(job.id, options_.owner, run_at, error, now);
-      outcome = Outcome::kRetry;
-      if (m_retries_ && recorded.ok()) m_retries_->Inc();
-      obs::LogWarn("job failed, will retry",
-                   {{"job_id", job.id},
-                    {"kind", job.kind},
-                    {"attempt", job.attempts},
-                    {"retry_in_ms", absl::ToInt64Milliseconds(run_at - now)},
-                    {"error", error}},
+    if (st.code() == absl::StatusCode::kFailedPrecondition || !recorded.ok()) {
+      // The lease ran out while the handler worked (another worker owns the job now), or the
+      // commit failed: the job runs again after its lease; every handler tolerates that
+      // (at-least-once).
+      obs::LogWarn("job outcome not recorded",
+                   {{"job_id", job.id}, {"kind", job.kind}, {"error", st.ToString()}},
                    job.correlation_id);
-    } else {
-      recorded = store_->DeadLetterJob(job.id, options_.owner, reason, error, now);
-      outcome = Outcome::kDead;
-      if (metrics_ && recorded.ok()) {
-        metrics_
-            ->GetCounter("keelson_jobs_dead_lettered_total", "Jobs moved to the dead-letter state.",
-                         {{"reason", reason}})
-            ->Inc();
-      }
-      obs::LogError("job dead-lettered",
-                    {{"job_id", job.id},
-                     {"kind", job.kind},
-                     {"attempt", job.attempts},
-                     {"reason", reason},
-                     {"error", error}},
-                    job.correlation_id);
+      result.push_back(Outcome::kLeaseLost);
+      continue;
     }
+    // The deferred writes failed (the outcome was rolled back with them): a technical failure
+    // of this attempt, recorded as such without the writes.
+    store::JobOutcome retry;
+    retry.job_id = o.job_id;
+    retry.owner = o.owner;
+    retry.error = Truncate(absl::StrCat("recording the job's effects failed: ", st.ToString()));
+    if (job.attempts >= job.max_attempts) {
+      retry.kind = store::JobOutcome::Kind::kDead;
+      retry.dead_reason = "max_attempts";
+    } else {
+      retry.kind = store::JobOutcome::Kind::kRetry;
+      std::lock_guard<std::mutex> l(gen_mu_);
+      retry.run_at = now + options_.policy.NextDelay(job.attempts, gen_);
+    }
+    std::vector<store::JobOutcome> one;
+    one.push_back(std::move(retry));
+    std::vector<store::Job> one_job = {job};
+    result.push_back(Record(one, one_job)[0]);
   }
-  if (!recorded.ok()) {
-    // The lease ran out while the handler worked; another worker owns the job now. The effect
-    // may happen twice, which every handler must tolerate (at-least-once).
-    obs::LogWarn("job outcome not recorded",
-                 {{"job_id", job.id}, {"kind", job.kind}, {"error", recorded.ToString()}},
-                 job.correlation_id);
-    return Outcome::kLeaseLost;
-  }
-  return outcome;
+  return result;
 }
 
 absl::StatusOr<int> Runner::RunOnce(int max) {
   auto jobs = store_->ClaimJobs(options_.owner, clock_->Now(), options_.lease, max);
   if (!jobs.ok()) return jobs.status();
-  for (const store::Job& j : *jobs) Execute(j);
+  for (const store::Job& j : *jobs) {
+    std::vector<store::JobOutcome> one;
+    one.push_back(Execute(j));
+    Record(one, {j});
+  }
   return static_cast<int>(jobs->size());
 }
 
@@ -149,6 +204,11 @@ void Runner::Start() {
       WorkerLoop();
     });
   }
+  completer_stop_ = false;
+  completer_ = std::thread([this] {
+    core::SetThreadName("kl-complete");
+    CompleterLoop();
+  });
   dispatcher_ = std::thread([this] {
     core::SetThreadName("kl-dispatch");
     DispatchLoop();
@@ -166,6 +226,12 @@ void Runner::Stop() {
   if (dispatcher_.joinable()) dispatcher_.join();
   for (auto& t : workers_) t.join();
   workers_.clear();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    completer_stop_ = true;  // after the workers: their last outcomes are still recorded
+  }
+  completer_cv_.notify_all();
+  if (completer_.joinable()) completer_.join();
   std::lock_guard<std::mutex> l(mu_);
   // Jobs claimed but never started keep their lease and return to the queue when it expires.
   ready_.clear();
@@ -227,11 +293,34 @@ void Runner::WorkerLoop() {
       ready_.pop_front();
       ++busy_;
     }
-    Execute(job);
+    store::JobOutcome outcome = Execute(job);
     {
       std::lock_guard<std::mutex> l(mu_);
       --busy_;
-      notified_ = true;  // the partition's next job may be claimable now
+      finished_.push_back(std::move(outcome));
+      finished_jobs_.push_back(std::move(job));
+    }
+    completer_cv_.notify_one();
+  }
+}
+
+void Runner::CompleterLoop() {
+  std::vector<store::JobOutcome> outcomes;
+  std::vector<store::Job> jobs;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      completer_cv_.wait(l, [&] { return completer_stop_ || !finished_.empty(); });
+      if (finished_.empty()) return;
+      outcomes.swap(finished_);
+      jobs.swap(finished_jobs_);
+    }
+    Record(outcomes, jobs);
+    outcomes.clear();
+    jobs.clear();
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      notified_ = true;  // the partitions' next jobs may be claimable now
     }
     dispatch_cv_.notify_one();
   }

@@ -38,6 +38,11 @@ struct JobContext {
   const store::Job& job;
   store::Store& store;
   const core::Clock& clock;
+  // Local writes recorded in the same commit as this attempt's outcome (whatever it is), and
+  // only if the worker still holds the job's lease: so a state change and "job done" are one
+  // atomic step, and the runner writes many jobs' outcomes in one group commit.
+  std::vector<std::function<absl::Status(store::Tx&)>> effects;
+  void Defer(std::function<absl::Status(store::Tx&)> fn) { effects.push_back(std::move(fn)); }
 };
 
 using JobHandler = std::function<absl::Status(JobContext&)>;
@@ -75,7 +80,8 @@ class Runner {
          RunnerOptions options, obs::Registry* metrics = nullptr);
   ~Runner();
 
-  // Claims due jobs and runs them on the calling thread, one after another. Returns how many ran.
+  // Claims due jobs and runs them on the calling thread, one after another, recording each
+  // outcome before the next. Returns how many ran.
   absl::StatusOr<int> RunOnce(int max = 1000);
 
   void Start();
@@ -87,9 +93,14 @@ class Runner {
   const std::string& owner() const { return options_.owner; }
 
  private:
-  Outcome Execute(const store::Job& job);
+  // Runs the handler and decides the outcome; records nothing.
+  store::JobOutcome Execute(const store::Job& job);
+  // Writes outcomes in one commit; metrics and logs. Returns what happened to each.
+  std::vector<Outcome> Record(std::vector<store::JobOutcome>& outcomes,
+                              const std::vector<store::Job>& jobs);
   void DispatchLoop();
   void WorkerLoop();
+  void CompleterLoop();
 
   store::Store* store_;
   const core::Clock* clock_;
@@ -105,7 +116,13 @@ class Runner {
   bool stopping_ = false;
   bool started_ = false;
   std::thread dispatcher_;
+  std::thread completer_;
   std::vector<std::thread> workers_;
+  // Outcomes waiting for the completer's next commit, with the jobs they belong to.
+  std::vector<store::JobOutcome> finished_;
+  std::vector<store::Job> finished_jobs_;
+  std::condition_variable completer_cv_;
+  bool completer_stop_ = false;
 
   std::mutex gen_mu_;
   absl::BitGen gen_;

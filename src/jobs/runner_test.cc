@@ -677,3 +677,109 @@ TEST_F(SchedulerTest, TwoNodesShareEachSlot) {
 
 }  // namespace
 }  // namespace keelson::jobs
+
+namespace keelson::jobs {
+namespace {
+
+// Effects deferred by a handler commit with the job's outcome: visible after a success, applied
+// with a dead letter too, and a failing effect turns the attempt into a retry without any write.
+class DeferredEffectsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = store::OpenSqliteStore(store::SqliteOptions{.path = ":memory:"});
+    ASSERT_TRUE(s.ok());
+    store_ = std::move(*s);
+    options_.owner = "w";
+  }
+  int64_t Enqueue(const std::string& kind) {
+    int64_t id = 0;
+    EXPECT_TRUE(store_
+                    ->Transact(clock_.Now(),
+                               [&](store::Tx& tx) -> absl::Status {
+                                 auto r = tx.EnqueueJob({.kind = kind, .payload = "{}"});
+                                 if (!r.ok()) return r.status();
+                                 id = *r;
+                                 return absl::OkStatus();
+                               })
+                    .ok());
+    return id;
+  }
+  size_t Timeline(const std::string& entity) {
+    return store_->ListTimeline(entity, 100)->size();
+  }
+  core::FakeClock clock_;
+  std::unique_ptr<store::Store> store_;
+  HandlerRegistry handlers_;
+  RunnerOptions options_;
+};
+
+TEST_F(DeferredEffectsTest, EffectsCommitWithTheOutcome) {
+  handlers_.Register("ok", [](JobContext& ctx) {
+    ctx.Defer([](store::Tx& tx) {
+      return tx.AppendTimeline({.entity = "e:ok", .correlation_id = "c", .kind = "done"});
+    });
+    return absl::OkStatus();
+  });
+  handlers_.Register("poison", [](JobContext& ctx) {
+    ctx.Defer([](store::Tx& tx) {
+      return tx.AppendTimeline({.entity = "e:poison", .correlation_id = "c", .kind = "rejected"});
+    });
+    return absl::DataLossError("unreadable");
+  });
+  handlers_.Register("bad-effect", [](JobContext& ctx) {
+    ctx.Defer([](store::Tx& tx) {
+      if (auto s = tx.AppendTimeline({.entity = "e:bad", .correlation_id = "c", .kind = "x"});
+          !s.ok()) {
+        return s;
+      }
+      return tx.SetDeliveryStatus(424242, "processed", "");  // no such delivery: kNotFound
+    });
+    return absl::OkStatus();
+  });
+  const int64_t ok = Enqueue("ok"), poison = Enqueue("poison"), bad = Enqueue("bad-effect");
+  Runner runner(store_.get(), &clock_, &handlers_, options_);
+  ASSERT_EQ(*runner.RunOnce(), 3);
+
+  EXPECT_EQ(store_->GetJob(ok)->state, store::JobState::kDone);
+  EXPECT_EQ(Timeline("e:ok"), 1u);
+  EXPECT_EQ(store_->GetJob(poison)->state, store::JobState::kDead);
+  EXPECT_EQ(store_->GetJob(poison)->dead_reason, "poison");
+  EXPECT_EQ(Timeline("e:poison"), 1u);
+  auto b = *store_->GetJob(bad);
+  EXPECT_EQ(b.state, store::JobState::kQueued);  // retried, not done
+  EXPECT_NE(b.last_error.find("recording the job's effects failed"), std::string::npos)
+      << b.last_error;
+  EXPECT_EQ(Timeline("e:bad"), 0u);  // the partial effect was rolled back
+}
+
+TEST_F(DeferredEffectsTest, EffectsOfAWorkerThatLostItsLeaseAreNotApplied) {
+  const int64_t id = Enqueue("k");
+  auto claimed = store_->ClaimJobs("w1", clock_.Now(), absl::Seconds(30), 10);
+  ASSERT_EQ(claimed->size(), 1u);
+  clock_.Advance(absl::Seconds(31));
+  ASSERT_EQ(store_->ClaimJobs("w2", clock_.Now(), absl::Seconds(30), 10)->size(), 1u);
+
+  std::vector<store::JobOutcome> late(1);
+  late[0] = {.job_id = id, .owner = "w1", .kind = store::JobOutcome::Kind::kDone,
+             .effects = [](store::Tx& tx) {
+               return tx.AppendTimeline({.entity = "e:late", .correlation_id = "c", .kind = "x"});
+             }};
+  std::vector<store::JobOutcome> current(1);
+  current[0] = {.job_id = id, .owner = "w2", .kind = store::JobOutcome::Kind::kDone,
+                .effects = [](store::Tx& tx) {
+                  return tx.AppendTimeline(
+                      {.entity = "e:current", .correlation_id = "c", .kind = "x"});
+                }};
+  auto r1 = store_->RecordOutcomes(late, clock_.Now());
+  ASSERT_TRUE(r1.ok());
+  EXPECT_EQ((*r1)[0].code(), absl::StatusCode::kFailedPrecondition);
+  auto r2 = store_->RecordOutcomes(current, clock_.Now());
+  ASSERT_TRUE(r2.ok());
+  EXPECT_TRUE((*r2)[0].ok());
+  EXPECT_EQ(Timeline("e:late"), 0u);
+  EXPECT_EQ(Timeline("e:current"), 1u);
+  EXPECT_EQ(store_->GetJob(id)->state, store::JobState::kDone);
+}
+
+}  // namespace
+}  // namespace keelson::jobs

@@ -16,6 +16,7 @@
 // Times are absl::Time; the clock is always passed in by the caller so tests control it.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -140,6 +141,20 @@ class Tx {
   virtual absl::Time now() const = 0;
 };
 
+// The recorded result of one job attempt, with the local writes that go with it.
+struct JobOutcome {
+  enum class Kind { kDone, kRetry, kDead };
+  int64_t job_id = 0;
+  std::string owner;
+  Kind kind = Kind::kDone;
+  absl::Time run_at;         // kRetry: when to run again
+  std::string error;         // kRetry, kDead: the last error
+  std::string dead_reason;   // kDead
+  // Writes that commit atomically with this outcome, and only if the lease still holds (so a
+  // worker that lost its job cannot apply them). May be empty.
+  std::function<absl::Status(Tx&)> effects;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -169,6 +184,12 @@ class Store {
                                 std::string_view error, absl::Time now) = 0;
   virtual absl::Status DeadLetterJob(int64_t id, std::string_view owner, std::string_view reason,
                                      std::string_view error, absl::Time now) = 0;
+  // Records many outcomes in one durable commit (the job runner's group commit). Each outcome
+  // is applied in its own savepoint: the per-outcome status is OK, kFailedPrecondition when the
+  // lease was lost, or the error its effects returned; a failed one leaves its job untouched.
+  // The returned error is for the commit as a whole (nothing was recorded).
+  virtual absl::StatusOr<std::vector<absl::Status>> RecordOutcomes(
+      std::span<const JobOutcome> outcomes, absl::Time now) = 0;
   virtual absl::Status ExtendLease(int64_t id, std::string_view owner, absl::Time until) = 0;
   // Puts a dead job back in the queue: attempts reset, due now, deadline window restarted.
   // kNotFound if no such job, kFailedPrecondition if it is not dead.

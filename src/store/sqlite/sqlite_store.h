@@ -17,6 +17,7 @@ struct SqliteOptions {
   std::string path;              // file path, or ":memory:" for hermetic tests
   int64_t busy_timeout_ms = 5000;
   bool synchronous_full = true;  // false only for benchmarks that say so
+  int64_t cache_kib = 64 * 1024;   // SQLite page cache
 };
 
 // Opens (creating if needed) and migrates the database. Errors name the file and the cause.
