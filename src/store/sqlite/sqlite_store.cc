@@ -405,31 +405,24 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  // The single-outcome calls share RecordOutcomes' fenced update (one autocommit each).
   absl::Status CompleteJob(int64_t id, std::string_view owner, absl::Time now) override {
-    return UpdateLeased(id, owner,
-                        "UPDATE jobs SET state='done', lease_owner='', last_error='', "
-                        "updated_at=?3 WHERE id=?1 AND state='running' AND lease_owner=?2",
-                        now, {}, {});
+    return RecordOne({.job_id = id, .owner = std::string(owner),
+                      .kind = JobOutcome::Kind::kDone}, now);
   }
 
   absl::Status RetryJob(int64_t id, std::string_view owner, absl::Time run_at,
                         std::string_view error, absl::Time now) override {
-    return UpdateLeased(id, owner,
-                        "UPDATE jobs SET state='queued', lease_owner='', updated_at=?3, "
-                        "last_error=?4, run_at=?5 WHERE id=?1 AND state='running' AND "
-                        "lease_owner=?2",
-                        now, error, ToMillis(run_at));
+    return RecordOne({.job_id = id, .owner = std::string(owner),
+                      .kind = JobOutcome::Kind::kRetry, .run_at = run_at,
+                      .error = std::string(error)}, now);
   }
 
   absl::Status DeadLetterJob(int64_t id, std::string_view owner, std::string_view reason,
                              std::string_view error, absl::Time now) override {
-    absl::MutexLock l(&mu_);
-    Stmt s = Prepare(
-        "UPDATE jobs SET state='dead', lease_owner='', updated_at=?3, last_error=?4, "
-        "dead_reason=?5 WHERE id=?1 AND state='running' AND lease_owner=?2");
-    s.Bind(1, id).Bind(2, owner).Bind(3, ToMillis(now)).Bind(4, error).Bind(5, reason);
-    if (auto e = s.Exec(); !e.ok()) return e;
-    return LeaseOutcome(id);
+    return RecordOne({.job_id = id, .owner = std::string(owner),
+                      .kind = JobOutcome::Kind::kDead, .error = std::string(error),
+                      .dead_reason = std::string(reason)}, now);
   }
 
   absl::StatusOr<std::vector<absl::Status>> RecordOutcomes(std::span<const JobOutcome> outcomes,
@@ -748,16 +741,9 @@ class SqliteStore final : public Store {
     return absl::OkStatus();
   }
 
-  absl::Status UpdateLeased(int64_t id, std::string_view owner, const std::string& sql,
-                            absl::Time now, std::optional<std::string_view> error,
-                            std::optional<int64_t> run_at_ms) {
+  absl::Status RecordOne(const JobOutcome& o, absl::Time now) {
     absl::MutexLock l(&mu_);
-    Stmt s = Prepare(sql);
-    s.Bind(1, id).Bind(2, owner).Bind(3, ToMillis(now));
-    if (error) s.Bind(4, *error);
-    if (run_at_ms) s.Bind(5, *run_at_ms);
-    if (auto e = s.Exec(); !e.ok()) return e;
-    return LeaseOutcome(id);
+    return ApplyOutcome(o, now);
   }
 
   // One outcome's fenced update (mu_ held, inside a transaction).
