@@ -30,6 +30,7 @@
 #include "jobs/scheduler.h"
 #include "store/sqlite/sqlite_store.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/store_helpers.h"
 
 namespace keelson::jobs {
 namespace {
@@ -60,15 +61,7 @@ class RunnerTest : public ::testing::Test {
   }
 
   int64_t Enqueue(const NewJob& job) {
-    int64_t id = 0;
-    absl::Status st = store_->Transact(clock_.Now(), [&](store::Tx& tx) -> absl::Status {
-      absl::StatusOr<int64_t> r = tx.EnqueueJob(job);
-      if (!r.ok()) return r.status();
-      id = *r;
-      return absl::OkStatus();
-    });
-    EXPECT_TRUE(st.ok()) << st;
-    return id;
+    return keelson::testing::EnqueueJob(*store_, clock_.Now(), job);
   }
 
   int64_t Enqueue(std::string kind, std::string partition = "", std::string payload = "{}",
@@ -692,17 +685,7 @@ class DeferredEffectsTest : public ::testing::Test {
     options_.owner = "w";
   }
   int64_t Enqueue(const std::string& kind) {
-    int64_t id = 0;
-    EXPECT_TRUE(store_
-                    ->Transact(clock_.Now(),
-                               [&](store::Tx& tx) -> absl::Status {
-                                 auto r = tx.EnqueueJob({.kind = kind, .payload = "{}"});
-                                 if (!r.ok()) return r.status();
-                                 id = *r;
-                                 return absl::OkStatus();
-                               })
-                    .ok());
-    return id;
+    return keelson::testing::EnqueueJob(*store_, clock_.Now(), {.kind = kind, .payload = "{}"});
   }
   size_t Timeline(const std::string& entity) {
     return store_->ListTimeline(entity, 100)->size();

@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "gtest/gtest.h"
 #include "store/store.h"
+#include "tests/support/store_helpers.h"
 
 namespace keelson::store::testing {
 
@@ -50,15 +51,7 @@ class StoreConformanceTest : public ::testing::TestWithParam<StoreEngine> {
   // Enqueues one job in its own transaction at the clock's now; returns its id (0 on failure,
   // which is also reported as a test failure).
   int64_t Enqueue(const NewJob& job) {
-    int64_t id = 0;
-    absl::Status st = store_->Transact(clock_.Now(), [&](Tx& tx) -> absl::Status {
-      absl::StatusOr<int64_t> r = tx.EnqueueJob(job);
-      if (!r.ok()) return r.status();
-      id = *r;
-      return absl::OkStatus();
-    });
-    EXPECT_TRUE(st.ok()) << st;
-    return id;
+    return keelson::testing::EnqueueJob(*store_, clock_.Now(), job);
   }
 
   int64_t Enqueue(std::string kind, std::string partition_key, std::string payload = "{}") {

@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "store/store_conformance.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/store_helpers.h"
 
 namespace keelson::store {
 namespace {
@@ -95,19 +96,11 @@ void ExecRaw(const std::string& path, const std::string& sql) {
 }
 
 int64_t EnqueueOne(Store& store, absl::Time now, std::string kind, std::string partition = "") {
-  int64_t id = 0;
-  absl::Status st = store.Transact(now, [&](Tx& tx) -> absl::Status {
-    NewJob job;
-    job.kind = std::move(kind);
-    job.partition_key = std::move(partition);
-    job.payload = "{}";
-    absl::StatusOr<int64_t> r = tx.EnqueueJob(job);
-    if (!r.ok()) return r.status();
-    id = *r;
-    return absl::OkStatus();
-  });
-  EXPECT_TRUE(st.ok()) << st;
-  return id;
+  NewJob job;
+  job.kind = std::move(kind);
+  job.partition_key = std::move(partition);
+  job.payload = "{}";
+  return keelson::testing::EnqueueJob(store, now, job);
 }
 
 TEST(SqliteStoreTest, ReopeningAFileKeepsDataAndDoesNotRerunMigrations) {
