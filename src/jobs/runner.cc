@@ -10,6 +10,8 @@
 
 namespace keelson::jobs {
 namespace {
+constexpr int kClaimAhead = 2;
+
 std::string Truncate(std::string_view s, size_t n = 2000) {
   return std::string(s.size() > n ? s.substr(0, n) : s);
 }
@@ -247,7 +249,9 @@ void Runner::Notify() {
 }
 
 void Runner::DispatchLoop() {
-  const int workers = std::max(1, options_.workers);
+  // Claim ahead of the workers: a claim is a durable commit, so handing out a few jobs per
+  // worker per claim keeps the workers busy while the next claim waits for the store.
+  const int workers = std::max(1, options_.workers) * kClaimAhead;
   while (true) {
     int free_slots;
     {
