@@ -148,6 +148,7 @@ int Main(int argc, char** argv) {
       if (!jobs.ok()) return Fail(jobs.status());
       std::cout << "ID\tKIND\tREASON\tATTEMPTS\tUPDATED\tCORRELATION\tLAST ERROR\n";
       for (const auto& j : *jobs) PrintJobRow(j);
+      std::cout.flush();  // the count goes to stderr, after the rows
       std::cerr << jobs->size() << " dead letter" << (jobs->size() == 1 ? "" : "s") << "\n";
       return kOk;
     });
