@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "api/dead_letters.h"
 #include "api/views.h"
 #include "core/strings.h"
 #include "net/signature.h"
@@ -98,16 +99,10 @@ void AddOpsRoutes(net::Router& router, const OpsDeps& deps) {
   router.Add(verb::get, "/ops/dead-letters/{id}", Guard(deps, [deps](net::HttpRequest& req) {
                auto id = IdParam(req);
                if (!id.ok()) return FromStatus(id.status());
-               auto job = deps.store->GetJob(*id);
-               if (!job.ok()) return FromStatus(job.status());
-               nlohmann::json out = JobToJson(*job, true);
-               const nlohmann::json& p = out["payload"];
-               if (p.is_object() && p.contains("delivery_id") && p["delivery_id"].is_number()) {
-                 auto d = deps.store->GetDelivery(p["delivery_id"].get<int64_t>());
-                 if (d.ok()) out["delivery"] = DeliveryToJson(*d, true);
-               }
-               return net::Json(status::ok,
-                                out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+               auto out = DeadLetterDetail(*deps.store, *id);
+               if (!out.ok()) return FromStatus(out.status());
+               return net::Json(status::ok, out->dump(-1, ' ', false,
+                                                      nlohmann::json::error_handler_t::replace));
              }));
   router.Add(verb::post, "/ops/dead-letters/{id}/replay",
              Guard(deps, [deps](net::HttpRequest& req) {
@@ -120,21 +115,12 @@ void AddOpsRoutes(net::Router& router, const OpsDeps& deps) {
                return net::Json(status::ok, nlohmann::json{{"replayed", {*id}}}.dump());
              }));
   router.Add(verb::post, "/ops/dead-letters/replay", Guard(deps, [deps](net::HttpRequest& req) {
-               store::JobFilter f = DeadFilter(req);
-               f.limit = 1000;
-               nlohmann::json replayed = nlohmann::json::array();
-               while (true) {
-                 auto jobs = deps.store->ListJobs(f);
-                 if (!jobs.ok()) return FromStatus(jobs.status());
-                 if (jobs->empty()) break;
-                 for (const auto& j : *jobs) {
-                   if (deps.store->ReplayJob(j.id, deps.clock->Now()).ok()) replayed.push_back(j.id);
-                 }
-                 f.after_id = jobs->back().id;
-               }
-               obs::LogInfo("dead letters replayed", {{"count", replayed.size()}, {"by", "ops-api"}});
-               if (deps.on_replay && !replayed.empty()) deps.on_replay();
-               return net::Json(status::ok, nlohmann::json{{"replayed", replayed}}.dump());
+               auto replayed = ReplayDeadLetters(*deps.store, DeadFilter(req), deps.clock->Now());
+               if (!replayed.ok()) return FromStatus(replayed.status());
+               obs::LogInfo("dead letters replayed",
+                            {{"count", replayed->size()}, {"by", "ops-api"}});
+               if (deps.on_replay && !replayed->empty()) deps.on_replay();
+               return net::Json(status::ok, nlohmann::json{{"replayed", *replayed}}.dump());
              }));
   router.Add(verb::get, "/ops/timeline", Guard(deps, [deps](net::HttpRequest& req) {
                const std::string corr = req.QueryParam("correlation_id");

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "api/dead_letters.h"
 #include "api/views.h"
 #include "app/config.h"
 #include "app/server.h"
@@ -155,15 +156,9 @@ int Main(int argc, char** argv) {
   }
   if (dlq_show->parsed()) {
     return WithStore(config_path, [&](store::Store& st, const Config&) {
-      auto job = st.GetJob(job_id);
-      if (!job.ok()) return Fail(job.status());
-      nlohmann::json out = api::JobToJson(*job, true);
-      const auto& p = out["payload"];
-      if (p.is_object() && p.contains("delivery_id") && p["delivery_id"].is_number()) {
-        auto d = st.GetDelivery(p["delivery_id"].get<int64_t>());
-        if (d.ok()) out["delivery"] = api::DeliveryToJson(*d, true);
-      }
-      std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      auto out = api::DeadLetterDetail(st, job_id);
+      if (!out.ok()) return Fail(out.status());
+      std::cout << out->dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
       return kOk;
     });
   }
@@ -173,7 +168,6 @@ int Main(int argc, char** argv) {
       return kUserError;
     }
     store::JobFilter f;
-    f.state = store::JobState::kDead;
     for (const std::string& flt : filters) {
       std::pair<std::string, std::string> kv = absl::StrSplit(flt, absl::MaxSplits('=', 1));
       if (kv.first == "reason") {
@@ -192,17 +186,9 @@ int Main(int argc, char** argv) {
         std::cout << "replayed " << job_id << "\n";
         return kOk;
       }
-      int64_t n = 0;
-      f.limit = 1000;
-      while (true) {
-        auto jobs = st.ListJobs(f);
-        if (!jobs.ok()) return Fail(jobs.status());
-        if (jobs->empty()) break;
-        for (const auto& j : *jobs) {
-          if (st.ReplayJob(j.id, now).ok()) ++n;
-        }
-        f.after_id = jobs->back().id;
-      }
+      auto replayed = api::ReplayDeadLetters(st, f, now);
+      if (!replayed.ok()) return Fail(replayed.status());
+      const size_t n = replayed->size();
       std::cout << "replayed " << n << " dead letter" << (n == 1 ? "" : "s") << "\n";
       return kOk;
     });
