@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace keelson::testing_support {
@@ -17,6 +18,13 @@ const absl::Status& ToStatus(const absl::StatusOr<T>& s) {
 }
 
 }  // namespace keelson::testing_support
+
+// StatusIs(code): matches an absl::Status or StatusOr<T> whose code is `code`.
+MATCHER_P(StatusIs, code, "has status code " + ::absl::StatusCodeToString(code)) {
+  const ::absl::Status& st = ::keelson::testing_support::ToStatus(arg);
+  *result_listener << "whose status is " << st;
+  return st.code() == code;
+}
 
 #define KEELSON_STATUS_CONCAT_INNER_(a, b) a##b
 #define KEELSON_STATUS_CONCAT_(a, b) KEELSON_STATUS_CONCAT_INNER_(a, b)

@@ -1,0 +1,92 @@
+#pragma once
+// What the order-to-cash flow needs from an ERP, whichever one it is (Business Central, Odoo,
+// ...). One adapter per ERP under connectors/<erp>/; all pass the shared conformance suite in
+// connectors/erp_conformance.h.
+//
+// Rules every adapter follows:
+// - Adapters never retry and never sleep. They make the calls, classify the outcome into an
+//   absl::Status and return; the job runner (jobs/retry_policy.h) retries or parks:
+//     kUnavailable / kDeadlineExceeded  transport failure, 5xx, timeout      -> retried
+//     kResourceExhausted                429 / throttled; WithRetryAfter when the remote says
+//     kFailedPrecondition               a business problem the operator fixes (unknown SKU,
+//                                       blocked customer, ...): parked, replayable
+//     kInvalidArgument                  the remote rejected our data as invalid
+//     kUnauthenticated / kPermissionDenied  credentials or permissions
+//     kNotFound                         the named ERP record does not exist
+//   The message says what the ERP said (its error code and message), never a secret.
+// - Unknown SKU: kFailedPrecondition whose message starts with "unknown SKU" and names it; no
+//   order is created.
+// - Sales orders carry the store's order reference (model::Order::Reference(), e.g. "main:14")
+//   as their external reference. References are compared case-insensitively (Business Central
+//   upper-cases Code fields).
+// - CreateSalesOrder is idempotent by that reference when `verify_first` is set: the adapter
+//   looks the reference up and returns the existing order instead of creating a second one.
+//   The flow sets it on every attempt after the first, so a create that timed out after the ERP
+//   committed never becomes two orders.
+//
+// Thread-safety: adapters are shared by all workers; every method is thread-safe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "model/order.h"
+
+namespace keelson::connectors {
+
+struct ErpCustomerRef {
+  std::string id;      // the ERP's key (BC: GUID id; Odoo: res.partner id as decimal)
+  std::string number;  // human-facing number where the ERP has one (BC customer number)
+};
+
+enum class ErpOrderState {
+  kOpen,       // created, not yet confirmed/released
+  kConfirmed,  // released (BC) / sale (Odoo)
+  kCancelled,
+  kDone,       // shipped/invoiced/locked: too late to cancel
+};
+std::string_view ErpOrderStateName(ErpOrderState state);
+
+struct ErpOrderRef {
+  std::string id;                  // the ERP's key (BC: GUID; Odoo: sale.order id)
+  std::string number;              // human-facing number (BC "S-ORD101001", Odoo "S00042")
+  std::string external_reference;  // as stored by the ERP (BC upper-cases it)
+  ErpOrderState state = ErpOrderState::kOpen;
+};
+
+struct CreateOrderOptions {
+  // Look the reference up first and return the existing order if there is one.
+  bool verify_first = false;
+};
+
+class ErpAdapter {
+ public:
+  virtual ~ErpAdapter() = default;
+
+  // "business_central", "odoo": used in metrics, timelines and xrefs.
+  virtual std::string_view name() const = 0;
+
+  // Finds the customer by email (case-insensitive) or creates one from the billing address.
+  // A guest order with no email is kInvalidArgument.
+  virtual absl::StatusOr<ErpCustomerRef> FindOrCreateCustomer(const model::Customer& customer) = 0;
+
+  // The order whose external reference equals `reference` (case-insensitive), or nullopt.
+  virtual absl::StatusOr<std::optional<ErpOrderRef>> FindSalesOrder(std::string_view reference) = 0;
+
+  // Creates the sales order for `order` (lines by SKU, shipping and fees as the adapter's README
+  // describes) for `customer`, confirming it where the ERP separates draft from confirmed.
+  virtual absl::StatusOr<ErpOrderRef> CreateSalesOrder(const model::Order& order,
+                                                       const ErpCustomerRef& customer,
+                                                       const CreateOrderOptions& options) = 0;
+
+  // Current state of the order with ERP key `id`; kNotFound when there is none.
+  virtual absl::StatusOr<ErpOrderRef> GetSalesOrder(std::string_view id) = 0;
+
+  // Cancels the order with ERP key `id`. Cancelling a cancelled order succeeds (idempotent);
+  // an order already shipped/done is kFailedPrecondition; an unknown id kNotFound.
+  virtual absl::Status CancelSalesOrder(std::string_view id) = 0;
+};
+
+}  // namespace keelson::connectors

@@ -1,0 +1,67 @@
+#pragma once
+// WooCommerce REST API v3 client (`{store url}/wp-json/wc/v3`): what Keelson writes back to the
+// shop and how it backfills missed webhooks. Authenticates with the store's consumer key and
+// secret (see README.md for the scheme chosen per URL scheme). Never retries: errors are
+// classified for the job runner as in connectors/erp.h (5xx/transport -> kUnavailable,
+// 429 -> kResourceExhausted with Retry-After, 401 -> kUnauthenticated, 403 -> kPermissionDenied,
+// 404 -> kNotFound, other 4xx -> kInvalidArgument with WooCommerce's {"code","message"}).
+//
+// Thread-safety: thread-safe (stateless apart from the shared HttpClient).
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "net/http_client.h"
+
+namespace keelson::connectors::woocommerce {
+
+struct RestClientOptions {
+  std::string store_url;  // e.g. "https://shop.example.com" (REST under /wp-json/wc/v3)
+  std::string consumer_key;
+  std::string consumer_secret;
+  absl::Duration timeout = absl::Seconds(30);
+};
+
+struct ListOrdersQuery {
+  // Orders modified strictly after this instant (sent with dates_are_gmt=true).
+  absl::Time modified_after = absl::InfinitePast();
+  int page = 1;       // 1-based
+  int per_page = 100; // WooCommerce caps it at 100
+};
+
+struct OrdersPage {
+  std::vector<nlohmann::json> orders;  // each the same shape as an order webhook body
+  int64_t total = 0;                   // X-WP-Total
+  int total_pages = 0;                 // X-WP-TotalPages
+};
+
+struct OrderUpdate {
+  std::optional<std::string> status;                          // a WooCommerce status slug
+  std::vector<std::pair<std::string, std::string>> meta_data;  // key -> value, upserted
+};
+
+class RestClient {
+ public:
+  virtual ~RestClient() = default;
+  virtual absl::StatusOr<nlohmann::json> GetOrder(int64_t order_id) = 0;
+  virtual absl::StatusOr<OrdersPage> ListOrders(const ListOrdersQuery& query) = 0;
+  // POST /orders/{id}/notes; returns the note id.
+  virtual absl::StatusOr<int64_t> AddOrderNote(int64_t order_id, std::string_view note,
+                                               bool customer_note) = 0;
+  // PUT /orders/{id} with only the fields set in `update`.
+  virtual absl::Status UpdateOrder(int64_t order_id, const OrderUpdate& update) = 0;
+};
+
+// `http` must outlive the client.
+std::unique_ptr<RestClient> NewRestClient(RestClientOptions options, net::HttpClient& http);
+
+}  // namespace keelson::connectors::woocommerce
