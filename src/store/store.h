@@ -124,6 +124,21 @@ struct TimelineEvent {
   std::string detail_json;   // free-form JSON object
 };
 
+// ---- orders: what the order-to-cash flow holds per shop order -------------------------------
+
+struct OrderRecord {
+  std::string store_id;
+  int64_t order_id = 0;
+  absl::Time version = absl::InfinitePast();  // the shop's date_modified_gmt of the snapshot
+  std::string status;          // the shop's status slug in the snapshot, e.g. "processing"
+  std::string erp_state = "none";  // none | pending | created | cancel_pending | cancelled | skipped
+  std::string erp_id;          // the ERP's key of the sales order, once created
+  std::string erp_number;      // its human-facing number
+  std::string snapshot_json;   // the shop's order JSON as last accepted
+  std::string correlation_id;  // of the delivery that brought the snapshot
+  absl::Time updated_at;
+};
+
 // ---- transactions --------------------------------------------------------------------------
 
 // The unit of work inside Store::Transact. Everything done through one Tx commits together or
@@ -138,6 +153,16 @@ class Tx {
   virtual absl::StatusOr<bool> PutIdempotencyKey(std::string_view key) = 0;
   virtual absl::Status SetDeliveryStatus(int64_t delivery_id, std::string_view status,
                                          std::string_view error) = 0;
+  // Orders. Inserts the record, or replaces the snapshot (version, status, snapshot_json,
+  // correlation_id) only when `record.version` is strictly newer than the one held; the ERP
+  // fields of an existing record are never touched here. Returns whether it was written.
+  virtual absl::StatusOr<bool> PutOrderIfNewer(const OrderRecord& record) = 0;
+  // Sets the ERP fields of an existing order; kNotFound when there is none.
+  virtual absl::Status SetOrderErp(std::string_view store_id, int64_t order_id,
+                                   std::string_view erp_state, std::string_view erp_id,
+                                   std::string_view erp_number) = 0;
+  // Named cursors (high-water marks of pollers), upserted.
+  virtual absl::Status PutCursor(std::string_view name, std::string_view value) = 0;
   virtual absl::Time now() const = 0;
 };
 
@@ -216,6 +241,15 @@ class Store {
                                                                   int limit) = 0;
   virtual absl::StatusOr<std::vector<TimelineEvent>> ListTimelineByCorrelation(
       std::string_view correlation_id, int limit) = 0;
+  // The cross reference whose external id equals `external_id` (case-insensitively: ERP
+  // numbers are often upper-cased), in any system; nullopt when none.
+  virtual absl::StatusOr<std::optional<Xref>> FindXrefByExternalId(
+      std::string_view external_id) = 0;
+
+  // Orders and cursors (see Tx for the writes).
+  virtual absl::StatusOr<std::optional<OrderRecord>> GetOrder(std::string_view store_id,
+                                                              int64_t order_id) = 0;
+  virtual absl::StatusOr<std::optional<std::string>> GetCursor(std::string_view name) = 0;
 };
 
 }  // namespace keelson::store

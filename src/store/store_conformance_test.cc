@@ -1081,6 +1081,89 @@ TEST_P(StoreConformanceTest, TimelineListsInOrderByEntityAndByCorrelation) {
 
 }  // namespace
 
+TEST_P(StoreConformanceTest, XrefFoundByExternalIdCaseInsensitively) {
+  KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](Tx& tx) {
+    return tx.PutXref({"order", "main:7", "business_central", "S-ORD101007"});
+  }));
+  KEELSON_ASSERT_OK_AND_ASSIGN(std::optional<Xref> x, store_->FindXrefByExternalId("s-ord101007"));
+  ASSERT_TRUE(x.has_value());
+  EXPECT_EQ(x->keelson_id, "main:7");
+  EXPECT_EQ(x->system, "business_central");
+  KEELSON_ASSERT_OK_AND_ASSIGN(x, store_->FindXrefByExternalId("S-ORD101008"));
+  EXPECT_FALSE(x.has_value());
+}
+
+// ---- orders and cursors --------------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, OrderSnapshotIsReplacedOnlyByANewerVersion) {
+  const absl::Time v1 = absl::FromUnixSeconds(1700000000);
+  OrderRecord r{.store_id = "main", .order_id = 14, .version = v1, .status = "pending",
+                .snapshot_json = R"({"id":14,"v":1})", .correlation_id = "c1"};
+  auto put = [&](const OrderRecord& rec) {
+    bool written = false;
+    EXPECT_TRUE(store_->Transact(clock_.Now(), [&](Tx& tx) -> absl::Status {
+                        auto w = tx.PutOrderIfNewer(rec);
+                        if (!w.ok()) return w.status();
+                        written = *w;
+                        return absl::OkStatus();
+                      }).ok());
+    return written;
+  };
+  EXPECT_TRUE(put(r));
+  OrderRecord same = r;
+  same.snapshot_json = R"({"id":14,"v":"same"})";
+  EXPECT_FALSE(put(same));  // equal version: not newer
+  OrderRecord older = r;
+  older.version = v1 - absl::Seconds(5);
+  older.status = "cancelled";
+  EXPECT_FALSE(put(older));
+  KEELSON_ASSERT_OK_AND_ASSIGN(std::optional<OrderRecord> got, store_->GetOrder("main", 14));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->status, "pending");
+  EXPECT_EQ(got->snapshot_json, R"({"id":14,"v":1})");
+  EXPECT_EQ(got->erp_state, "none");
+  EXPECT_EQ(got->version, v1);
+
+  KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](Tx& tx) {
+    return tx.SetOrderErp("main", 14, "created", "guid-1", "S-ORD1");
+  }));
+  OrderRecord newer = r;
+  newer.version = v1 + absl::Seconds(1);
+  newer.status = "processing";
+  newer.snapshot_json = R"({"id":14,"v":2})";
+  newer.correlation_id = "c2";
+  EXPECT_TRUE(put(newer));
+  KEELSON_ASSERT_OK_AND_ASSIGN(got, store_->GetOrder("main", 14));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->status, "processing");
+  EXPECT_EQ(got->snapshot_json, R"({"id":14,"v":2})");
+  EXPECT_EQ(got->correlation_id, "c2");
+  EXPECT_EQ(got->erp_state, "created");  // untouched by the snapshot write
+  EXPECT_EQ(got->erp_id, "guid-1");
+  EXPECT_EQ(got->erp_number, "S-ORD1");
+
+  KEELSON_ASSERT_OK_AND_ASSIGN(got, store_->GetOrder("main", 15));
+  EXPECT_FALSE(got.has_value());
+  EXPECT_EQ(store_->Transact(clock_.Now(), [&](Tx& tx) {
+              return tx.SetOrderErp("main", 15, "created", "x", "y");
+            }).code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, CursorsAreUpserted) {
+  KEELSON_ASSERT_OK_AND_ASSIGN(std::optional<std::string> c, store_->GetCursor("backfill:main"));
+  EXPECT_FALSE(c.has_value());
+  KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](Tx& tx) {
+    return tx.PutCursor("backfill:main", "2026-11-23T10:00:00Z");
+  }));
+  KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](Tx& tx) {
+    return tx.PutCursor("backfill:main", "2026-11-23T11:00:00Z");
+  }));
+  KEELSON_ASSERT_OK_AND_ASSIGN(c, store_->GetCursor("backfill:main"));
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(*c, "2026-11-23T11:00:00Z");
+}
+
 // Engines instantiate the suite in their own test files (e.g. sqlite/sqlite_store_test.cc).
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(StoreConformanceTest);
 

@@ -89,6 +89,28 @@ CREATE TABLE schedules (
   interval_ms BIGINT NOT NULL
 );
 )sql",
+    // 2: orders held by the order-to-cash flow; poller cursors; case-insensitive xref lookup.
+    R"sql(
+CREATE TABLE orders (
+  store_id TEXT NOT NULL,
+  order_id BIGINT NOT NULL,
+  version BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  erp_state TEXT NOT NULL DEFAULT 'none',
+  erp_id TEXT NOT NULL DEFAULT '',
+  erp_number TEXT NOT NULL DEFAULT '',
+  snapshot_json TEXT NOT NULL,
+  correlation_id TEXT NOT NULL DEFAULT '',
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (store_id, order_id)
+);
+CREATE TABLE cursors (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX xrefs_external_upper ON xrefs(UPPER(external_id));
+)sql",
 };
 
 constexpr const char kJobColumns[] =
@@ -198,6 +220,10 @@ class SqliteTx final : public Tx {
   absl::StatusOr<bool> PutIdempotencyKey(std::string_view key) override;
   absl::Status SetDeliveryStatus(int64_t delivery_id, std::string_view status,
                                  std::string_view error) override;
+  absl::StatusOr<bool> PutOrderIfNewer(const OrderRecord& record) override;
+  absl::Status SetOrderErp(std::string_view store_id, int64_t order_id, std::string_view erp_state,
+                           std::string_view erp_id, std::string_view erp_number) override;
+  absl::Status PutCursor(std::string_view name, std::string_view value) override;
   absl::Time now() const override { return now_; }
 
  private:
@@ -640,6 +666,53 @@ class SqliteStore final : public Store {
         correlation_id, limit);
   }
 
+  absl::StatusOr<std::optional<Xref>> FindXrefByExternalId(
+      std::string_view external_id) override {
+    absl::MutexLock l(&mu_);
+    Stmt q = Prepare(
+        "SELECT entity_type, keelson_id, system, external_id FROM xrefs "
+        "WHERE UPPER(external_id) = UPPER(?) ORDER BY updated_at DESC LIMIT 1");
+    q.Bind(1, external_id);
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<Xref>();
+    return std::optional<Xref>(Xref{q.Text(0), q.Text(1), q.Text(2), q.Text(3)});
+  }
+
+  absl::StatusOr<std::optional<OrderRecord>> GetOrder(std::string_view store_id,
+                                                      int64_t order_id) override {
+    absl::MutexLock l(&mu_);
+    Stmt q = Prepare(
+        "SELECT version, status, erp_state, erp_id, erp_number, snapshot_json, correlation_id, "
+        "updated_at FROM orders WHERE store_id=? AND order_id=?");
+    q.Bind(1, store_id).Bind(2, order_id);
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<OrderRecord>();
+    OrderRecord r;
+    r.store_id = std::string(store_id);
+    r.order_id = order_id;
+    r.version = FromMillis(q.Int(0));
+    r.status = q.Text(1);
+    r.erp_state = q.Text(2);
+    r.erp_id = q.Text(3);
+    r.erp_number = q.Text(4);
+    r.snapshot_json = q.Text(5);
+    r.correlation_id = q.Text(6);
+    r.updated_at = FromMillis(q.Int(7));
+    return std::optional<OrderRecord>(std::move(r));
+  }
+
+  absl::StatusOr<std::optional<std::string>> GetCursor(std::string_view name) override {
+    absl::MutexLock l(&mu_);
+    Stmt q = Prepare("SELECT value FROM cursors WHERE name=?");
+    q.Bind(1, name);
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<std::string>();
+    return std::optional<std::string>(q.Text(0));
+  }
+
   // ---- used by SqliteTx (mu_ held) ----
   absl::StatusOr<int64_t> InsertJob(const NewJob& job, absl::Time now) {
     const int64_t now_ms = ToMillis(now);
@@ -850,6 +923,46 @@ absl::Status SqliteTx::SetDeliveryStatus(int64_t delivery_id, std::string_view s
     return absl::NotFoundError(absl::StrCat("delivery ", delivery_id, " not found"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> SqliteTx::PutOrderIfNewer(const OrderRecord& r) {
+  Stmt s = store_->Prepare(
+      "INSERT INTO orders(store_id, order_id, version, status, erp_state, erp_id, erp_number, "
+      "snapshot_json, correlation_id, updated_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
+      "ON CONFLICT(store_id, order_id) DO UPDATE SET version=excluded.version, "
+      "status=excluded.status, snapshot_json=excluded.snapshot_json, "
+      "correlation_id=excluded.correlation_id, updated_at=excluded.updated_at "
+      "WHERE excluded.version > orders.version");
+  s.Bind(1, r.store_id).Bind(2, r.order_id).Bind(3, ToMillis(r.version)).Bind(4, r.status);
+  s.Bind(5, r.erp_state.empty() ? std::string_view("none") : r.erp_state);
+  s.Bind(6, r.erp_id).Bind(7, r.erp_number).Bind(8, r.snapshot_json).Bind(9, r.correlation_id);
+  s.Bind(10, ToMillis(now_));
+  if (auto e = s.Exec(); !e.ok()) return e;
+  return sqlite3_changes(store_->db()) > 0;
+}
+
+absl::Status SqliteTx::SetOrderErp(std::string_view store_id, int64_t order_id,
+                                   std::string_view erp_state, std::string_view erp_id,
+                                   std::string_view erp_number) {
+  Stmt s = store_->Prepare(
+      "UPDATE orders SET erp_state=?, erp_id=?, erp_number=?, updated_at=? "
+      "WHERE store_id=? AND order_id=?");
+  s.Bind(1, erp_state).Bind(2, erp_id).Bind(3, erp_number).Bind(4, ToMillis(now_));
+  s.Bind(5, store_id).Bind(6, order_id);
+  if (auto e = s.Exec(); !e.ok()) return e;
+  if (sqlite3_changes(store_->db()) == 0) {
+    return absl::NotFoundError(absl::StrCat("order ", core::AbslSv(store_id), ":", order_id,
+                                            " not found"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteTx::PutCursor(std::string_view name, std::string_view value) {
+  Stmt s = store_->Prepare(
+      "INSERT INTO cursors(name, value, updated_at) VALUES(?,?,?) ON CONFLICT(name) DO UPDATE "
+      "SET value=excluded.value, updated_at=excluded.updated_at");
+  s.Bind(1, name).Bind(2, value).Bind(3, ToMillis(now_));
+  return s.Exec();
 }
 
 }  // namespace
