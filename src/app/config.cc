@@ -189,6 +189,9 @@ class Decoder {
   Field Int64(std::string_view key, int64_t* out, Bounds bounds);
   Field Int(std::string_view key, int* out, Bounds bounds);
   Field PositiveNumber(std::string_view key, double* out);
+  Field Bool(std::string_view key, bool* out);
+  Field EnumList(std::string_view key, std::vector<std::string>* out,
+                 std::vector<std::string_view> allowed);
   Field Section(std::string_view key, Handler handler) { return Field{key, std::move(handler)}; }
 
   void Server(const YAML::Node& node, const std::string& path, ServerConfig* server);
@@ -196,6 +199,7 @@ class Decoder {
   void Stores(const YAML::Node& node, const std::string& path, std::vector<StoreConfig>* stores);
   void Erp(const YAML::Node& node, const std::string& path, ErpConfig* erp);
   void Jobs(const YAML::Node& node, const std::string& path, JobsConfig* jobs);
+  void OrderToCash(const YAML::Node& node, const std::string& path, OrderToCashConfig* o2c);
   void Log(const YAML::Node& node, const std::string& path, LogConfig* log);
   void Ops(const YAML::Node& node, const std::string& path, OpsConfig* ops);
 
@@ -407,6 +411,44 @@ Decoder::Field Decoder::PositiveNumber(std::string_view key, double* out) {
                }};
 }
 
+Decoder::Field Decoder::Bool(std::string_view key, bool* out) {
+  return Field{key, [this, out](const YAML::Node& node, const std::string& path) {
+                 std::optional<std::string> text = Scalar(node, path, "must be true or false");
+                 if (!text.has_value()) return;
+                 if (*text == "true") {
+                   *out = true;
+                 } else if (*text == "false") {
+                   *out = false;
+                 } else {
+                   Error(path, "must be true or false");
+                 }
+               }};
+}
+
+Decoder::Field Decoder::EnumList(std::string_view key, std::vector<std::string>* out,
+                                 std::vector<std::string_view> allowed) {
+  return Field{key, [this, out, allowed = std::move(allowed)](const YAML::Node& node,
+                                                              const std::string& path) {
+                 if (!node.IsSequence()) {
+                   Error(path, "must be a list");
+                   return;
+                 }
+                 std::vector<std::string> values;
+                 for (size_t i = 0; i < node.size(); ++i) {
+                   const std::string item_path = JoinIndex(path, i);
+                   std::optional<std::string> text = Scalar(node[i], item_path, "must be a string");
+                   if (!text.has_value()) continue;
+                   if (std::find(allowed.begin(), allowed.end(), *text) == allowed.end()) {
+                     Error(item_path, OneOfMessage(allowed));
+                     continue;
+                   }
+                   values.push_back(std::move(*text));
+                 }
+                 if (node.size() == 0) Error(path, "must not be empty");
+                 *out = std::move(values);
+               }};
+}
+
 void Decoder::Root(const YAML::Node& root, Config* config) {
   Map(root, "",
       {
@@ -418,6 +460,10 @@ void Decoder::Root(const YAML::Node& root, Config* config) {
                                 const std::string& p) { Stores(n, p, &config->stores); }),
           Section("erp",
                   [&](const YAML::Node& n, const std::string& p) { Erp(n, p, &config->erp); }),
+          Section("order_to_cash",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    OrderToCash(n, p, &config->order_to_cash);
+                  }),
           Section("jobs",
                   [&](const YAML::Node& n, const std::string& p) { Jobs(n, p, &config->jobs); }),
           Section("log",
@@ -520,6 +566,7 @@ void Decoder::Erp(const YAML::Node& node, const std::string& path, ErpConfig* er
           Str("username", &erp->username),
           Sec("password", &erp->password),
           Sec("api_key", &erp->api_key),
+          Enum("protocol", &erp->protocol, {"auto", "jsonrpc", "json2"}),
           Section("limits",
                   [&](const YAML::Node& n, const std::string& p) {
                     Map(n, p,
@@ -531,8 +578,35 @@ void Decoder::Erp(const YAML::Node& node, const std::string& path, ErpConfig* er
                   }),
       });
   RequireNonEmpty(erp->type.empty(), JoinKey(path, "type"));
+  RequireNonEmpty(erp->url.empty(), JoinKey(path, "url"));
+  if (erp->type == "business_central") {
+    RequireNonEmpty(erp->company_id.empty(), JoinKey(path, "company_id"));
+    RequireNonEmpty(erp->auth.token_url.empty(), JoinKey(auth_path, "token_url"));
+    RequireNonEmpty(erp->auth.client_id.empty(), JoinKey(auth_path, "client_id"));
+    RequireNonEmpty(erp->auth.client_secret.value().empty(), JoinKey(auth_path, "client_secret"));
+  } else if (erp->type == "odoo") {
+    RequireNonEmpty(erp->database.empty(), JoinKey(path, "database"));
+    RequireNonEmpty(erp->username.empty() && erp->api_key.value().empty(),
+                    JoinKey(path, "username"));
+    if (erp->password.value().empty() && erp->api_key.value().empty() &&
+        !HasErrorAt(JoinKey(path, "password"))) {
+      Error(JoinKey(path, "password"), "required (or api_key)");
+    }
+  }
   CheckHttpUrl(erp->url, JoinKey(path, "url"));
   CheckHttpUrl(erp->auth.token_url, JoinKey(auth_path, "token_url"));
+}
+
+void Decoder::OrderToCash(const YAML::Node& node, const std::string& path,
+                          OrderToCashConfig* o2c) {
+  Map(node, path,
+      {
+          EnumList("create_on", &o2c->create_on, {"processing", "completed", "on-hold"}),
+          Bool("write_back", &o2c->write_back),
+          Int64("backfill_interval_s", &o2c->backfill_interval_s, kNonNegative),
+          Int64("backfill_overlap_s", &o2c->backfill_overlap_s, kNonNegative),
+          Int64("backfill_lookback_hours", &o2c->backfill_lookback_hours, kPositive),
+      });
 }
 
 void Decoder::Jobs(const YAML::Node& node, const std::string& path, JobsConfig* jobs) {

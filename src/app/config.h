@@ -105,6 +105,7 @@ struct ErpConfig {
   std::string username;    // odoo
   Secret password;         // odoo
   Secret api_key;          // odoo
+  std::string protocol = "auto";  // odoo: auto (by server version) | jsonrpc | json2
   LimitsConfig limits;
 };
 
@@ -118,6 +119,17 @@ struct JobsConfig {
   int64_t backoff_cap_ms = 600000;
   int64_t deadline_ms = 86400000;
   int64_t retention_hours = 168;
+};
+
+// The order-to-cash flow (flows/order_to_cash.h) and the WooCommerce backfill poller.
+struct OrderToCashConfig {
+  // WooCommerce statuses that mean "paid: create the ERP order"; each one of processing,
+  // completed, on-hold.
+  std::vector<std::string> create_on = {"processing", "completed"};
+  bool write_back = true;               // note + meta `_keelson_erp_ref` on the shop order
+  int64_t backfill_interval_s = 300;    // 0 = no backfill polling
+  int64_t backfill_overlap_s = 600;     // re-read this much before the high-water mark
+  int64_t backfill_lookback_hours = 24; // how far back the first poll of a store reaches
 };
 
 struct LogConfig {
@@ -139,6 +151,7 @@ struct Config {
   StorageConfig storage;
   std::vector<StoreConfig> stores;
   ErpConfig erp;
+  OrderToCashConfig order_to_cash;
   JobsConfig jobs;
   LogConfig log;
   OpsConfig ops;

@@ -174,7 +174,7 @@ TEST(ConfigTest, UnknownKeysAtEveryLevel) {
   ConfigResult r = ParseConfig(R"(
 serverr: {}
 server: {listne: "127.0.0.1:1", zzzzzz: 1}
-erp: {type: odoo, limits: {concurency: 2}}
+erp: {type: odoo, url: "http://o", database: d, username: u, password: p, limits: {concurency: 2}}
 stores:
   - {id: main, url: "https://a", webhook_secret: w, extra: 1}
 ops: {api_keys: [{name: a, sha: x}]}
@@ -197,7 +197,7 @@ storage: {engine: mysql}
 stores:
   - {id: "Bad Id", url: "ftp://x"}
   - {url: "https://b"}
-erp: {type: sap, limits: {requests_per_second: 0, concurrency: -1, timeout_ms: 0}}
+erp: {type: sap, url: "http://x", limits: {requests_per_second: 0, concurrency: -1, timeout_ms: 0}}
 jobs: {workers: 0, backoff_base_ms: 5000, backoff_cap_ms: 10}
 log: {level: verbose, format: xml}
 ops: {api_keys: [{name: a, sha256: "ABC"}]}
@@ -234,7 +234,7 @@ TEST(ConfigTest, StoresAreRequired) {
   EXPECT_EQ(Errors("stores: []"), "stores: at least one store is required\n");
   EXPECT_EQ(Errors("stores: {id: main}"), "stores: must be a list\n");
   EXPECT_EQ(Errors("stores: [main]"), "stores[0]: must be a mapping\n");
-  EXPECT_EQ(Errors("erp: {type: odoo}\nstores:\n"), "stores: at least one store is required\n");
+  EXPECT_EQ(Errors("erp: {type: odoo, url: \"http://o\", database: d, username: u, password: p}\nstores:\n"), "stores: at least one store is required\n");
 }
 
 TEST(ConfigTest, EnvironmentSubstitution) {
@@ -296,7 +296,7 @@ stores:
     webhook_secret: ["hunter2-SECRET"]
     consumer_key: "${CK}"
     consumer_secret: "${NOPE:-hunter2-SECRET"
-erp: {type: odoo, password: {x: "hunter2-SECRET"}, api_key: ["hunter2-SECRET"],
+erp: {type: odoo, url: "http://o", database: d, username: u, password: {x: "hunter2-SECRET"}, api_key: ["hunter2-SECRET"],
       auth: {client_secret: {y: "hunter2-SECRET"}}}
 )",
                                FakeEnv({{"CK", kSecret}}));
@@ -377,7 +377,7 @@ TEST(ConfigTest, TypeErrors) {
 server: {listen: {host: a}, io_threads: [1], body_limit_bytes: 1.5,
          request_timeout_ms: 99999999999999999999}
 jobs: {workers: abc, max_attempts: 3000000000, lease_ms: true}
-erp: {type: odoo, url: [x], limits: {requests_per_second: fast, concurrency: 1.0}}
+erp: {type: odoo, url: [x], database: d, username: u, password: p, limits: {requests_per_second: fast, concurrency: 1.0}}
 log: debug
 )"),
             "server.listen: must be a string\n"
@@ -403,11 +403,54 @@ TEST(ConfigTest, ErpSection) {
   ConfigResult r = ParseConfig(std::string(kMinimal) + "erp:\n", kNoEnv);  // null = absent
   ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
   EXPECT_FALSE(r.config.erp.present);
-  r = ParseConfig(std::string(kMinimal) + "erp: {type: odoo, limits: {concurrency: 3}}\n", kNoEnv);
+  EXPECT_EQ(Errors(std::string(kMinimal) + "erp: {type: odoo, limits: {concurrency: 3}}\n"),
+            "erp.url: required\n"
+            "erp.database: required\n"
+            "erp.username: required\n"
+            "erp.password: required (or api_key)\n");
+  EXPECT_EQ(Errors(std::string(kMinimal) + "erp: {type: business_central, url: \"http://x\"}\n"),
+            "erp.company_id: required\n"
+            "erp.auth.token_url: required\n"
+            "erp.auth.client_id: required\n"
+            "erp.auth.client_secret: required\n");
+  r = ParseConfig(std::string(kMinimal) +
+                      "erp: {type: odoo, url: \"http://o\", database: d, username: u, "
+                      "api_key: k, protocol: json2, limits: {concurrency: 3}}\n",
+                  kNoEnv);
   ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  EXPECT_EQ(r.config.erp.protocol, "json2");
   EXPECT_TRUE(r.config.erp.present);
   EXPECT_EQ(r.config.erp.limits.concurrency, 3);
   EXPECT_EQ(r.config.erp.limits.requests_per_second, 0);  // connector default
+}
+
+TEST(ConfigTest, OrderToCashSection) {
+  ConfigResult r = ParseConfig(kMinimal, kNoEnv);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.config.order_to_cash.create_on,
+            (std::vector<std::string>{"processing", "completed"}));
+  EXPECT_TRUE(r.config.order_to_cash.write_back);
+  EXPECT_EQ(r.config.order_to_cash.backfill_interval_s, 300);
+  r = ParseConfig(std::string(kMinimal) +
+                      "order_to_cash: {create_on: [processing, on-hold], write_back: false, "
+                      "backfill_interval_s: 0, backfill_overlap_s: 60, "
+                      "backfill_lookback_hours: 2}\n",
+                  kNoEnv);
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  EXPECT_EQ(r.config.order_to_cash.create_on,
+            (std::vector<std::string>{"processing", "on-hold"}));
+  EXPECT_FALSE(r.config.order_to_cash.write_back);
+  EXPECT_EQ(r.config.order_to_cash.backfill_interval_s, 0);
+  EXPECT_EQ(r.config.order_to_cash.backfill_overlap_s, 60);
+  EXPECT_EQ(r.config.order_to_cash.backfill_lookback_hours, 2);
+  EXPECT_EQ(Errors(std::string(kMinimal) +
+                   "order_to_cash: {create_on: [paid], write_back: maybe, "
+                   "backfill_interval_s: -1}\n"),
+            "order_to_cash.create_on[0]: must be one of processing, completed, on-hold\n"
+            "order_to_cash.write_back: must be true or false\n"
+            "order_to_cash.backfill_interval_s: must be >= 0\n");
+  EXPECT_EQ(Errors(std::string(kMinimal) + "order_to_cash: {create_on: []}\n"),
+            "order_to_cash.create_on: must not be empty\n");
 }
 
 TEST(ConfigTest, DuplicateKeysAndApiKeyNames) {
