@@ -15,12 +15,11 @@
 #include "obs/metrics.h"
 
 namespace keelson::api {
-namespace {
 
 using net::http::status;
 using net::http::verb;
 
-net::HttpResponse FromStatus(const absl::Status& s) {
+net::HttpResponse ProblemFromStatus(const absl::Status& s) {
   switch (s.code()) {
     case absl::StatusCode::kNotFound:
       return net::Problem(status::not_found, "Not Found", core::StdSv(s.message()));
@@ -51,7 +50,7 @@ bool Authorized(const OpsDeps& deps, const net::HttpRequest& req) {
 }
 
 // Wraps an /ops handler with authentication.
-net::Handler Guard(const OpsDeps& deps, std::function<net::HttpResponse(net::HttpRequest&)> fn) {
+net::Handler GuardedHandler(const OpsDeps& deps, std::function<net::HttpResponse(net::HttpRequest&)> fn) {
   return [deps, fn = std::move(fn)](net::HttpRequest& req, net::Responder respond) {
     if (!Authorized(deps, req)) {
       auto res = net::Problem(status::unauthorized, "Unauthorized",
@@ -64,6 +63,7 @@ net::Handler Guard(const OpsDeps& deps, std::function<net::HttpResponse(net::Htt
   };
 }
 
+namespace {
 absl::StatusOr<int64_t> IdParam(const net::HttpRequest& req) {
   int64_t id = 0;
   auto it = req.params.find("id");
@@ -87,42 +87,42 @@ store::JobFilter DeadFilter(const net::HttpRequest& req) {
 }  // namespace
 
 void AddOpsRoutes(net::Router& router, const OpsDeps& deps) {
-  router.Add(verb::get, "/ops/dead-letters", Guard(deps, [deps](net::HttpRequest& req) {
+  router.Add(verb::get, "/ops/dead-letters", GuardedHandler(deps, [deps](net::HttpRequest& req) {
                auto jobs = deps.store->ListJobs(DeadFilter(req));
-               if (!jobs.ok()) return FromStatus(jobs.status());
+               if (!jobs.ok()) return ProblemFromStatus(jobs.status());
                nlohmann::json items = nlohmann::json::array();
                for (const auto& j : *jobs) items.push_back(JobToJson(j, false));
                nlohmann::json out = {{"items", items}};
                if (!jobs->empty()) out["next_after"] = jobs->back().id;
                return net::Json(status::ok, out.dump());
              }));
-  router.Add(verb::get, "/ops/dead-letters/{id}", Guard(deps, [deps](net::HttpRequest& req) {
+  router.Add(verb::get, "/ops/dead-letters/{id}", GuardedHandler(deps, [deps](net::HttpRequest& req) {
                auto id = IdParam(req);
-               if (!id.ok()) return FromStatus(id.status());
+               if (!id.ok()) return ProblemFromStatus(id.status());
                auto out = DeadLetterDetail(*deps.store, *id);
-               if (!out.ok()) return FromStatus(out.status());
+               if (!out.ok()) return ProblemFromStatus(out.status());
                return net::Json(status::ok, out->dump(-1, ' ', false,
                                                       nlohmann::json::error_handler_t::replace));
              }));
   router.Add(verb::post, "/ops/dead-letters/{id}/replay",
-             Guard(deps, [deps](net::HttpRequest& req) {
+             GuardedHandler(deps, [deps](net::HttpRequest& req) {
                auto id = IdParam(req);
-               if (!id.ok()) return FromStatus(id.status());
+               if (!id.ok()) return ProblemFromStatus(id.status());
                absl::Status s = deps.store->ReplayJob(*id, deps.clock->Now());
-               if (!s.ok()) return FromStatus(s);
+               if (!s.ok()) return ProblemFromStatus(s);
                obs::LogInfo("dead letter replayed", {{"job_id", *id}, {"by", "ops-api"}});
                if (deps.on_replay) deps.on_replay();
                return net::Json(status::ok, nlohmann::json{{"replayed", {*id}}}.dump());
              }));
-  router.Add(verb::post, "/ops/dead-letters/replay", Guard(deps, [deps](net::HttpRequest& req) {
+  router.Add(verb::post, "/ops/dead-letters/replay", GuardedHandler(deps, [deps](net::HttpRequest& req) {
                auto replayed = ReplayDeadLetters(*deps.store, DeadFilter(req), deps.clock->Now());
-               if (!replayed.ok()) return FromStatus(replayed.status());
+               if (!replayed.ok()) return ProblemFromStatus(replayed.status());
                obs::LogInfo("dead letters replayed",
                             {{"count", replayed->size()}, {"by", "ops-api"}});
                if (deps.on_replay && !replayed->empty()) deps.on_replay();
                return net::Json(status::ok, nlohmann::json{{"replayed", *replayed}}.dump());
              }));
-  router.Add(verb::get, "/ops/timeline", Guard(deps, [deps](net::HttpRequest& req) {
+  router.Add(verb::get, "/ops/timeline", GuardedHandler(deps, [deps](net::HttpRequest& req) {
                const std::string corr = req.QueryParam("correlation_id");
                const std::string entity = req.QueryParam("entity");
                if (corr.empty() == entity.empty()) {
@@ -131,7 +131,7 @@ void AddOpsRoutes(net::Router& router, const OpsDeps& deps) {
                }
                auto events = corr.empty() ? deps.store->ListTimeline(entity, 1000)
                                           : deps.store->ListTimelineByCorrelation(corr, 1000);
-               if (!events.ok()) return FromStatus(events.status());
+               if (!events.ok()) return ProblemFromStatus(events.status());
                nlohmann::json items = nlohmann::json::array();
                for (const auto& e : *events) items.push_back(TimelineToJson(e));
                return net::Json(status::ok, nlohmann::json{{"items", items}}.dump());

@@ -35,6 +35,15 @@ struct OpsDeps {
   std::function<bool()> ready;              // readiness beyond the store ping
 };
 
+// A status as an RFC 9457 problem (kNotFound -> 404, kInvalidArgument -> 400, ...).
+net::HttpResponse ProblemFromStatus(const absl::Status& s);
+// True when no keys are configured, or the request carries `Authorization: Bearer <key>` for a
+// configured key (compared in constant time, by SHA-256).
+bool Authorized(const OpsDeps& deps, const net::HttpRequest& req);
+// Wraps a handler with Authorized: 401 problem+json with WWW-Authenticate otherwise.
+net::Handler GuardedHandler(const OpsDeps& deps,
+                            std::function<net::HttpResponse(net::HttpRequest&)> fn);
+
 void AddOpsRoutes(net::Router& router, const OpsDeps& deps);
 void AddServiceRoutes(net::Router& router, const OpsDeps& deps);
 // Registers scrape-time gauges computed from the store (queue depth, oldest due job, dead

@@ -56,4 +56,79 @@ nlohmann::json TimelineToJson(const store::TimelineEvent& e) {
           {"detail", ParsedOrRaw(e.detail_json)}};
 }
 
+namespace {
+
+std::string Amount(const model::Money& m) { return model::FormatMoney(m); }
+
+nlohmann::json AddressToJson(const model::Address& a) {
+  return {{"first_name", a.first_name}, {"last_name", a.last_name}, {"company", a.company},
+          {"address_1", a.address_1},   {"address_2", a.address_2}, {"city", a.city},
+          {"state", a.state},           {"postcode", a.postcode},   {"country", a.country},
+          {"email", a.email},           {"phone", a.phone}};
+}
+
+}  // namespace
+
+nlohmann::json OrderToJson(const model::Order& o) {
+  nlohmann::json lines = nlohmann::json::array();
+  for (const auto& l : o.lines) {
+    lines.push_back({{"line_id", l.line_id},
+                     {"sku", l.sku},
+                     {"name", l.name},
+                     {"product_id", l.product_id},
+                     {"variation_id", l.variation_id},
+                     {"quantity",
+                      {{"ordered", l.quantity_ordered},
+                       {"allocated", l.quantity_allocated},
+                       {"shipped", l.quantity_shipped},
+                       {"cancelled", l.quantity_cancelled},
+                       {"returned", l.quantity_returned}}},
+                     {"unit_price", Amount(l.unit_price)},
+                     {"subtotal", Amount(l.subtotal)},
+                     {"total", Amount(l.total)},
+                     {"total_tax", Amount(l.total_tax)}});
+  }
+  nlohmann::json shipping = nlohmann::json::array();
+  for (const auto& s : o.shipping) {
+    shipping.push_back({{"method_id", s.method_id}, {"method_title", s.method_title},
+                        {"total", Amount(s.total)}, {"total_tax", Amount(s.total_tax)}});
+  }
+  nlohmann::json fees = nlohmann::json::array();
+  for (const auto& f : o.fees) {
+    fees.push_back(
+        {{"name", f.name}, {"total", Amount(f.total)}, {"total_tax", Amount(f.total_tax)}});
+  }
+  nlohmann::json coupons = nlohmann::json::array();
+  for (const auto& c : o.coupons) {
+    coupons.push_back({{"code", c.code}, {"discount", Amount(c.discount)}});
+  }
+  return {{"reference", o.Reference()},
+          {"store_id", o.store_id},
+          {"order_id", o.order_id},
+          {"number", o.number},
+          {"status", std::string(model::StatusName(o.status))},
+          {"currency", o.currency},
+          {"date_created_gmt", FormatRfc3339(o.date_created_gmt)},
+          {"date_modified_gmt", FormatRfc3339(o.date_modified_gmt)},
+          {"customer",
+           {{"external_id", o.customer.external_id},
+            {"email", o.customer.email},
+            {"billing", AddressToJson(o.customer.billing)},
+            {"shipping", AddressToJson(o.customer.shipping)}}},
+          {"lines", lines},
+          {"shipping_lines", shipping},
+          {"fee_lines", fees},
+          {"coupon_lines", coupons},
+          {"discount_total", Amount(o.discount_total)},
+          {"shipping_total", Amount(o.shipping_total)},
+          {"total_tax", Amount(o.total_tax)},
+          {"total", Amount(o.total)},
+          {"refunds_total", Amount(o.refunds_total)},
+          {"payment",
+           {{"paid", o.payment.paid},
+            {"method", o.payment.method},
+            {"transaction_id", o.payment.transaction_id}}},
+          {"customer_note", o.customer_note}};
+}
+
 }  // namespace keelson::api

@@ -106,9 +106,9 @@ int Main(int argc, char** argv) {
   dlq_replay->add_option("--filter", filters, "reason=R or kind=K (with --all)");
   dlq_replay->add_option("--config,-c", config_path, "configuration file");
 
-  auto* trace = app.add_subcommand("trace", "an order's timeline: main:1234 or a correlation id");
+  auto* trace = app.add_subcommand("trace", "an order's timeline: main:1234, an ERP number or a correlation id");
   std::string ref;
-  trace->add_option("ref", ref, "store:order_id, or a correlation id")->required();
+  trace->add_option("ref", ref, "store:order_id, an ERP order number, or a correlation id")->required();
   trace->add_option("--config,-c", config_path, "configuration file")->capture_default_str();
 
   try {
@@ -200,6 +200,16 @@ int Main(int argc, char** argv) {
       auto events = is_correlation ? st.ListTimelineByCorrelation(ref, 10000)
                                    : st.ListTimeline(absl::StrCat("order:", ref), 10000);
       if (!events.ok()) return Fail(events.status());
+      if (events->empty() && !is_correlation) {
+        // Not a store:order reference we hold: maybe an ERP number.
+        auto xref = st.FindXrefByExternalId(ref);
+        if (!xref.ok()) return Fail(xref.status());
+        if (xref->has_value()) {
+          events = st.ListTimeline(absl::StrCat((*xref)->entity_type, ":", (*xref)->keelson_id),
+                                   10000);
+          if (!events.ok()) return Fail(events.status());
+        }
+      }
       if (events->empty()) {
         std::cerr << "keelson: nothing recorded for " << ref << "\n";
         return kUserError;

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "api/orders.h"
 #include "api/woocommerce_webhooks.h"
 #include "connectors/woocommerce/mapping.h"
 #include "core/clock.h"
@@ -312,6 +313,27 @@ TEST_F(OrderToCashTest, StoreWithoutRestCredentialsSkipsWriteBackVisibly) {
   ASSERT_TRUE(events.ok());
   ASSERT_FALSE(events->empty());
   EXPECT_EQ(events->back().kind, "shop.writeback_skipped");
+}
+
+TEST_F(OrderToCashTest, OrderViewShowsCanonicalOrderErpReferenceAndTimeline) {
+  Deliver("order.created", WooOrder(26, "processing", 1));
+  Drain();
+  auto mapper = [](std::string_view store_id, const json& payload) {
+    return connectors::woocommerce::MapOrder(store_id, payload);
+  };
+  KEELSON_ASSERT_OK_AND_ASSIGN(json view, api::OrderView(*store_, mapper, "main", 26));
+  EXPECT_EQ(view["reference"], "main:26");
+  EXPECT_EQ(view["status"], "processing");
+  EXPECT_EQ(view["erp"]["state"], "created");
+  EXPECT_EQ(view["erp"]["number"], "SO1001");
+  EXPECT_EQ(view["order"]["total"], "25.00");
+  EXPECT_EQ(view["order"]["lines"][0]["sku"], "WIDGET-1");
+  EXPECT_EQ(view["order"]["lines"][0]["quantity"]["ordered"], 2);
+  EXPECT_EQ(view["order"]["lines"][0]["unit_price"], "12.50");
+  ASSERT_EQ(view["timeline"].size(), 4u);
+  EXPECT_EQ(view["timeline"][2]["kind"], "erp.order_created");
+  EXPECT_THAT(api::OrderView(*store_, mapper, "main", 999).status(),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 }  // namespace
