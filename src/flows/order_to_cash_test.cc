@@ -3,6 +3,8 @@
 
 #include "flows/order_to_cash.h"
 
+#include "flows/backfill.h"
+
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -17,6 +19,7 @@
 #include "store/sqlite/sqlite_store.h"
 #include "tests/support/fake_erp.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/store_helpers.h"
 
 namespace keelson::flows {
 namespace {
@@ -334,6 +337,55 @@ TEST_F(OrderToCashTest, OrderViewShowsCanonicalOrderErpReferenceAndTimeline) {
   EXPECT_EQ(view["timeline"][2]["kind"], "erp.order_created");
   EXPECT_THAT(api::OrderView(*store_, mapper, "main", 999).status(),
               StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(OrderToCashTest, BackfillCatchesAnOrderWhoseWebhookNeverCameAndOnlyOnce) {
+  clock_.Set(absl::FromUnixSeconds(1'763'640'000));  // 2025-11-20T12:00:00Z, after the orders
+  std::vector<json> shop_orders = {WooOrder(30, "processing", 5), WooOrder(31, "pending", 7)};
+  absl::Time asked_since;
+  ModifiedOrdersPoller poller = [&](absl::Time since, absl::Duration overlap,
+                                    const std::function<absl::Status(const json&)>& on_order)
+      -> absl::StatusOr<PollResult> {
+    asked_since = since - overlap;
+    PollResult r;
+    for (const json& o : shop_orders) {
+      if (auto s = on_order(o); !s.ok()) return s;
+      ++r.orders;
+    }
+    r.high_water = absl::FromUnixSeconds(1'763'632'807);  // 2025-11-20T10:00:07Z
+    return r;
+  };
+  handlers_.Register(kBackfillJobKind,
+                     MakeBackfillHandler(
+                         [&](std::string_view store_id) -> const ModifiedOrdersPoller* {
+                           return store_id == "main" ? &poller : nullptr;
+                         },
+                         {.overlap = absl::Minutes(10),
+                          .first_lookback = absl::Hours(24),
+                          .ingest_job_kind = api::kWooIngestJobKind}));
+  auto run_backfill = [&] {
+    testing::EnqueueJob(*store_, clock_.Now(),
+                        {.kind = kBackfillJobKind, .payload = R"({"store":"main"})"});
+    Drain();
+  };
+  run_backfill();
+  EXPECT_EQ(asked_since, clock_.Now() - absl::Hours(24) - absl::Minutes(10));
+  EXPECT_EQ(erp_.CountOrders("main:30"), 1);
+  EXPECT_EQ(erp_.CountOrders("main:31"), 0);  // pending: not paid
+  KEELSON_ASSERT_OK_AND_ASSIGN(std::optional<std::string> cursor,
+                               store_->GetCursor(BackfillCursorName("main")));
+  ASSERT_TRUE(cursor.has_value());
+  EXPECT_EQ(*cursor, "2025-11-20T10:00:07+00:00");
+  KEELSON_ASSERT_OK_AND_ASSIGN(int64_t deliveries, store_->CountDeliveries());
+  EXPECT_EQ(deliveries, 2);
+
+  // The next poll reads the same orders again (overlap): nothing new is stored or created.
+  run_backfill();
+  EXPECT_EQ(asked_since, absl::FromUnixSeconds(1'763'632'807) - absl::Minutes(10));
+  KEELSON_ASSERT_OK_AND_ASSIGN(deliveries, store_->CountDeliveries());
+  EXPECT_EQ(deliveries, 2);
+  EXPECT_EQ(erp_.CountOrders("main:30"), 1);
+  EXPECT_EQ(erp_.create_calls(), 1);
 }
 
 }  // namespace
