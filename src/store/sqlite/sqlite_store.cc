@@ -270,6 +270,7 @@ class SqliteStore final : public Store {
     // misses turn into pread calls on the commit path.
     const std::string cache = absl::StrCat("PRAGMA cache_size=-", o.cache_kib, ";");
     if (auto s = ExecScript(cache.c_str()); !s.ok()) return s;
+    synchronous_full_ = o.synchronous_full;
     if (auto s = ExecScript(o.synchronous_full ? "PRAGMA synchronous=FULL;"
                                                : "PRAGMA synchronous=NORMAL;");
         !s.ok())
@@ -426,7 +427,7 @@ class SqliteStore final : public Store {
         }
       }
       return absl::OkStatus();
-    });
+    }, Sync::kBuffered);
     if (!st.ok()) return st;
     return out;
   }
@@ -472,7 +473,7 @@ class SqliteStore final : public Store {
         results.push_back(std::move(r));
       }
       return absl::OkStatus();
-    });
+    }, Sync::kBuffered);
     if (!st.ok()) return st;
     return results;
   }
@@ -752,9 +753,26 @@ class SqliteStore final : public Store {
   sqlite3* db() { return db_; }
 
  private:
+  // How a commit reaches the disk. kSynced (the default): fsync'd before the commit returns,
+  // for everything a caller is promised (an accepted delivery, a replay, an enqueue). kBuffered:
+  // the job runner's bookkeeping (claims, outcomes), which only needs to survive a process crash
+  // (the OS has the WAL pages) — after an OS crash a lost claim or outcome just means the job
+  // runs again, which every handler allows. WAL is append-only, so the next synced commit makes
+  // every earlier buffered one durable too; order is never lost.
+  enum class Sync { kSynced, kBuffered };
+
+  absl::Status SetSync(Sync sync) {
+    if (!synchronous_full_ || sync == sync_) return absl::OkStatus();
+    absl::Status s = ExecScript(sync == Sync::kSynced ? "PRAGMA synchronous=FULL"
+                                                      : "PRAGMA synchronous=NORMAL");
+    if (s.ok()) sync_ = sync;
+    return s;
+  }
+
   // Runs fn between BEGIN IMMEDIATE and COMMIT; rolls back on error. mu_ must be held.
   template <typename Fn>
-  absl::Status InTx(Fn&& fn) {
+  absl::Status InTx(Fn&& fn, Sync sync = Sync::kSynced) {
+    if (auto s = SetSync(sync); !s.ok()) return s;
     if (auto s = ExecScript("BEGIN IMMEDIATE"); !s.ok()) return s;
     absl::Status st = fn();
     if (!st.ok()) {
@@ -876,6 +894,8 @@ class SqliteStore final : public Store {
   }
 
   absl::Mutex mu_;
+  bool synchronous_full_ = true;
+  Sync sync_ = Sync::kSynced;
   sqlite3* db_;
   sqlite3* checkpoint_db_ = nullptr;
   std::thread checkpointer_;
