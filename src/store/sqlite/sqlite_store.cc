@@ -231,8 +231,62 @@ class SqliteTx final : public Tx {
   absl::Time now_;
 };
 
+// One SQLite connection with its prepared-statement cache.
+struct Conn {
+  sqlite3* db = nullptr;
+  absl::flat_hash_map<std::string, sqlite3_stmt*> cache;
+  ~Conn() {
+    for (auto& [sql, s] : cache) sqlite3_finalize(s);
+    if (db) sqlite3_close_v2(db);
+  }
+};
+
+sqlite3_stmt* PrepareOn(sqlite3* db, absl::flat_hash_map<std::string, sqlite3_stmt*>& cache,
+                        const std::string& sql) {
+  auto it = cache.find(sql);
+  if (it == cache.end()) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) !=
+        SQLITE_OK) {
+      // Statements are compile-time constants: failing to prepare one is a programming error.
+      fprintf(stderr, "keelson: cannot prepare SQL (%s): %s\n", sqlite3_errmsg(db), sql.c_str());
+      abort();
+    }
+    it = cache.emplace(sql, s).first;
+  }
+  return it->second;
+}
+
 class SqliteStore final : public Store {
  public:
+  // Reads go through a pooled read-only connection of their own (WAL readers see the last
+  // commit and never wait for the writer, not even for its fsync), or through the writer under
+  // its mutex for an in-memory database, which other connections cannot see.
+  class ReadHandle {
+   public:
+    explicit ReadHandle(SqliteStore* store) : store_(store) {
+      conn_ = store_->BorrowReader();
+      if (conn_ == nullptr) store_->mu_.Lock();
+    }
+    ~ReadHandle() {
+      if (conn_ != nullptr) {
+        store_->ReturnReader(conn_);
+      } else {
+        store_->mu_.Unlock();
+      }
+    }
+    ReadHandle(const ReadHandle&) = delete;
+    ReadHandle& operator=(const ReadHandle&) = delete;
+    Stmt Prepare(const std::string& sql) {
+      if (conn_ == nullptr) return store_->Prepare(sql);
+      return Stmt(conn_->db, PrepareOn(conn_->db, conn_->cache, sql));
+    }
+
+   private:
+    SqliteStore* store_;
+    Conn* conn_ = nullptr;
+  };
+
   explicit SqliteStore(sqlite3* db) : db_(db) {}
   ~SqliteStore() override {
     if (checkpointer_.joinable()) {
@@ -246,6 +300,7 @@ class SqliteStore final : public Store {
 
   absl::Status Init(const SqliteOptions& o) {
     sqlite3_busy_timeout(db_, static_cast<int>(o.busy_timeout_ms));
+    busy_timeout_ms_ = o.busy_timeout_ms;
     if (o.path != ":memory:") {
       // WAL lets readers (CLI, ops API) proceed during writes; FULL makes each commit durable.
       if (auto s = ExecScript("PRAGMA journal_mode=WAL;"); !s.ok()) return s;
@@ -275,7 +330,9 @@ class SqliteStore final : public Store {
                                                : "PRAGMA synchronous=NORMAL;");
         !s.ok())
       return s;
-    return Migrate();
+    if (auto s = Migrate(); !s.ok()) return s;
+    if (o.path != ":memory:" && !o.path.empty()) path_ = o.path;  // readers see the migrated db
+    return absl::OkStatus();
   }
 
   absl::Status Ping() override {
@@ -338,8 +395,8 @@ class SqliteStore final : public Store {
   }
 
   absl::StatusOr<Delivery> GetDelivery(int64_t id) override {
-    absl::MutexLock l(&mu_);
-    Stmt q = Prepare(
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(
         "SELECT id, source, store_id, topic, dedupe_key, headers_json, body, correlation_id, "
         "received_at, status, error FROM inbox WHERE id = ?");
     q.Bind(1, id);
@@ -362,8 +419,8 @@ class SqliteStore final : public Store {
   }
 
   absl::StatusOr<int64_t> CountDeliveries() override {
-    absl::MutexLock l(&mu_);
-    Stmt q = Prepare("SELECT COUNT(*) FROM inbox");
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare("SELECT COUNT(*) FROM inbox");
     auto row = q.Step();
     if (!row.ok()) return row.status();
     return q.Int(0);
@@ -515,8 +572,8 @@ class SqliteStore final : public Store {
   }
 
   absl::StatusOr<Job> GetJob(int64_t id) override {
-    absl::MutexLock l(&mu_);
-    Stmt q = Prepare(absl::StrCat("SELECT ", kJobColumns, " FROM jobs WHERE id = ?"));
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(absl::StrCat("SELECT ", kJobColumns, " FROM jobs WHERE id = ?"));
     q.Bind(1, id);
     auto row = q.Step();
     if (!row.ok()) return row.status();
@@ -525,14 +582,14 @@ class SqliteStore final : public Store {
   }
 
   absl::StatusOr<std::vector<Job>> ListJobs(const JobFilter& f) override {
-    absl::MutexLock l(&mu_);
+    ReadHandle rd(this);
     std::string sql = absl::StrCat("SELECT ", kJobColumns, " FROM jobs WHERE id > ?1");
     if (f.state) absl::StrAppend(&sql, " AND state = ?2");
     if (!f.kind.empty()) absl::StrAppend(&sql, " AND kind = ?3");
     if (!f.dead_reason.empty()) absl::StrAppend(&sql, " AND dead_reason = ?4");
     if (!f.correlation_id.empty()) absl::StrAppend(&sql, " AND correlation_id = ?5");
     absl::StrAppend(&sql, " ORDER BY id LIMIT ?6");
-    Stmt q = Prepare(sql);
+    Stmt q = rd.Prepare(sql);
     q.Bind(1, f.after_id);
     if (f.state) q.Bind(2, JobStateName(*f.state));
     if (!f.kind.empty()) q.Bind(3, f.kind);
@@ -550,10 +607,10 @@ class SqliteStore final : public Store {
   }
 
   absl::StatusOr<JobStats> GetJobStats(absl::Time now) override {
-    absl::MutexLock l(&mu_);
+    ReadHandle rd(this);
     JobStats st;
     {
-      Stmt q = Prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state");
+      Stmt q = rd.Prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state");
       while (true) {
         auto row = q.Step();
         if (!row.ok()) return row.status();
@@ -570,7 +627,7 @@ class SqliteStore final : public Store {
       }
     }
     {
-      Stmt q = Prepare(
+      Stmt q = rd.Prepare(
           "SELECT COUNT(*), MIN(run_at) FROM jobs WHERE state='queued' AND run_at <= ?");
       q.Bind(1, ToMillis(now));
       auto row = q.Step();
@@ -579,7 +636,7 @@ class SqliteStore final : public Store {
       st.oldest_due_age = q.IsNull(1) ? absl::ZeroDuration() : now - FromMillis(q.Int(1));
     }
     {
-      Stmt q = Prepare(
+      Stmt q = rd.Prepare(
           "SELECT dead_reason, COUNT(*) FROM jobs WHERE state='dead' GROUP BY dead_reason "
           "ORDER BY dead_reason");
       while (true) {
@@ -601,8 +658,8 @@ class SqliteStore final : public Store {
   }
 
   absl::StatusOr<std::optional<absl::Time>> NextRunAt() override {
-    absl::MutexLock l(&mu_);
-    Stmt q = Prepare("SELECT MIN(run_at) FROM jobs WHERE state='queued'");
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare("SELECT MIN(run_at) FROM jobs WHERE state='queued'");
     auto row = q.Step();
     if (!row.ok()) return row.status();
     if (q.IsNull(0)) return std::optional<absl::Time>();
@@ -640,8 +697,8 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::optional<Xref>> GetXref(std::string_view entity_type,
                                               std::string_view keelson_id,
                                               std::string_view system) override {
-    absl::MutexLock l(&mu_);
-    Stmt q = Prepare(
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(
         "SELECT external_id FROM xrefs WHERE entity_type=? AND keelson_id=? AND system=?");
     q.Bind(1, entity_type).Bind(2, keelson_id).Bind(3, system);
     auto row = q.Step();
@@ -669,8 +726,8 @@ class SqliteStore final : public Store {
 
   absl::StatusOr<std::optional<Xref>> FindXrefByExternalId(
       std::string_view external_id) override {
-    absl::MutexLock l(&mu_);
-    Stmt q = Prepare(
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(
         "SELECT entity_type, keelson_id, system, external_id FROM xrefs "
         "WHERE UPPER(external_id) = UPPER(?) ORDER BY updated_at DESC LIMIT 1");
     q.Bind(1, external_id);
@@ -682,8 +739,8 @@ class SqliteStore final : public Store {
 
   absl::StatusOr<std::optional<OrderRecord>> GetOrder(std::string_view store_id,
                                                       int64_t order_id) override {
-    absl::MutexLock l(&mu_);
-    Stmt q = Prepare(
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(
         "SELECT version, status, erp_state, erp_id, erp_number, snapshot_json, correlation_id, "
         "updated_at FROM orders WHERE store_id=? AND order_id=?");
     q.Bind(1, store_id).Bind(2, order_id);
@@ -705,8 +762,8 @@ class SqliteStore final : public Store {
   }
 
   absl::StatusOr<std::optional<std::string>> GetCursor(std::string_view name) override {
-    absl::MutexLock l(&mu_);
-    Stmt q = Prepare("SELECT value FROM cursors WHERE name=?");
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare("SELECT value FROM cursors WHERE name=?");
     q.Bind(1, name);
     auto row = q.Step();
     if (!row.ok()) return row.status();
@@ -734,23 +791,35 @@ class SqliteStore final : public Store {
     return sqlite3_last_insert_rowid(db_);
   }
 
-  Stmt Prepare(const std::string& sql) {
-    auto it = cache_.find(sql);
-    if (it == cache_.end()) {
-      sqlite3_stmt* s = nullptr;
-      if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) !=
-          SQLITE_OK) {
-        // Statements are compile-time constants: failing to prepare one is a programming error.
-        fprintf(stderr, "keelson: cannot prepare SQL (%s): %s\n", sqlite3_errmsg(db_),
-                sql.c_str());
-        abort();
-      }
-      it = cache_.emplace(sql, s).first;
-    }
-    return Stmt(db_, it->second);
-  }
+  Stmt Prepare(const std::string& sql) { return Stmt(db_, PrepareOn(db_, cache_, sql)); }
 
   sqlite3* db() { return db_; }
+
+  // A reader from the pool (opened on demand); null for an in-memory database.
+  Conn* BorrowReader() {
+    if (path_.empty()) return nullptr;
+    {
+      absl::MutexLock l(&pool_mu_);
+      if (!readers_.empty()) {
+        Conn* c = readers_.back().release();
+        readers_.pop_back();
+        return c;
+      }
+    }
+    auto c = std::make_unique<Conn>();
+    if (sqlite3_open_v2(path_.c_str(), &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      return nullptr;  // fall back to the writer
+    }
+    sqlite3_busy_timeout(c->db, static_cast<int>(busy_timeout_ms_));
+    sqlite3_exec(c->db, "PRAGMA query_only=1; PRAGMA cache_size=-16384;", nullptr, nullptr,
+                 nullptr);
+    return c.release();
+  }
+  void ReturnReader(Conn* c) {
+    absl::MutexLock l(&pool_mu_);
+    readers_.emplace_back(c);
+  }
 
  private:
   // How a commit reaches the disk. kSynced (the default): fsync'd before the commit returns,
@@ -880,8 +949,8 @@ class SqliteStore final : public Store {
 
   absl::StatusOr<std::vector<TimelineEvent>> QueryTimeline(const std::string& sql,
                                                            std::string_view key, int limit) {
-    absl::MutexLock l(&mu_);
-    Stmt q = Prepare(sql);
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(sql);
     q.Bind(1, key).Bind(2, static_cast<int64_t>(limit));
     std::vector<TimelineEvent> out;
     while (true) {
@@ -894,6 +963,10 @@ class SqliteStore final : public Store {
   }
 
   absl::Mutex mu_;
+  std::string path_;  // empty for :memory: (no reader pool)
+  int64_t busy_timeout_ms_ = 5000;
+  absl::Mutex pool_mu_;
+  std::vector<std::unique_ptr<Conn>> readers_ ABSL_GUARDED_BY(pool_mu_);
   bool synchronous_full_ = true;
   Sync sync_ = Sync::kSynced;
   sqlite3* db_;
