@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "connectors/woocommerce/oauth1.h"
 #include "core/clock.h"
+#include "core/strings.h"
 #include "jobs/retry_policy.h"
 #include "net/signature.h"
 #include "sim/woocommerce.h"
@@ -399,7 +400,7 @@ TEST_F(WooRestClientSimTest, NotFoundThrottledAndUnavailable) {
 
 TEST_F(WooRestClientSimTest, ClosedPortIsUnavailable) {
   const std::string url = sim_->url();
-  sim_->Stop();
+  sim_.reset();  // closes the listening socket
   EXPECT_THAT(Client("cs_sim", OAuthSignatureMethod::kHmacSha256, url)->GetOrder(1),
               StatusIs(absl::StatusCode::kUnavailable));
 }
