@@ -378,7 +378,9 @@ WooCommerceSim::WooCommerceSim(Options options)
 WooCommerceSim::~WooCommerceSim() { Stop(); }
 
 absl::Status WooCommerceSim::Start() {
-  if (started_) return absl::FailedPreconditionError("WooCommerceSim already started");
+  if (server_ != nullptr) {
+    return absl::FailedPreconditionError("WooCommerceSim::Start may be called only once");
+  }
   net::Router router;
   Route(router);
   server_ = std::make_unique<net::HttpServer>(
@@ -402,8 +404,7 @@ absl::Status WooCommerceSim::Start() {
 }
 
 void WooCommerceSim::Stop() {
-  if (!started_) return;
-  started_ = false;
+  if (!started_.exchange(false)) return;
   server_->Stop();
   {
     absl::MutexLock l(&async_mu_);

@@ -47,6 +47,7 @@
 // Thread-safety: every public method is thread-safe. Start once; Stop (or the destructor) stops
 // the server and the background delivery thread.
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <future>
@@ -297,7 +298,7 @@ class WooCommerceSim {
   int64_t async_done_ ABSL_GUARDED_BY(async_mu_) = 0;
   bool async_stop_ ABSL_GUARDED_BY(async_mu_) = false;
   std::thread async_thread_;
-  bool started_ = false;
+  std::atomic<bool> started_{false};
 };
 
 }  // namespace keelson::sim
