@@ -128,9 +128,13 @@ class WooRestClient final : public RestClient {
     OrdersPage page;
     page.orders.reserve(j->size());
     for (auto& o : *j) page.orders.push_back(std::move(o));
-    page.total = HeaderInt(*r, "X-WP-Total", static_cast<int64_t>(page.orders.size()));
-    page.total_pages =
-        static_cast<int>(HeaderInt(*r, "X-WP-TotalPages", page.orders.empty() ? 0 : query.page));
+    // Without the headers (a proxy that strips them), a full page means there may be more.
+    const int64_t size = static_cast<int64_t>(page.orders.size());
+    const bool full = size == query.per_page;
+    page.total = HeaderInt(*r, "X-WP-Total",
+                           int64_t{query.page - 1} * query.per_page + size + (full ? 1 : 0));
+    page.total_pages = static_cast<int>(
+        HeaderInt(*r, "X-WP-TotalPages", size == 0 ? 0 : query.page + (full ? 1 : 0)));
     return page;
   }
 

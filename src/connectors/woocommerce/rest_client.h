@@ -49,8 +49,10 @@ struct ListOrdersQuery {
 
 struct OrdersPage {
   std::vector<nlohmann::json> orders;  // each the same shape as an order webhook body
-  int64_t total = 0;                   // X-WP-Total
-  int total_pages = 0;                 // X-WP-TotalPages
+  // X-WP-Total and X-WP-TotalPages. When a proxy strips them: what this page shows, counting a
+  // full page as "at least one more" (so a caller walking pages does not stop early).
+  int64_t total = 0;
+  int total_pages = 0;
 };
 
 struct OrderUpdate {

@@ -260,6 +260,18 @@ TEST_F(WooRestClientWireTest, ListOrdersReadsThePaginationHeaders) {
   EXPECT_EQ(params["per_page"], "100");
 }
 
+TEST_F(WooRestClientWireTest, MissingPaginationHeadersAssumeMoreAfterAFullPage) {
+  auto client = Client("https://shop.example.com");
+  http_.response = Answer(200, "[{\"id\":1},{\"id\":2}]");
+  KEELSON_ASSERT_OK_AND_ASSIGN(OrdersPage page, client->ListOrders({.page = 3, .per_page = 2}));
+  EXPECT_EQ(page.total_pages, 4);
+  EXPECT_EQ(page.total, 7);
+  http_.response = Answer(200, "[{\"id\":1}]");
+  KEELSON_ASSERT_OK_AND_ASSIGN(page, client->ListOrders({.page = 3, .per_page = 2}));
+  EXPECT_EQ(page.total_pages, 3);
+  EXPECT_EQ(page.total, 5);
+}
+
 TEST_F(WooRestClientWireTest, AddOrderNotePostsTheNoteAndReturnsItsId) {
   http_.response = Answer(201, Testdata("order-note.create.response.json"));
   auto client = Client("https://shop.example.com");
