@@ -35,7 +35,9 @@
 // that order, i.e. an older state after a newer one).
 //
 // Deliveries triggered by the C++ API are made synchronously on the calling thread; those
-// triggered by REST writes are made on one background thread (WaitForAsyncDeliveries() waits).
+// triggered by REST writes and by the /_sim admin endpoints are made on one background thread
+// (WaitForAsyncDeliveries() waits for them). The OAuth timestamp window and every order date use
+// Options::clock, so a test that fakes the clock gives the same clock to its REST client.
 //
 // Standalone: WooCommerceSim sim({.port = 8081, .webhook_target_url =
 // "http://127.0.0.1:8080/v1/webhooks/woocommerce/main"}); sim.Start(); then the /_sim admin
@@ -216,7 +218,7 @@ class WooCommerceSim {
   // Load: creates `orders` orders from `threads` threads at once, each delivering its webhooks
   // synchronously; returns when all are done.
   WooBurstResult EmitBurst(int orders, int threads, const OrderSpec& spec = {});
-  // The same, run on a thread of its own.
+  // The same, run on a thread of its own; wait for the future before destroying the simulator.
   std::future<WooBurstResult> EmitBurstAsync(int orders, int threads, const OrderSpec& spec = {});
 
  private:
