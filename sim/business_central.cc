@@ -695,7 +695,12 @@ class BusinessCentralSim::Impl {
     {
       absl::MutexLock l(&mu_);
       ++stats_.admitted;
-      res = DispatchLocked(*r, &drop);
+      try {
+        res = DispatchLocked(*r, &drop);
+      } catch (const std::exception&) {
+        // A body whose fields have unexpected JSON types.
+        res = BcError(http::status::bad_request, "BadRequest", "Invalid Request Body");
+      }
       latency = latency_;
     }
     if (latency > absl::ZeroDuration()) {
@@ -1279,7 +1284,9 @@ class BusinessCentralSim::Impl {
           http::status::bad_request, "BadRequest",
           Cat("The value '", out->line_type, "' is not supported for lineType by this simulator."));
     }
-    if (out->quantity < 0 || out->unit_price < 0 || out->discount_amount < 0) {
+    // Negative prices only on G/L account lines (a discount or credit booked as a fee).
+    if (out->quantity < 0 || out->discount_amount < 0 ||
+        (out->unit_price < 0 && out->line_type != "Account")) {
       return BcError(http::status::bad_request, "Application_DialogException",
                      "The value must be greater than or equal to 0.");
     }
@@ -1486,11 +1493,25 @@ class BusinessCentralSim::Impl {
   }
 
   // ---- /_sim admin endpoints ----
+  // Admin handlers answer 400 instead of letting a JSON type error escape into the server.
+  static net::Handler Safe(net::Handler h) {
+    return [h = std::move(h)](net::HttpRequest& req, net::Responder respond) {
+      try {
+        h(req, respond);
+      } catch (const std::exception& e) {
+        respond(JsonResponse(http::status::bad_request, {{"error", e.what()}}));
+      }
+    };
+  }
+
   void AddAdminRoutes(net::Router& router) {
+    auto add = [&router](http::verb verb, std::string path, net::Handler h) {
+      router.Add(verb, std::move(path), Safe(std::move(h)));
+    };
     auto reply = [](const net::Responder& respond, http::status status, const json& body) {
       respond(JsonResponse(status, body));
     };
-    router.Add(http::verb::get, "/_sim/stats", [this, reply](net::HttpRequest&, net::Responder r) {
+    add(http::verb::get, "/_sim/stats", [this, reply](net::HttpRequest&, net::Responder r) {
       Stats s = stats();
       reply(r, http::status::ok,
             {{"requests", s.requests},
@@ -1505,78 +1526,72 @@ class BusinessCentralSim::Impl {
              {"customers_created", s.customers_created},
              {"max_in_flight", s.max_in_flight}});
     });
-    router.Add(
-        http::verb::post, "/_sim/items", [this, reply](net::HttpRequest& req, net::Responder r) {
-          json b = json::parse(req.raw.body(), nullptr, false);
-          if (b.is_discarded() || !b.value("number", json()).is_string() ||
-              !b.value("unitPrice", json()).is_number()) {
-            return reply(r, http::status::bad_request,
-                         {{"error", "want {\"number\",\"displayName\",\"unitPrice\"}"}});
-          }
-          // Two decimals, as the demo's prices are.
-          model::Money price{static_cast<int64_t>(std::llround(b["unitPrice"].get<double>() * 100)),
-                             "EUR"};
-          std::string id =
-              AddItem(b["number"].get<std::string>(), b.value("displayName", std::string()), price);
-          reply(r, http::status::created, {{"id", id}});
+    add(http::verb::post, "/_sim/items", [this, reply](net::HttpRequest& req, net::Responder r) {
+      json b = json::parse(req.raw.body(), nullptr, false);
+      if (b.is_discarded() || !b.value("number", json()).is_string() ||
+          !b.value("unitPrice", json()).is_number()) {
+        return reply(r, http::status::bad_request,
+                     {{"error", "want {\"number\",\"displayName\",\"unitPrice\"}"}});
+      }
+      // Two decimals, as the demo's prices are.
+      model::Money price{static_cast<int64_t>(std::llround(b["unitPrice"].get<double>() * 100)),
+                         "EUR"};
+      std::string id =
+          AddItem(b["number"].get<std::string>(), b.value("displayName", std::string()), price);
+      reply(r, http::status::created, {{"id", id}});
+    });
+    add(http::verb::post, "/_sim/accounts", [this, reply](net::HttpRequest& req, net::Responder r) {
+      json b = json::parse(req.raw.body(), nullptr, false);
+      if (b.is_discarded() || !b.value("number", json()).is_string()) {
+        return reply(r, http::status::bad_request,
+                     {{"error", "want {\"number\",\"displayName\"}"}});
+      }
+      AddAccount(b["number"].get<std::string>(), b.value("displayName", std::string()));
+      reply(r, http::status::created, json::object());
+    });
+    add(http::verb::get, "/_sim/salesOrders",
+        [this, reply](net::HttpRequest& req, net::Responder r) {
+          std::string ref = req.QueryParam("externalDocumentNumber");
+          std::optional<json> order = SalesOrderJson(ref);
+          reply(r, http::status::ok,
+                {{"count", CountSalesOrders(ref)},
+                 {"lines", SalesOrderLineCount(ref)},
+                 {"status", order ? (*order)["status"] : json()}});
         });
-    router.Add(http::verb::post, "/_sim/accounts",
-               [this, reply](net::HttpRequest& req, net::Responder r) {
-                 json b = json::parse(req.raw.body(), nullptr, false);
-                 if (b.is_discarded() || !b.value("number", json()).is_string()) {
-                   return reply(r, http::status::bad_request,
-                                {{"error", "want {\"number\",\"displayName\"}"}});
-                 }
-                 AddAccount(b["number"].get<std::string>(), b.value("displayName", std::string()));
-                 reply(r, http::status::created, json::object());
-               });
-    router.Add(http::verb::get, "/_sim/salesOrders",
-               [this, reply](net::HttpRequest& req, net::Responder r) {
-                 std::string ref = req.QueryParam("externalDocumentNumber");
-                 std::optional<json> order = SalesOrderJson(ref);
-                 reply(r, http::status::ok,
-                       {{"count", CountSalesOrders(ref)},
-                        {"lines", SalesOrderLineCount(ref)},
-                        {"status", order ? (*order)["status"] : json()}});
-               });
-    router.Add(http::verb::post, "/_sim/salesOrders/status",
-               [this, reply](net::HttpRequest& req, net::Responder r) {
-                 json b = json::parse(req.raw.body(), nullptr, false);
-                 bool ok = !b.is_discarded() &&
-                           b.value("externalDocumentNumber", json()).is_string() &&
-                           b.value("status", json()).is_string() &&
-                           SetOrderStatus(b["externalDocumentNumber"].get<std::string>(),
-                                          b["status"].get<std::string>());
-                 reply(r, ok ? http::status::ok : http::status::not_found, {{"ok", ok}});
-               });
-    router.Add(http::verb::post, "/_sim/salesOrders/ship",
-               [this, reply](net::HttpRequest& req, net::Responder r) {
-                 json b = json::parse(req.raw.body(), nullptr, false);
-                 bool ok = !b.is_discarded() &&
-                           b.value("externalDocumentNumber", json()).is_string() &&
-                           MarkShipped(b["externalDocumentNumber"].get<std::string>());
-                 reply(r, ok ? http::status::ok : http::status::not_found, {{"ok", ok}});
-               });
-    router.Add(http::verb::get, "/_sim/customers",
-               [this, reply](net::HttpRequest& req, net::Responder r) {
-                 reply(r, http::status::ok, {{"count", CountCustomers(req.QueryParam("email"))}});
-               });
-    router.Add(http::verb::post, "/_sim/faults",
-               [this, reply](net::HttpRequest& req, net::Responder r) {
-                 json b = json::parse(req.raw.body(), nullptr, false);
-                 if (b.is_discarded() || !b.is_object()) {
-                   return reply(r, http::status::bad_request, {{"error", "want a JSON object"}});
-                 }
-                 if (b.value("fail_next", json()).is_number_integer()) {
-                   FailNextRequests(b["fail_next"].get<int>(), b.value("status", 503));
-                 }
-                 if (b.value("drop_next_order_create", false)) DropResponseAfterNextOrderCreate();
-                 if (b.value("latency_ms", json()).is_number()) {
-                   SetLatency(absl::Milliseconds(b["latency_ms"].get<double>()));
-                 }
-                 if (b.value("revoke_tokens", false)) RevokeTokens();
-                 reply(r, http::status::ok, json::object());
-               });
+    add(http::verb::post, "/_sim/salesOrders/status",
+        [this, reply](net::HttpRequest& req, net::Responder r) {
+          json b = json::parse(req.raw.body(), nullptr, false);
+          bool ok = !b.is_discarded() && b.value("externalDocumentNumber", json()).is_string() &&
+                    b.value("status", json()).is_string() &&
+                    SetOrderStatus(b["externalDocumentNumber"].get<std::string>(),
+                                   b["status"].get<std::string>());
+          reply(r, ok ? http::status::ok : http::status::not_found, {{"ok", ok}});
+        });
+    add(http::verb::post, "/_sim/salesOrders/ship",
+        [this, reply](net::HttpRequest& req, net::Responder r) {
+          json b = json::parse(req.raw.body(), nullptr, false);
+          bool ok = !b.is_discarded() && b.value("externalDocumentNumber", json()).is_string() &&
+                    MarkShipped(b["externalDocumentNumber"].get<std::string>());
+          reply(r, ok ? http::status::ok : http::status::not_found, {{"ok", ok}});
+        });
+    add(http::verb::get, "/_sim/customers", [this, reply](net::HttpRequest& req, net::Responder r) {
+      reply(r, http::status::ok, {{"count", CountCustomers(req.QueryParam("email"))}});
+    });
+    add(http::verb::post, "/_sim/faults", [this, reply](net::HttpRequest& req, net::Responder r) {
+      json b = json::parse(req.raw.body(), nullptr, false);
+      if (b.is_discarded() || !b.is_object()) {
+        return reply(r, http::status::bad_request, {{"error", "want a JSON object"}});
+      }
+      if (b.value("fail_next", json()).is_number_integer()) {
+        FailNextRequests(b["fail_next"].get<int>(), b.value("status", 503));
+      }
+      if (b.value("drop_next_order_create", false)) DropResponseAfterNextOrderCreate();
+      if (b.value("latency_ms", json()).is_number()) {
+        SetLatency(absl::Milliseconds(b["latency_ms"].get<double>()));
+      }
+      if (b.value("revoke_tokens", false)) RevokeTokens();
+      reply(r, http::status::ok, json::object());
+    });
   }
 
   const Options options_;

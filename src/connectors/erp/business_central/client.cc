@@ -101,8 +101,11 @@ absl::Status StatusFromResponse(const net::OutboundResponse& response, std::stri
     json j = json::parse(response.body, nullptr, false);
     if (!j.is_discarded() && j.is_object() && j.contains("error") && j["error"].is_string()) {
       aad = true;
-      detail = Cat(j["error"].get<std::string>(), ": ",
-                   Truncate(j.value("error_description", std::string())));
+      std::string description;
+      if (j.contains("error_description") && j["error_description"].is_string()) {
+        description = j["error_description"].get<std::string>();
+      }
+      detail = Cat(j["error"].get<std::string>(), ": ", Truncate(description));
     } else {
       detail = Truncate(response.body);
     }
