@@ -103,6 +103,14 @@ class CurlHttpClient final : public HttpClient {
       curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else {
       curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+      // libcurl silently re-sends a request, POST included, when a reused keep-alive
+      // connection closes before any answer byte arrives ("Connection died, retrying a fresh
+      // connect"). For a create that the remote committed before the connection broke, that
+      // re-send is a duplicate; on a fresh connection libcurl reports the failure instead, and
+      // the caller looks the outcome up as the contract in http_client.h says.
+      if (request.method == "POST" || request.method == "PATCH") {
+        curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+      }
       curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
       curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
                        static_cast<curl_off_t>(request.body.size()));

@@ -11,6 +11,9 @@
 // Adapters must treat both kDeadlineExceeded and kUnavailable on a non-idempotent request as
 // "may have happened" and look the result up before trying again.
 //
+// POST and PATCH always go out on a fresh connection, so libcurl never re-sends them on its own
+// (it re-sends any request whose reused connection dies before the answer starts).
+//
 // Thread-safety: Send is thread-safe; each call borrows a pooled curl handle (connections are
 // kept alive per handle).
 

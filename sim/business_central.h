@@ -1,0 +1,158 @@
+#pragma once
+// An in-process simulator of the Business Central online API v2.0 and of the Microsoft identity
+// platform's client-credentials token endpoint, for tests, the demo and load benches. It serves
+//
+//   POST /{tenant}/oauth2/v2.0/token                        OAuth2 client credentials (form body)
+//   GET  /v2.0/{tenant}/{env}/api/v2.0/companies
+//   {api}/companies({id})/customers        GET ($filter), POST     customers({id}) GET
+//   {api}/companies({id})/items            GET ($filter)           items({id})     GET
+//   {api}/companies({id})/salesOrders      GET ($filter, $expand), POST (deep insert of lines)
+//   {api}/companies({id})/salesOrders({id})                         GET, PATCH, DELETE
+//   {api}/companies({id})/salesOrders({id})/salesOrderLines         GET
+//   {api}/companies({id})/salesOrders({id})/salesOrderLines({id})   GET, PATCH
+//
+// with BC's entity shapes (@odata.etag, id GUIDs, number series "C00010", "S-ORD101001"), its
+// error body {"error":{"code","message"}}, If-Match on PATCH/DELETE (412 on a stale etag),
+// Code fields upper-cased and length-checked (externalDocumentNumber is Code[35]), bearer
+// tokens that expire, and BC's per-user throttling: a sliding window of `requests_per_window`
+// per `window` and `max_concurrent` requests processed at once (further requests wait in a queue
+// of `max_queue`, then 429). A 429 carries no Retry-After, as BC's does not; the injected 503s
+// carry one. The list of what is modelled and the sources is in
+// src/connectors/erp/business_central/README.md.
+//
+// Test hooks (thread-safe C++ accessors) and the same under /_sim/ over HTTP (JSON, no auth, not
+// counted), so the simulator can run standalone:
+//   GET  /_sim/stats                              counters (see Stats)
+//   POST /_sim/items      {"number","displayName","unitPrice"}
+//   POST /_sim/accounts   {"number","displayName"}
+//   GET  /_sim/salesOrders?externalDocumentNumber=REF   {"count","lines","status"}
+//   POST /_sim/salesOrders/status {"externalDocumentNumber","status"}   Sales Header status
+//   POST /_sim/salesOrders/ship   {"externalDocumentNumber"}            ships every line
+//   GET  /_sim/customers?email=E                  {"count"}
+//   POST /_sim/faults {"fail_next":N,"status":503,"drop_next_order_create":true,
+//                      "latency_ms":20,"revoke_tokens":true}
+//
+// Start it standalone: BusinessCentralSim sim({.port = 8089}); sim.Start(); then point Keelson's
+// erp.url at sim.base_url() and erp.auth.token_url at sim.token_url() with the options'
+// client_id / client_secret.
+//
+// Thread-safety: every public method is thread-safe. Ownership: owns its server and threads;
+// `clock` is borrowed and must outlive the simulator.
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "core/clock.h"
+#include "model/money.h"
+
+namespace keelson::sim {
+
+class BusinessCentralSim {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";
+    uint16_t port = 0;  // 0 = any free port; see port()
+    std::string tenant = "keelson-sim";
+    std::string environment = "production";
+    std::string company_id = "5d115c9c-44e3-ea11-bb43-000d3a2feca1";
+    std::string company_name = "CRONUS Keelson Sim";
+    std::string client_id = "keelson-sim-client";
+    std::string client_secret = "keelson-sim-secret";
+    std::string scope = "https://api.businesscentral.dynamics.com/.default";
+    absl::Duration token_lifetime = absl::Seconds(3599);
+    // BC online, per user: 6,000 requests in a 5-minute sliding window; 5 processed at once.
+    int64_t requests_per_window = 6000;
+    absl::Duration window = absl::Minutes(5);
+    int max_concurrent = 5;
+    // Requests beyond max_concurrent wait in a queue of this size; past it, 429. BC online queues
+    // up to 95; 0 answers 429 as soon as max_concurrent are being processed.
+    int max_queue = 0;
+    // Added processing time per API request (the response is held, not the I/O thread).
+    absl::Duration latency = absl::ZeroDuration();
+    // Retry-After on injected 503s.
+    absl::Duration retry_after = absl::Seconds(1);
+    int threads = 2;
+    // Token expiry and the throttling window read this clock. Never null.
+    core::Clock* clock = core::Clock::Real();
+    // G/L accounts that "Account" lines may name.
+    std::vector<std::pair<std::string, std::string>> accounts = {{"6610", "Shipping charges"},
+                                                                 {"6620", "Fees and surcharges"}};
+  };
+
+  struct Stats {
+    int64_t requests = 0;  // API requests received (token and /_sim requests excluded)
+    int64_t admitted = 0;  // of those, passed auth and throttling and were processed
+    int64_t answered_401 = 0;
+    int64_t answered_429 = 0;
+    int64_t answered_503 = 0;    // injected
+    int64_t dropped = 0;         // answers withheld by DropResponseAfterNextOrderCreate
+    int64_t token_requests = 0;  // POSTs to the token endpoint, granted or not
+    int64_t tokens_issued = 0;
+    int64_t orders_created = 0;
+    int64_t customers_created = 0;
+    int max_in_flight = 0;  // highest number of requests processed at once
+  };
+
+  explicit BusinessCentralSim(Options options);
+  BusinessCentralSim() : BusinessCentralSim(Options{}) {}
+  ~BusinessCentralSim();
+  BusinessCentralSim(const BusinessCentralSim&) = delete;
+  BusinessCentralSim& operator=(const BusinessCentralSim&) = delete;
+
+  absl::Status Start();
+  // Stops serving; pending delayed or queued answers are dropped. Idempotent.
+  void Stop();
+  uint16_t port() const;
+  // The API root, e.g. "http://127.0.0.1:PORT/v2.0/{tenant}/production/api/v2.0".
+  std::string base_url() const;
+  // "http://127.0.0.1:PORT/{tenant}/oauth2/v2.0/token".
+  std::string token_url() const;
+  const Options& options() const;
+
+  // --- Data ---
+  // Adds (or re-prices) an item; `number` is stored upper-cased. Returns the item id.
+  std::string AddItem(std::string_view number, std::string_view display_name,
+                      const model::Money& unit_price);
+  void SetItemBlocked(std::string_view number, bool blocked);
+  void AddAccount(std::string_view number, std::string_view display_name);
+  // Sales orders whose externalDocumentNumber equals `reference` (case-insensitive).
+  int64_t CountSalesOrders(std::string_view reference) const;
+  // Lines of the first such order; -1 when there is none.
+  int64_t SalesOrderLineCount(std::string_view reference) const;
+  // Customers whose email equals `email` (case-insensitive).
+  int64_t CountCustomers(std::string_view email) const;
+  // Sets the Sales Header status of the first order with that reference: "Open", "Released",
+  // "Pending Approval" or "Pending Prepayment" (the API shows them as Draft, Open, In Review,
+  // Open). False when there is no such order or status.
+  bool SetOrderStatus(std::string_view reference, std::string_view status);
+  // Ships every line in full (shippedQuantity = quantity) and releases the order.
+  bool MarkShipped(std::string_view reference);
+  // The order as GET salesOrders({id})?$expand=salesOrderLines would show it.
+  std::optional<nlohmann::json> SalesOrderJson(std::string_view reference) const;
+
+  // --- Faults ---
+  // The next successful salesOrders POST commits, then the connection is closed unanswered.
+  void DropResponseAfterNextOrderCreate();
+  // The next `n` API requests are answered with `status` (503 carries Retry-After).
+  void FailNextRequests(int n, int status = 503);
+  void SetLatency(absl::Duration latency);
+  // Every issued token stops being accepted (401), as after a secret rotation.
+  void RevokeTokens();
+
+  Stats stats() const;
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace keelson::sim

@@ -1,0 +1,251 @@
+#include "connectors/erp/business_central/adapter.h"
+
+#include <set>
+#include <vector>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "core/strings.h"
+
+namespace keelson::connectors::business_central {
+namespace {
+
+using json = nlohmann::json;
+
+std::string Upper(std::string_view s) { return absl::AsciiStrToUpper(core::AbslSv(s)); }
+
+// The body of a successful answer as JSON; kInternal when it is not.
+absl::StatusOr<json> Body(const net::OutboundResponse& r, std::string_view what) {
+  json j = json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InternalError(absl::StrCat("business_central: ", core::AbslSv(what),
+                                            ": the answer is not a JSON object"));
+  }
+  return j;
+}
+
+// The `value` array of a collection answer.
+absl::StatusOr<json> Values(const net::OutboundResponse& r, std::string_view what) {
+  absl::StatusOr<json> j = Body(r, what);
+  if (!j.ok()) return j.status();
+  if (!j->contains("value") || !(*j)["value"].is_array()) {
+    return absl::InternalError(
+        absl::StrCat("business_central: ", core::AbslSv(what), ": the answer has no value array"));
+  }
+  return (*j)["value"];
+}
+
+std::string Filter(std::string_view expression) {
+  return absl::StrCat("$filter=", net::UrlEncode(expression));
+}
+
+// Items per lookup: keeps the URL short (BC item numbers are at most 20 characters).
+constexpr size_t kItemsPerQuery = 20;
+
+}  // namespace
+
+BusinessCentralAdapter::BusinessCentralAdapter(AdapterOptions options, net::HttpClient& http)
+    : options_(std::move(options)), client_(options_.client, http) {}
+
+absl::StatusOr<ErpCustomerRef> BusinessCentralAdapter::FindOrCreateCustomer(
+    const model::Customer& customer) {
+  absl::StatusOr<json> payload = CustomerPayload(customer);
+  if (!payload.ok()) return payload.status();
+  const std::string email = (*payload)["email"].get<std::string>();
+
+  {
+    absl::MutexLock l(&customers_mu_);
+    while (customers_in_progress_.contains(email)) customers_cv_.Wait(&customers_mu_);
+    customers_in_progress_.insert(email);
+  }
+  absl::Cleanup done = [&] {
+    absl::MutexLock l(&customers_mu_);
+    customers_in_progress_.erase(email);
+    customers_cv_.SignalAll();
+  };
+
+  absl::StatusOr<net::OutboundResponse> found = client_.Call(
+      "GET", absl::StrCat("/customers?", Filter(absl::StrCat("email eq ", ODataString(email)))));
+  if (!found.ok()) return found.status();
+  absl::StatusOr<json> values = Values(*found, "GET customers");
+  if (!values.ok()) return values.status();
+  for (const json& c : *values) {
+    if (c.is_object() && c.contains("email") && c["email"].is_string() &&
+        absl::EqualsIgnoreCase(c["email"].get<std::string>(), email)) {
+      return CustomerRefFromJson(c);
+    }
+  }
+  absl::StatusOr<net::OutboundResponse> created =
+      client_.Call("POST", "/customers", payload->dump());
+  if (!created.ok()) return created.status();
+  absl::StatusOr<json> body = Body(*created, "POST customers");
+  if (!body.ok()) return body.status();
+  return CustomerRefFromJson(*body);
+}
+
+absl::StatusOr<std::optional<ErpOrderRef>> BusinessCentralAdapter::FindByExternalDocumentNumber(
+    std::string_view edn) {
+  absl::StatusOr<net::OutboundResponse> r = client_.Call(
+      "GET", absl::StrCat("/salesOrders?",
+                          Filter(absl::StrCat("externalDocumentNumber eq ", ODataString(edn))),
+                          "&$expand=salesOrderLines"));
+  if (!r.ok()) return r.status();
+  absl::StatusOr<json> values = Values(*r, "GET salesOrders");
+  if (!values.ok()) return values.status();
+  for (const json& o : *values) {
+    if (o.is_object() && o.contains("externalDocumentNumber") &&
+        o["externalDocumentNumber"].is_string() &&
+        absl::EqualsIgnoreCase(o["externalDocumentNumber"].get<std::string>(), core::AbslSv(edn))) {
+      absl::StatusOr<ErpOrderRef> ref = OrderRefFromJson(o);
+      if (!ref.ok()) return ref.status();
+      return std::optional<ErpOrderRef>(std::move(*ref));
+    }
+  }
+  return std::optional<ErpOrderRef>();
+}
+
+absl::StatusOr<std::optional<ErpOrderRef>> BusinessCentralAdapter::FindSalesOrder(
+    std::string_view reference) {
+  absl::StatusOr<std::string> edn = ExternalDocumentNumber(reference);
+  if (!edn.ok()) return edn.status();
+  return FindByExternalDocumentNumber(*edn);
+}
+
+absl::Status BusinessCentralAdapter::CheckItems(const model::Order& order) {
+  std::vector<std::string> unseen;  // upper-cased, in order, distinct
+  {
+    absl::MutexLock l(&items_mu_);
+    std::set<std::string> seen;
+    for (const model::OrderLine& line : order.lines) {
+      std::string n = Upper(core::StdSv(absl::StripAsciiWhitespace(line.sku)));
+      if (!known_items_.contains(n) && seen.insert(n).second) unseen.push_back(n);
+    }
+  }
+  for (size_t start = 0; start < unseen.size(); start += kItemsPerQuery) {
+    std::vector<std::string> clauses;
+    for (size_t i = start; i < unseen.size() && i < start + kItemsPerQuery; ++i) {
+      clauses.push_back(absl::StrCat("number eq ", ODataString(unseen[i])));
+    }
+    absl::StatusOr<net::OutboundResponse> r =
+        client_.Call("GET", absl::StrCat("/items?", Filter(absl::StrJoin(clauses, " or "))));
+    if (!r.ok()) return r.status();
+    absl::StatusOr<json> values = Values(*r, "GET items");
+    if (!values.ok()) return values.status();
+    absl::MutexLock l(&items_mu_);
+    if (known_items_.size() >= options_.max_known_items) known_items_.clear();
+    for (const json& item : *values) {
+      if (!item.is_object() || !item.contains("number") || !item["number"].is_string()) continue;
+      const std::string number = Upper(item["number"].get<std::string>());
+      if (item.contains("blocked") && item["blocked"] == true) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "SKU '", number, "' is blocked in Business Central: unblock the item to sell it"));
+      }
+      known_items_.insert(number);
+    }
+  }
+  absl::MutexLock l(&items_mu_);
+  for (const model::OrderLine& line : order.lines) {
+    std::string n = Upper(core::StdSv(absl::StripAsciiWhitespace(line.sku)));
+    if (!known_items_.contains(n)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "unknown SKU '", line.sku, "': no item with number '", n, "' in Business Central"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ErpOrderRef> BusinessCentralAdapter::CreateSalesOrder(
+    const model::Order& order, const ErpCustomerRef& customer, const CreateOrderOptions& options) {
+  // Everything that needs no request first: a payload BC would refuse costs nothing.
+  absl::StatusOr<json> payload = SalesOrderPayload(order, customer, options_.mapping);
+  if (!payload.ok()) return payload.status();
+  const std::string edn = (*payload)["externalDocumentNumber"].get<std::string>();
+  if (options.verify_first) {
+    absl::StatusOr<std::optional<ErpOrderRef>> existing = FindByExternalDocumentNumber(edn);
+    if (!existing.ok()) return existing.status();
+    if (existing->has_value()) return **existing;
+  }
+  if (absl::Status s = CheckItems(order); !s.ok()) return s;
+  absl::StatusOr<net::OutboundResponse> r = client_.Call("POST", "/salesOrders", payload->dump());
+  if (!r.ok()) {
+    if (r.status().code() == absl::StatusCode::kFailedPrecondition) {
+      // Perhaps an item went away or was blocked after it was seen: forget what this process
+      // knows, so the next attempt looks the items up again and names the one at fault.
+      absl::MutexLock l(&items_mu_);
+      known_items_.clear();
+    }
+    return r.status();
+  }
+  absl::StatusOr<json> body = Body(*r, "POST salesOrders");
+  if (!body.ok()) return body.status();
+  return OrderRefFromJson(*body);
+}
+
+absl::StatusOr<json> BusinessCentralAdapter::ReadOrder(std::string_view id) {
+  // Only GUIDs can name a sales order; anything else would be a malformed URL to BC.
+  if (!IsGuid(id)) {
+    return absl::NotFoundError(
+        absl::StrCat("business_central: no sales order with id '", core::AbslSv(id), "'"));
+  }
+  absl::StatusOr<net::OutboundResponse> r = client_.Call(
+      "GET", absl::StrCat("/salesOrders(", core::AbslSv(id), ")?$expand=salesOrderLines"));
+  if (!r.ok()) return r.status();
+  return Body(*r, "GET salesOrders");
+}
+
+absl::StatusOr<ErpOrderRef> BusinessCentralAdapter::GetSalesOrder(std::string_view id) {
+  absl::StatusOr<json> order = ReadOrder(id);
+  if (!order.ok()) return order.status();
+  return OrderRefFromJson(*order);
+}
+
+absl::Status BusinessCentralAdapter::CancelSalesOrder(std::string_view id) {
+  absl::StatusOr<json> order = ReadOrder(id);
+  if (!order.ok()) return order.status();
+  absl::StatusOr<ErpOrderRef> ref = OrderRefFromJson(*order);
+  if (!ref.ok()) return ref.status();
+  switch (ref->state) {
+    case ErpOrderState::kCancelled:
+      return absl::OkStatus();
+    case ErpOrderState::kDone:
+      return absl::FailedPreconditionError(absl::StrCat(
+          "business_central: sales order ", ref->number, " is shipped; too late to cancel"));
+    case ErpOrderState::kConfirmed:
+      return absl::FailedPreconditionError(
+          absl::StrCat("business_central: sales order ", ref->number,
+                       " is released or partly shipped; reopen it in Business Central (or "
+                       "cancel it there) first"));
+    case ErpOrderState::kOpen:
+      break;
+  }
+  const std::string status = (*order).contains("status") && (*order)["status"].is_string()
+                                 ? (*order)["status"].get<std::string>()
+                                 : std::string();
+  if (status != "Draft") {
+    return absl::FailedPreconditionError(absl::StrCat("business_central: sales order ", ref->number,
+                                                      " is ", status,
+                                                      "; only a Draft order can be cancelled"));
+  }
+  for (const json& line : (*order)["salesOrderLines"]) {
+    if (!line.is_object() || !line.contains("quantity") || !line["quantity"].is_number() ||
+        line["quantity"].get<double>() == 0 || !line.contains("id") || !line["id"].is_string()) {
+      continue;
+    }
+    std::string etag = line.contains("@odata.etag") && line["@odata.etag"].is_string()
+                           ? line["@odata.etag"].get<std::string>()
+                           : "*";
+    absl::StatusOr<net::OutboundResponse> r =
+        client_.Call("PATCH",
+                     absl::StrCat("/salesOrders(", core::AbslSv(id), ")/salesOrderLines(",
+                                  line["id"].get<std::string>(), ")"),
+                     R"({"quantity":0})", {{"If-Match", etag}});
+    if (!r.ok()) return r.status();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace keelson::connectors::business_central
