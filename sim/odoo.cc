@@ -380,6 +380,16 @@ struct OdooSim::Impl {
     return rec.value(field, json(false));
   }
 
+  // Odoo checks the requested field names before reading any record.
+  void CheckFields(const std::string& model, const json& fields) {
+    if (IsFalsy(fields)) return;
+    if (!fields.is_array()) TypeError("fields must be a list of field names");
+    for (const json& f : fields) {
+      if (!f.is_string()) TypeError("fields must be a list of field names");
+      if (f.get<std::string>() != "id") FieldOrRaise(model, f.get<std::string>());
+    }
+  }
+
   json Render(const std::string& model, const json& rec, const json& fields)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     json out = json::object();
@@ -679,6 +689,7 @@ struct OdooSim::Impl {
       return Search(model, arg("domain"), json(), arg("limit"), json()).size();
     }
     if (method == "search_read") {
+      CheckFields(model, arg("fields"));
       json out = json::array();
       for (int64_t id : Search(model, arg("domain"), arg("offset"), arg("limit"), arg("order"))) {
         out.push_back(Render(model, *Find(model, id), arg("fields")));
@@ -686,6 +697,7 @@ struct OdooSim::Impl {
       return out;
     }
     if (method == "read") {
+      CheckFields(model, arg("fields"));
       Exists(model, ids);
       json out = json::array();
       for (int64_t id : ids) out.push_back(Render(model, *Find(model, id), arg("fields")));
