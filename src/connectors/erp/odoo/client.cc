@@ -123,8 +123,7 @@ absl::StatusOr<ServerVersion> ParseServerVersion(const json& result) {
 std::optional<absl::Duration> ParseRetryAfter(std::string_view value) {
   int64_t seconds = 0;
   if (value.empty() ||
-      !absl::SimpleAtoi(absl::StripAsciiWhitespace(core::AbslSv(value)), &seconds) ||
-      seconds < 0) {
+      !absl::SimpleAtoi(absl::StripAsciiWhitespace(core::AbslSv(value)), &seconds) || seconds < 0) {
     return std::nullopt;
   }
   return absl::Seconds(seconds);
@@ -209,9 +208,8 @@ OdooClient::Reply OdooClient::Classify(std::string_view operation, CallKind kind
                                        bool jsonrpc) {
   if (!response.ok()) {
     // Transport: kUnavailable / kDeadlineExceeded keep their code (uncertain outcome).
-    return {absl::Status(response.status().code(),
-                         absl::StrCat("odoo ", core::AbslSv(operation), ": ",
-                                      response.status().message())),
+    return {absl::Status(response.status().code(), absl::StrCat("odoo ", core::AbslSv(operation),
+                                                                ": ", response.status().message())),
             std::nullopt};
   }
   const net::OutboundResponse& r = *response;
@@ -221,8 +219,8 @@ OdooClient::Reply OdooClient::Classify(std::string_view operation, CallKind kind
   }
   json body = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) {
-    return {absl::UnavailableError(absl::StrCat("odoo ", core::AbslSv(operation),
-                                                ": answer is not JSON (HTTP 200)")),
+    return {absl::UnavailableError(
+                absl::StrCat("odoo ", core::AbslSv(operation), ": answer is not JSON (HTTP 200)")),
             std::nullopt};
   }
   if (!jsonrpc) return {std::move(body), std::nullopt};
@@ -257,19 +255,16 @@ OdooClient::Reply OdooClient::PostJsonRpc(std::string_view operation, const json
   req.method = "POST";
   req.url = BaseUrl(options_.url) + "/jsonrpc";
   req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
-  req.body = json{{"jsonrpc", "2.0"},
-                  {"method", "call"},
-                  {"params", params},
-                  {"id", next_id.fetch_add(1)}}
-                 .dump(-1, ' ', false, json::error_handler_t::replace);
+  req.body =
+      json{{"jsonrpc", "2.0"}, {"method", "call"}, {"params", params}, {"id", next_id.fetch_add(1)}}
+          .dump(-1, ' ', false, json::error_handler_t::replace);
   req.timeout = options_.timeout;
   req.fresh_connection = fresh_connection;
   return Classify(operation, kind, http_.Send(req), /*jsonrpc=*/true);
 }
 
 OdooClient::Reply OdooClient::PostJson2(std::string_view operation, std::string_view model,
-                                        std::string_view method, const json& body,
-                                        CallKind kind) {
+                                        std::string_view method, const json& body, CallKind kind) {
   net::OutboundRequest req;
   req.method = "POST";
   req.url = absl::StrCat(BaseUrl(options_.url), "/json/2/", net::UrlEncode(model), "/",
@@ -357,17 +352,17 @@ absl::StatusOr<int64_t> OdooClient::Uid(std::optional<int64_t> stale) {
     absl::MutexLock lock(&mu_);
     ++authentications_;
   }
-  Reply r = PostJsonRpc("common.authenticate",
-                        {{"service", "common"},
-                         {"method", "authenticate"},
-                         {"args", {options_.database, options_.username, RpcSecret(),
-                                   json::object()}}},
-                        CallKind::kRead, false);
+  Reply r =
+      PostJsonRpc("common.authenticate",
+                  {{"service", "common"},
+                   {"method", "authenticate"},
+                   {"args", {options_.database, options_.username, RpcSecret(), json::object()}}},
+                  CallKind::kRead, false);
   if (!r.result.ok()) return r.result.status();
   if (!r.result->is_number_integer()) {
-    return absl::UnauthenticatedError(
-        absl::StrCat("odoo common.authenticate: login '", options_.username,
-                     "' was refused on database '", options_.database, "'"));
+    return absl::UnauthenticatedError(absl::StrCat("odoo common.authenticate: login '",
+                                                   options_.username, "' was refused on database '",
+                                                   options_.database, "'"));
   }
   absl::MutexLock lock(&mu_);
   uid_ = r.result->get<int64_t>();
@@ -398,8 +393,9 @@ absl::StatusOr<json> OdooClient::Call(std::string_view model, std::string_view m
     Reply r = PostJsonRpc(operation,
                           {{"service", "object"},
                            {"method", "execute_kw"},
-                           {"args", {options_.database, *uid, RpcSecret(), std::string(model),
-                                     std::string(method), args, kwargs}}},
+                           {"args",
+                            {options_.database, *uid, RpcSecret(), std::string(model),
+                             std::string(method), args, kwargs}}},
                           call.kind, call.kind != CallKind::kRead);
     if (!r.result.ok() && attempt == 0 && r.fault && IsAuthFault(*r.fault)) {
       stale = *uid;  // password rotated, user re-created, session gone: authenticate again

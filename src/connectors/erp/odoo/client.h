@@ -17,12 +17,11 @@
 // under a mutex; calls run concurrently. The HttpClient must outlive the OdooClient.
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -101,7 +100,7 @@ std::optional<absl::Duration> ParseRetryAfter(std::string_view value);
 std::string EscapeLike(std::string_view s);
 
 struct CallOptions {
-  std::optional<std::vector<int64_t>> ids;  // record methods (read, action_confirm, ...)
+  std::optional<std::vector<int64_t>> ids;            // record methods (read, action_confirm, ...)
   nlohmann::json params = nlohmann::json::object();   // named arguments
   nlohmann::json context = nlohmann::json::object();  // merged into the call's context
   CallKind kind = CallKind::kRead;
