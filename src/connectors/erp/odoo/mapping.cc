@@ -74,7 +74,8 @@ absl::StatusOr<ErpOrderRef> MapSaleOrder(const json& record) {
 
 std::string PartnerName(const model::Customer& customer) {
   std::string name(absl::StripAsciiWhitespace(
-      absl::StrCat(customer.billing.first_name, " ", customer.billing.last_name)));
+      absl::StrCat(absl::StripAsciiWhitespace(customer.billing.first_name), " ",
+                   absl::StripAsciiWhitespace(customer.billing.last_name))));
   if (!name.empty()) return name;
   name = std::string(absl::StripAsciiWhitespace(customer.billing.company));
   if (!name.empty()) return name;
