@@ -1145,7 +1145,10 @@ net::Router OdooSim::BuildRouter() {
           } else {
             Raise("builtins.KeyError", "'" + service + "'", 404);
           }
-          if (drop) return;  // committed; the connection closes without an answer
+          // Committed. Returning without calling `respond` drops the last reference to the
+          // server's session, which closes the socket: the client sees the connection end with
+          // no answer.
+          if (drop) return;
           respond(JsonResponse(200, {{"jsonrpc", "2.0"}, {"id", id}, {"result", result}}));
         } catch (const OdooError& e) {
           reply_error(e);
@@ -1218,7 +1221,7 @@ net::Router OdooSim::BuildRouter() {
               }
               result = impl->Call(Protocol::kJson2, model, method, ids, json::array(), body, &drop);
             }
-            if (drop) return;
+            if (drop) return;  // as in /jsonrpc: the connection closes unanswered
             respond(JsonResponse(200, result));
           } catch (const OdooError& e) {
             OdooError out = e;
