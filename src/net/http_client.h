@@ -34,6 +34,11 @@ struct OutboundRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   absl::Duration timeout = absl::Seconds(30);
+  // Send on a new connection instead of a kept-alive one. Set it on non-idempotent requests:
+  // when a reused connection dies before any byte of the answer arrives, libcurl silently sends
+  // the request again on a fresh connection, so a create the remote already committed would be
+  // made twice. On a fresh connection the same failure is reported (kUnavailable) instead.
+  bool fresh_connection = false;
 };
 
 struct OutboundResponse {

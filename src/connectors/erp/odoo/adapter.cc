@@ -1,0 +1,357 @@
+#include "connectors/erp/odoo/adapter.h"
+
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "connectors/erp/odoo/mapping.h"
+#include "core/strings.h"
+
+namespace keelson::connectors::odoo {
+namespace {
+
+using json = nlohmann::json;
+
+std::string Lower(std::string_view s) { return absl::AsciiStrToLower(core::AbslSv(s)); }
+
+std::optional<int64_t> ParseId(std::string_view id) {
+  int64_t v = 0;
+  if (!absl::SimpleAtoi(core::AbslSv(id), &v) || v <= 0) return std::nullopt;
+  return v;
+}
+
+std::string StrField(const json& record, const char* field) {
+  auto it = record.find(field);
+  return (it != record.end() && it->is_string()) ? it->get<std::string>() : std::string();
+}
+
+// The first id of a create's answer: JSON-RPC gives an id for a dict and ids for a list,
+// JSON-2 always ids.
+absl::StatusOr<int64_t> CreatedId(const json& result, std::string_view what) {
+  if (result.is_number_integer()) return result.get<int64_t>();
+  if (result.is_array() && !result.empty() && result[0].is_number_integer()) {
+    return result[0].get<int64_t>();
+  }
+  return absl::InternalError(
+      absl::StrCat("odoo ", core::AbslSv(what), ".create: unexpected answer ", result.dump()));
+}
+
+}  // namespace
+
+// --- KeyedLocks ----------------------------------------------------------------------------
+
+KeyedLocks::Guard::Guard(KeyedLocks* owner, std::string key) : owner_(owner), key_(std::move(key)) {
+  Entry* e;
+  {
+    absl::MutexLock lock(&owner_->mu_);
+    auto& slot = owner_->entries_[key_];
+    if (slot == nullptr) slot = std::make_unique<Entry>();
+    ++slot->users;
+    e = slot.get();
+  }
+  e->mu.Lock();
+}
+
+KeyedLocks::Guard::~Guard() {
+  absl::MutexLock lock(&owner_->mu_);
+  auto it = owner_->entries_.find(key_);
+  it->second->mu.Unlock();
+  if (--it->second->users == 0) owner_->entries_.erase(it);
+}
+
+size_t KeyedLocks::size() {
+  absl::MutexLock lock(&mu_);
+  return entries_.size();
+}
+
+// --- OdooAdapter ---------------------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<OdooAdapter>> OdooAdapter::Create(OdooAdapterOptions options,
+                                                                 net::HttpClient& http) {
+  std::vector<std::string> missing;
+  if (options.url.empty()) missing.push_back("url");
+  if (options.protocol == Protocol::kJson2) {
+    if (options.api_key.empty()) missing.push_back("api_key (protocol json2)");
+  } else {
+    if (options.database.empty()) missing.push_back("database");
+    if (options.username.empty()) missing.push_back("username");
+    if (options.password.empty() && options.api_key.empty()) {
+      missing.push_back("password or api_key");
+    }
+  }
+  if (!missing.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("odoo adapter: missing ", absl::StrJoin(missing, ", ")));
+  }
+  return std::make_unique<OdooAdapter>(std::move(options), http);
+}
+
+OdooAdapter::OdooAdapter(OdooAdapterOptions options, net::HttpClient& http)
+    : options_(std::move(options)),
+      client_(ClientOptions{.url = options_.url,
+                            .database = options_.database,
+                            .username = options_.username,
+                            .password = options_.password,
+                            .api_key = options_.api_key,
+                            .timeout = options_.timeout,
+                            .protocol = options_.protocol},
+              http) {}
+
+absl::StatusOr<int> OdooAdapter::Major() {
+  absl::StatusOr<ServerVersion> v = client_.Version();
+  if (!v.ok()) return v.status();
+  return v->major;
+}
+
+absl::StatusOr<std::optional<int64_t>> OdooAdapter::CountryId(std::string_view code) {
+  const std::string key = absl::AsciiStrToUpper(core::AbslSv(code));
+  if (key.empty()) return std::optional<int64_t>();
+  {
+    absl::MutexLock lock(&cache_mu_);
+    if (auto it = countries_.find(key); it != countries_.end()) return it->second;
+  }
+  absl::StatusOr<json> r = client_.Call(
+      "res.country", "search_read",
+      {.params = {{"domain", {{"code", "=", key}}}, {"fields", {"id"}}, {"limit", 1}}});
+  if (!r.ok()) return r.status();
+  std::optional<int64_t> id;
+  if (r->is_array() && !r->empty() && (*r)[0]["id"].is_number_integer()) {
+    id = (*r)[0]["id"].get<int64_t>();
+  }
+  absl::MutexLock lock(&cache_mu_);
+  countries_[key] = id;
+  return id;
+}
+
+absl::StatusOr<std::optional<int64_t>> OdooAdapter::ProductId(std::string_view default_code) {
+  absl::StatusOr<json> r =
+      client_.Call("product.product", "search_read",
+                   {.params = {{"domain", {{"default_code", "=", std::string(default_code)}}},
+                               {"fields", {"id"}},
+                               {"order", "id asc"},
+                               {"limit", 1}}});
+  if (!r.ok()) return r.status();
+  if (r->is_array() && !r->empty() && (*r)[0]["id"].is_number_integer()) {
+    return std::optional<int64_t>((*r)[0]["id"].get<int64_t>());
+  }
+  return std::optional<int64_t>();
+}
+
+absl::StatusOr<ErpCustomerRef> OdooAdapter::FindOrCreateCustomer(const model::Customer& customer) {
+  const std::string email(absl::StripAsciiWhitespace(customer.email));
+  if (email.empty()) {
+    return absl::InvalidArgumentError(
+        "odoo: a guest order without an email cannot be matched to an Odoo contact");
+  }
+  KeyedLocks::Guard guard = partner_locks_.Lock(Lower(email));
+
+  absl::StatusOr<json> found =
+      client_.Call("res.partner", "search_read",
+                   {.params = {{"domain", {{"email", "=ilike", EscapeLike(email)}}},
+                               {"fields", {"id", "email", "ref"}},
+                               {"order", "id asc"},
+                               {"limit", 20}}});
+  if (!found.ok()) return found.status();
+  for (const json& p : *found) {
+    if (absl::EqualsIgnoreCase(StrField(p, "email"), email) && p["id"].is_number_integer()) {
+      return ErpCustomerRef{std::to_string(p["id"].get<int64_t>()), StrField(p, "ref")};
+    }
+  }
+
+  absl::StatusOr<std::optional<int64_t>> country = CountryId(customer.billing.country);
+  if (!country.ok()) return country.status();
+  model::Customer c = customer;
+  c.email = email;
+  absl::StatusOr<json> created =
+      client_.Call("res.partner", "create",
+                   {.params = {{"vals_list", json::array({PartnerValues(c, *country)})}},
+                    .kind = CallKind::kWrite});
+  if (!created.ok()) return created.status();
+  absl::StatusOr<int64_t> id = CreatedId(*created, "res.partner");
+  if (!id.ok()) return id.status();
+  return ErpCustomerRef{std::to_string(*id), ""};
+}
+
+absl::StatusOr<std::optional<json>> OdooAdapter::FindOrderRecord(std::string_view reference) {
+  absl::StatusOr<int> major = Major();
+  if (!major.ok()) return major.status();
+  // client_order_ref is a plain Char: =ilike compares case-insensitively, and escaping keeps
+  // '_' in a store id from matching any character. The exact comparison below is the rule.
+  absl::StatusOr<json> r =
+      client_.Call("sale.order", "search_read",
+                   {.params = {{"domain", {{"client_order_ref", "=ilike", EscapeLike(reference)}}},
+                               {"fields", SaleOrderFields(*major)},
+                               {"order", "id asc"}}});
+  if (!r.ok()) return r.status();
+  for (const json& so : *r) {
+    if (absl::EqualsIgnoreCase(StrField(so, "client_order_ref"), core::AbslSv(reference))) {
+      return std::optional<json>(so);
+    }
+  }
+  return std::optional<json>();
+}
+
+absl::StatusOr<json> OdooAdapter::ReadOrderRecord(int64_t id) {
+  absl::StatusOr<int> major = Major();
+  if (!major.ok()) return major.status();
+  absl::StatusOr<json> r = client_.Call(
+      "sale.order", "read",
+      {.ids = std::vector<int64_t>{id}, .params = {{"fields", SaleOrderFields(*major)}}});
+  if (!r.ok()) return r.status();
+  if (!r->is_array() || r->empty()) {
+    return absl::NotFoundError(absl::StrCat("odoo sale.order.read: no sale.order ", id));
+  }
+  return (*r)[0];
+}
+
+absl::StatusOr<std::optional<ErpOrderRef>> OdooAdapter::FindSalesOrder(std::string_view reference) {
+  absl::StatusOr<std::optional<json>> found = FindOrderRecord(reference);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return std::optional<ErpOrderRef>();
+  absl::StatusOr<ErpOrderRef> ref = MapSaleOrder(**found);
+  if (!ref.ok()) return ref.status();
+  return std::optional<ErpOrderRef>(*std::move(ref));
+}
+
+absl::StatusOr<ErpOrderRef> OdooAdapter::ConfirmAndRead(const json& record) {
+  absl::StatusOr<ErpOrderRef> ref = MapSaleOrder(record);
+  if (!ref.ok() || ref->state != ErpOrderState::kOpen) return ref;
+  const int64_t id = record["id"].get<int64_t>();
+  absl::StatusOr<json> confirmed =
+      client_.Call("sale.order", "action_confirm",
+                   {.ids = std::vector<int64_t>{id}, .kind = CallKind::kStateChange});
+  absl::StatusOr<json> now = ReadOrderRecord(id);
+  if (!confirmed.ok()) {
+    // A confirm that did happen (replayed by a proxy, or a lost answer read back later) is
+    // refused as "not in a state requiring confirmation": what counts is the state now.
+    if (now.ok()) {
+      absl::StatusOr<ErpOrderRef> after = MapSaleOrder(*now);
+      if (after.ok() && after->state == ErpOrderState::kConfirmed) return after;
+    }
+    return confirmed.status();
+  }
+  if (!now.ok()) return now.status();
+  return MapSaleOrder(*now);
+}
+
+absl::StatusOr<ErpOrderRef> OdooAdapter::CreateSalesOrder(const model::Order& order,
+                                                          const ErpCustomerRef& customer,
+                                                          const CreateOrderOptions&) {
+  std::optional<int64_t> partner_id = ParseId(customer.id);
+  if (!partner_id) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("odoo: customer id '", customer.id, "' is not a res.partner id"));
+  }
+  const std::string reference = order.Reference();
+  KeyedLocks::Guard guard = order_locks_.Lock(Lower(reference));
+
+  // Always look first: Odoo does not keep client_order_ref unique, and an earlier attempt may
+  // have created the order and lost the answer or the confirm.
+  absl::StatusOr<std::optional<json>> existing = FindOrderRecord(reference);
+  if (!existing.ok()) return existing.status();
+  if (existing->has_value()) return ConfirmAndRead(**existing);
+
+  absl::flat_hash_map<std::string, int64_t> products;
+  std::vector<std::string> skus;
+  for (const std::string& sku : OrderSkus(order)) {
+    if (!sku.empty()) skus.push_back(sku);
+  }
+  if (!skus.empty()) {
+    absl::StatusOr<json> r = client_.Call("product.product", "search_read",
+                                          {.params = {{"domain", {{"default_code", "in", skus}}},
+                                                      {"fields", {"id", "default_code"}},
+                                                      {"order", "id asc"}}});
+    if (!r.ok()) return r.status();
+    for (const json& p : *r) {
+      const std::string code = StrField(p, "default_code");
+      if (!code.empty() && p["id"].is_number_integer())
+        products.try_emplace(code, p["id"].get<int64_t>());
+    }
+  }
+
+  ExtraLineProducts extras;
+  auto resolve_extra = [&](const std::string& code, bool needed, const char* option,
+                           std::optional<int64_t>* out) -> absl::Status {
+    if (code.empty() || !needed) return absl::OkStatus();
+    absl::StatusOr<std::optional<int64_t>> id = ProductId(code);
+    if (!id.ok()) return id.status();
+    if (!id->has_value()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("odoo: ", option, " '", code,
+                       "' is not the default_code of any product.product in Odoo"));
+    }
+    *out = *id;
+    return absl::OkStatus();
+  };
+  bool has_shipping = false, has_fees = false;
+  for (const auto& s : order.shipping) has_shipping = has_shipping || s.total.minor != 0;
+  for (const auto& f : order.fees) has_fees = has_fees || f.total.minor != 0;
+  if (absl::Status s = resolve_extra(options_.shipping_product_code, has_shipping,
+                                     "shipping_product_code", &extras.shipping_product_id);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = resolve_extra(options_.fee_product_code, has_fees, "fee_product_code",
+                                     &extras.fee_product_id);
+      !s.ok()) {
+    return s;
+  }
+
+  absl::StatusOr<json> vals = SaleOrderValues(order, *partner_id, products, extras);
+  if (!vals.ok()) return vals.status();
+  absl::StatusOr<json> created =
+      client_.Call("sale.order", "create",
+                   {.params = {{"vals_list", json::array({*vals})}}, .kind = CallKind::kWrite});
+  // A lost answer (kUnavailable / kDeadlineExceeded) is returned as is: the next attempt finds
+  // the order by its reference.
+  if (!created.ok()) return created.status();
+  absl::StatusOr<int64_t> id = CreatedId(*created, "sale.order");
+  if (!id.ok()) return id.status();
+  return ConfirmAndRead(json{{"id", *id}, {"state", "draft"}});
+}
+
+absl::StatusOr<ErpOrderRef> OdooAdapter::GetSalesOrder(std::string_view id) {
+  std::optional<int64_t> n = ParseId(id);
+  if (!n) {
+    return absl::NotFoundError(
+        absl::StrCat("odoo: no sale.order with id '", core::AbslSv(id), "'"));
+  }
+  absl::StatusOr<json> record = ReadOrderRecord(*n);
+  if (!record.ok()) return record.status();
+  return MapSaleOrder(*record);
+}
+
+absl::Status OdooAdapter::CancelSalesOrder(std::string_view id) {
+  std::optional<int64_t> n = ParseId(id);
+  if (!n) {
+    return absl::NotFoundError(
+        absl::StrCat("odoo: no sale.order with id '", core::AbslSv(id), "'"));
+  }
+  absl::StatusOr<json> record = ReadOrderRecord(*n);
+  if (!record.ok()) return record.status();
+  absl::StatusOr<ErpOrderRef> ref = MapSaleOrder(*record);
+  if (!ref.ok()) return ref.status();
+  if (ref->state == ErpOrderState::kCancelled) return absl::OkStatus();
+  if (ref->state == ErpOrderState::kDone) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "odoo sale.order ", ref->number, " is locked (done): it can no longer be cancelled"));
+  }
+  // Without disable_cancel_warning, Odoo answers a confirmed order's action_cancel with the
+  // sale.order.cancel wizard (an action to show) and cancels nothing.
+  absl::StatusOr<json> r = client_.Call("sale.order", "action_cancel",
+                                        {.ids = std::vector<int64_t>{*n},
+                                         .context = {{"disable_cancel_warning", true}},
+                                         .kind = CallKind::kStateChange});
+  if (!r.ok()) return r.status();
+  if (r->is_object()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("odoo sale.order ", ref->number, ": action_cancel asked for the ",
+                     StrField(*r, "res_model"), " wizard instead of cancelling"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace keelson::connectors::odoo
