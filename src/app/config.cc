@@ -567,6 +567,15 @@ void Decoder::Erp(const YAML::Node& node, const std::string& path, ErpConfig* er
           Sec("password", &erp->password),
           Sec("api_key", &erp->api_key),
           Enum("protocol", &erp->protocol, {"auto", "jsonrpc", "json2"}),
+          Section("mapping",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    Map(n, p,
+                        {
+                            Str("shipping", &erp->mapping.shipping),
+                            Str("fees", &erp->mapping.fees),
+                            Str("local_currency", &erp->mapping.local_currency),
+                        });
+                  }),
           Section("limits",
                   [&](const YAML::Node& n, const std::string& p) {
                     Map(n, p,

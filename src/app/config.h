@@ -95,6 +95,15 @@ struct LimitsConfig {
   int64_t timeout_ms = 30000;
 };
 
+// Where order amounts that are not items go in the ERP. Business Central: G/L account numbers;
+// Odoo: default_code of service products. Empty: BC parks an order with such an amount, Odoo
+// writes it as a note line.
+struct ErpMappingConfig {
+  std::string shipping;
+  std::string fees;
+  std::string local_currency;  // BC: the company's LCY code, left off orders in that currency
+};
+
 struct ErpConfig {
   bool present = false;  // true when the `erp` section is given
   std::string type;      // business_central | odoo (required when present)
@@ -106,6 +115,7 @@ struct ErpConfig {
   Secret password;         // odoo
   Secret api_key;          // odoo
   std::string protocol = "auto";  // odoo: auto (by server version) | jsonrpc | json2
+  ErpMappingConfig mapping;
   LimitsConfig limits;
 };
 

@@ -415,10 +415,14 @@ TEST(ConfigTest, ErpSection) {
             "erp.auth.client_secret: required\n");
   r = ParseConfig(std::string(kMinimal) +
                       "erp: {type: odoo, url: \"http://o\", database: d, username: u, "
-                      "api_key: k, protocol: json2, limits: {concurrency: 3}}\n",
+                      "api_key: k, protocol: json2, limits: {concurrency: 3}, "
+                      "mapping: {shipping: SHIP, fees: FEE, local_currency: EUR}}\n",
                   kNoEnv);
   ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
   EXPECT_EQ(r.config.erp.protocol, "json2");
+  EXPECT_EQ(r.config.erp.mapping.shipping, "SHIP");
+  EXPECT_EQ(r.config.erp.mapping.fees, "FEE");
+  EXPECT_EQ(r.config.erp.mapping.local_currency, "EUR");
   EXPECT_TRUE(r.config.erp.present);
   EXPECT_EQ(r.config.erp.limits.concurrency, 3);
   EXPECT_EQ(r.config.erp.limits.requests_per_second, 0);  // connector default

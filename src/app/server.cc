@@ -9,6 +9,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/ops.h"
+#include "api/orders.h"
+#include "app/wiring.h"
+#include "connectors/woocommerce/mapping.h"
+#include "flows/backfill.h"
+#include "flows/order_to_cash.h"
 #include "api/woocommerce_webhooks.h"
 #include "flows/webhook_ingest.h"
 #include "jobs/runner.h"
@@ -35,10 +40,41 @@ absl::Status WriteReadyFile(const std::string& path, uint16_t port) {
   return absl::OkStatus();
 }
 
-// Explicit registration of every job kind (no static registrars).
-void RegisterJobHandlers(const Config& config, jobs::HandlerRegistry& handlers) {
-  handlers.Register(api::kWooIngestJobKind, flows::MakeWebhookIngestHandler());
+absl::StatusOr<model::Order> MapWooOrder(std::string_view store_id, const nlohmann::json& payload) {
+  return connectors::woocommerce::MapOrder(store_id, payload);
+}
+
+// Explicit registration of every job kind (no static registrars). `o2c` is null when no ERP is
+// configured: deliveries are then ingested and recorded, and nothing is sent anywhere.
+void RegisterJobHandlers(const Config& config, const Connectors& connectors,
+                         flows::OrderToCash* o2c, jobs::HandlerRegistry& handlers) {
+  flows::ResourceHandler on_resource;
+  if (o2c != nullptr) {
+    on_resource = [o2c](jobs::JobContext& ctx, const flows::IngestedDelivery& d) {
+      return o2c->OnDelivery(ctx, d);
+    };
+    o2c->Register(handlers);
+  }
+  handlers.Register(api::kWooIngestJobKind, flows::MakeWebhookIngestHandler(on_resource));
   handlers.Register("jobs.purge", flows::MakePurgeHandler(absl::Hours(config.jobs.retention_hours)));
+  handlers.Register(
+      flows::kBackfillJobKind,
+      flows::MakeBackfillHandler(
+          [&connectors](std::string_view store_id) { return connectors.PollerFor(store_id); },
+          {.overlap = absl::Seconds(config.order_to_cash.backfill_overlap_s),
+           .first_lookback = absl::Hours(config.order_to_cash.backfill_lookback_hours),
+           .ingest_job_kind = api::kWooIngestJobKind}));
+}
+
+flows::OrderToCashOptions OrderToCashOptionsFrom(const Config& config) {
+  flows::OrderToCashOptions o;
+  o.create_on.clear();
+  for (const std::string& s : config.order_to_cash.create_on) {
+    if (auto status = model::ParseWooStatus(s)) o.create_on.push_back(*status);
+  }
+  o.write_back = config.order_to_cash.write_back;
+  o.max_attempts = config.jobs.max_attempts;
+  return o;
 }
 
 }  // namespace
@@ -74,8 +110,24 @@ int Serve(const Config& config, const ServeOptions& options) {
   const core::Clock* clock = core::Clock::Real();
   obs::Registry& metrics = obs::Registry::Default();
 
+  auto connectors_or = BuildConnectors(config);
+  if (!connectors_or.ok()) {
+    obs::LogError("cannot set up the connectors", {{"error", connectors_or.status().ToString()}});
+    return 2;
+  }
+  std::unique_ptr<Connectors> connectors = std::move(*connectors_or);
+  std::unique_ptr<flows::OrderToCash> o2c;
+  if (connectors->erp != nullptr) {
+    o2c = std::make_unique<flows::OrderToCash>(
+        connectors->erp.get(), &MapWooOrder,
+        [c = connectors.get()](std::string_view store_id) { return c->ShopFor(store_id); },
+        OrderToCashOptionsFrom(config), &metrics);
+  } else {
+    obs::LogWarn("no erp configured: orders are received and recorded, but not sent to an ERP");
+  }
+
   jobs::HandlerRegistry handlers;
-  RegisterJobHandlers(config, handlers);
+  RegisterJobHandlers(config, *connectors, o2c.get(), handlers);
   jobs::RunnerOptions ro;
   ro.workers = config.jobs.workers;
   ro.lease = absl::Milliseconds(config.jobs.lease_ms);
@@ -90,6 +142,17 @@ int Serve(const Config& config, const ServeOptions& options) {
   scheduler.Add("jobs.purge", absl::Hours(1),
                 store::NewJob{.kind = "jobs.purge", .partition_key = "jobs.purge",
                               .payload = "{}", .max_attempts = 3});
+  if (config.order_to_cash.backfill_interval_s > 0) {
+    for (const StoreConfig& s : config.stores) {
+      if (connectors->PollerFor(s.id) == nullptr) continue;
+      const std::string name = flows::BackfillCursorName(s.id);
+      scheduler.Add(name, absl::Seconds(config.order_to_cash.backfill_interval_s),
+                    store::NewJob{.kind = flows::kBackfillJobKind,
+                                  .partition_key = name,
+                                  .payload = nlohmann::json{{"store", s.id}}.dump(),
+                                  .max_attempts = 3});
+    }
+  }
 
   store::GroupCommitter committer(store.get(), clock, config.storage.group_commit_max_batch,
                                   &metrics);
@@ -120,6 +183,7 @@ int Serve(const Config& config, const ServeOptions& options) {
              });
   api::AddServiceRoutes(router, ops);
   api::AddOpsRoutes(router, ops);
+  api::AddOrderRoutes(router, ops, &MapWooOrder);
   api::AddStoreGauges(ops);
 
   net::HttpServerOptions ho;
