@@ -16,6 +16,10 @@ class WooShop final : public flows::ShopWriteBack {
  public:
   explicit WooShop(connectors::woocommerce::RestClient* rest) : rest_(rest) {}
 
+  absl::StatusOr<nlohmann::json> FetchOrder(int64_t order_id) override {
+    return rest_->GetOrder(order_id);
+  }
+
   absl::StatusOr<std::optional<std::string>> GetOrderMeta(int64_t order_id,
                                                           std::string_view key) override {
     auto order = rest_->GetOrder(order_id);

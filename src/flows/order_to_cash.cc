@@ -61,6 +61,18 @@ bool MayHaveRunBefore(const store::Job& job) {
   return job.attempts > 1 || !job.last_error.empty();
 }
 
+// Whether two versions of an order differ in what the flow acts on (status, total, lines); meta
+// data and notes (our own write-back among them) do not count.
+bool MateriallyDifferent(const json& incoming, const std::string& held_json) {
+  json held = json::parse(held_json, nullptr, /*allow_exceptions=*/false);
+  if (!held.is_object()) return true;
+  for (const char* k : {"status", "total", "line_items", "currency"}) {
+    const bool a = incoming.contains(k), b = held.contains(k);
+    if (a != b || (a && incoming[k] != held[k])) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool IsCancellation(model::OrderStatus status) {
@@ -142,7 +154,25 @@ absl::Status OrderToCash::OnDelivery(jobs::JobContext& ctx, const IngestedDelive
     record.snapshot_json = std::string(d.delivery.body);
   }
 
-  if (held->has_value() && record.version <= (*held)->version) {
+  bool replace_equal = false;
+  if (!deleted && held->has_value() && record.version == (*held)->version &&
+      MateriallyDifferent(d.payload, (*held)->snapshot_json)) {
+    // Two changes within one second of the shop's clock: only the shop knows which is current.
+    replace_equal = true;
+    if (ShopWriteBack* shop = shop_for_ ? shop_for_(key.store_id) : nullptr) {
+      absl::StatusOr<nlohmann::json> current = shop->FetchOrder(key.order_id);
+      if (!current.ok()) return current.status();
+      absl::StatusOr<model::Order> order = mapper_(key.store_id, *current);
+      if (!order.ok()) return order.status();
+      status = order->status;
+      record.version = order->date_modified_gmt;
+      record.status = std::string(model::StatusName(order->status));
+      record.snapshot_json = current->dump();
+    }
+  }
+
+  if (held->has_value() && (record.version < (*held)->version ||
+                            (record.version == (*held)->version && !replace_equal))) {
     if (m_stale_) m_stale_->Inc();
     if (record.version < (*held)->version) {
       ctx.Defer([key, corr, v = record.version, hv = (*held)->version,
@@ -169,10 +199,10 @@ absl::Status OrderToCash::OnDelivery(jobs::JobContext& ctx, const IngestedDelive
     next_erp_state = "pending";
   }
 
-  ctx.Defer([this, record, key, corr, follow_up, next_erp_state, erp_state,
+  ctx.Defer([this, record, key, corr, follow_up, next_erp_state, erp_state, replace_equal,
              held_erp = held->has_value() ? **held : store::OrderRecord{}](
                 store::Tx& tx) -> absl::Status {
-    auto written = tx.PutOrderIfNewer(record);
+    auto written = tx.PutOrderIfNewer(record, replace_equal);
     if (!written.ok()) return written.status();
     if (!*written) return absl::OkStatus();  // a newer one won in between (cannot happen in-partition)
     if (auto s = tx.AppendTimeline(Event(key, corr, "order.updated",

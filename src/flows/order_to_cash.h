@@ -9,6 +9,10 @@
 //   they run one at a time, in order, and each decides on state the previous one committed.
 // - The order's snapshot is replaced only by a strictly newer `date_modified_gmt`
 //   (Tx::PutOrderIfNewer): duplicates and out-of-order deliveries are dropped, visibly.
+//   WooCommerce's dates have whole seconds, so two changes in one second share a version: a
+//   delivery with the held version but a different status, total or lines is ambiguous, and
+//   the flow asks the shop for the order as it is now and keeps that (without REST credentials,
+//   the later arrival wins).
 // - The ERP create carries the order reference ("main:14"); any attempt after the first (retry,
 //   lease expiry after a crash, replay) asks the adapter to look the reference up first, so a
 //   create that committed but lost its answer is found instead of repeated.
@@ -49,11 +53,13 @@ inline constexpr char kErpCancelJobKind[] = "order.erp_cancel";
 inline constexpr char kShopWritebackJobKind[] = "order.shop_writeback";
 inline constexpr char kErpRefMetaKey[] = "_keelson_erp_ref";
 
-// What the flow writes back to a shop (the WooCommerce REST client behind it in production).
-// Same error classification as connectors/erp.h.
+// What the flow reads from and writes back to a shop (the WooCommerce REST client behind it in
+// production). Same error classification as connectors/erp.h.
 class ShopWriteBack {
  public:
   virtual ~ShopWriteBack() = default;
+  // The order as the shop holds it now (the webhook payload's shape).
+  virtual absl::StatusOr<nlohmann::json> FetchOrder(int64_t order_id) = 0;
   // The value of the order's meta_data entry `key`, or nullopt when absent.
   virtual absl::StatusOr<std::optional<std::string>> GetOrderMeta(int64_t order_id,
                                                                   std::string_view key) = 0;

@@ -30,6 +30,12 @@ using ::testing::HasSubstr;
 
 class FakeShop final : public ShopWriteBack {
  public:
+  absl::StatusOr<json> FetchOrder(int64_t order_id) override {
+    auto it = current_.find(order_id);
+    if (it == current_.end()) return absl::NotFoundError("no such order");
+    ++fetches_;
+    return it->second;
+  }
   absl::StatusOr<std::optional<std::string>> GetOrderMeta(int64_t order_id,
                                                           std::string_view key) override {
     auto it = meta_.find({order_id, std::string(key)});
@@ -52,6 +58,8 @@ class FakeShop final : public ShopWriteBack {
   std::map<int64_t, std::vector<std::string>> notes_;
   std::map<std::pair<int64_t, std::string>, std::string> meta_;
   int fail_notes_ = 0;
+  std::map<int64_t, json> current_;  // what FetchOrder answers
+  int fetches_ = 0;
 };
 
 // A WooCommerce REST v3 order, as an order webhook carries it.
@@ -386,6 +394,36 @@ TEST_F(OrderToCashTest, BackfillCatchesAnOrderWhoseWebhookNeverCameAndOnlyOnce) 
   EXPECT_EQ(deliveries, 2);
   EXPECT_EQ(erp_.CountOrders("main:30"), 1);
   EXPECT_EQ(erp_.create_calls(), 1);
+}
+
+TEST_F(OrderToCashTest, TwoChangesInOneSecondAreSettledByAskingTheShop) {
+  // Paid and cancelled within the same second: both carry the same date_modified_gmt.
+  Deliver("order.created", WooOrder(40, "processing", 1));
+  Drain();
+  ASSERT_EQ(Held(40).erp_state, "created");
+  shop_.current_[40] = WooOrder(40, "cancelled", 1);
+  Deliver("order.updated", WooOrder(40, "cancelled", 1));
+  Drain();
+  EXPECT_EQ(shop_.fetches_, 1);
+  EXPECT_EQ(Held(40).status, "cancelled");
+  EXPECT_EQ(Held(40).erp_state, "cancelled");
+  // A same-second delivery that only differs in meta data is a duplicate: no fetch.
+  json with_meta = WooOrder(40, "cancelled", 1);
+  with_meta["meta_data"] = json::array({{{"key", "_keelson_erp_ref"}, {"value", "SO1001"}}});
+  Deliver("order.updated", with_meta);
+  Drain();
+  EXPECT_EQ(shop_.fetches_, 1);
+}
+
+TEST_F(OrderToCashTest, SameSecondChangeWhereTheShopSaysOtherwiseKeepsTheShopsVersion) {
+  Deliver("order.created", WooOrder(41, "pending", 1));
+  Drain();
+  // A stale "on-hold" delivery arrives with the held second, but the shop says processing.
+  shop_.current_[41] = WooOrder(41, "processing", 1);
+  Deliver("order.updated", WooOrder(41, "on-hold", 1));
+  Drain();
+  EXPECT_EQ(Held(41).status, "processing");
+  EXPECT_EQ(erp_.CountOrders("main:41"), 1);
 }
 
 }  // namespace

@@ -154,9 +154,12 @@ class Tx {
   virtual absl::Status SetDeliveryStatus(int64_t delivery_id, std::string_view status,
                                          std::string_view error) = 0;
   // Orders. Inserts the record, or replaces the snapshot (version, status, snapshot_json,
-  // correlation_id) only when `record.version` is strictly newer than the one held; the ERP
-  // fields of an existing record are never touched here. Returns whether it was written.
-  virtual absl::StatusOr<bool> PutOrderIfNewer(const OrderRecord& record) = 0;
+  // correlation_id) only when `record.version` is strictly newer than the one held — or equal
+  // too, with `replace_equal` (the shop's clock has whole seconds, so two changes can share a
+  // version; the caller then knows which is current). The ERP fields of an existing record are
+  // never touched here. Returns whether it was written.
+  virtual absl::StatusOr<bool> PutOrderIfNewer(const OrderRecord& record,
+                                               bool replace_equal = false) = 0;
   // Sets the ERP fields of an existing order; kNotFound when there is none.
   virtual absl::Status SetOrderErp(std::string_view store_id, int64_t order_id,
                                    std::string_view erp_state, std::string_view erp_id,

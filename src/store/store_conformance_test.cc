@@ -1099,10 +1099,10 @@ TEST_P(StoreConformanceTest, OrderSnapshotIsReplacedOnlyByANewerVersion) {
   const absl::Time v1 = absl::FromUnixSeconds(1700000000);
   OrderRecord r{.store_id = "main", .order_id = 14, .version = v1, .status = "pending",
                 .snapshot_json = R"({"id":14,"v":1})", .correlation_id = "c1"};
-  auto put = [&](const OrderRecord& rec) {
+  auto put = [&](const OrderRecord& rec, bool replace_equal = false) {
     bool written = false;
     EXPECT_TRUE(store_->Transact(clock_.Now(), [&](Tx& tx) -> absl::Status {
-                        auto w = tx.PutOrderIfNewer(rec);
+                        auto w = tx.PutOrderIfNewer(rec, replace_equal);
                         if (!w.ok()) return w.status();
                         written = *w;
                         return absl::OkStatus();
@@ -1141,6 +1141,18 @@ TEST_P(StoreConformanceTest, OrderSnapshotIsReplacedOnlyByANewerVersion) {
   EXPECT_EQ(got->erp_state, "created");  // untouched by the snapshot write
   EXPECT_EQ(got->erp_id, "guid-1");
   EXPECT_EQ(got->erp_number, "S-ORD1");
+
+  // Equal version replaces only when asked to; older never does.
+  OrderRecord tie = newer;
+  tie.status = "cancelled";
+  tie.snapshot_json = R"({"id":14,"v":"tie"})";
+  EXPECT_FALSE(put(tie));
+  EXPECT_TRUE(put(tie, /*replace_equal=*/true));
+  EXPECT_FALSE(put(older, /*replace_equal=*/true));
+  KEELSON_ASSERT_OK_AND_ASSIGN(got, store_->GetOrder("main", 14));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->status, "cancelled");
+  EXPECT_EQ(got->erp_state, "created");
 
   KEELSON_ASSERT_OK_AND_ASSIGN(got, store_->GetOrder("main", 15));
   EXPECT_FALSE(got.has_value());

@@ -220,7 +220,7 @@ class SqliteTx final : public Tx {
   absl::StatusOr<bool> PutIdempotencyKey(std::string_view key) override;
   absl::Status SetDeliveryStatus(int64_t delivery_id, std::string_view status,
                                  std::string_view error) override;
-  absl::StatusOr<bool> PutOrderIfNewer(const OrderRecord& record) override;
+  absl::StatusOr<bool> PutOrderIfNewer(const OrderRecord& record, bool replace_equal) override;
   absl::Status SetOrderErp(std::string_view store_id, int64_t order_id, std::string_view erp_state,
                            std::string_view erp_id, std::string_view erp_number) override;
   absl::Status PutCursor(std::string_view name, std::string_view value) override;
@@ -1018,18 +1018,18 @@ absl::Status SqliteTx::SetDeliveryStatus(int64_t delivery_id, std::string_view s
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> SqliteTx::PutOrderIfNewer(const OrderRecord& r) {
+absl::StatusOr<bool> SqliteTx::PutOrderIfNewer(const OrderRecord& r, bool replace_equal) {
   Stmt s = store_->Prepare(
       "INSERT INTO orders(store_id, order_id, version, status, erp_state, erp_id, erp_number, "
       "snapshot_json, correlation_id, updated_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
       "ON CONFLICT(store_id, order_id) DO UPDATE SET version=excluded.version, "
       "status=excluded.status, snapshot_json=excluded.snapshot_json, "
       "correlation_id=excluded.correlation_id, updated_at=excluded.updated_at "
-      "WHERE excluded.version > orders.version");
+      "WHERE excluded.version > orders.version OR (?11 AND excluded.version = orders.version)");
   s.Bind(1, r.store_id).Bind(2, r.order_id).Bind(3, ToMillis(r.version)).Bind(4, r.status);
   s.Bind(5, r.erp_state.empty() ? std::string_view("none") : r.erp_state);
   s.Bind(6, r.erp_id).Bind(7, r.erp_number).Bind(8, r.snapshot_json).Bind(9, r.correlation_id);
-  s.Bind(10, ToMillis(now_));
+  s.Bind(10, ToMillis(now_)).Bind(11, static_cast<int64_t>(replace_equal ? 1 : 0));
   if (auto e = s.Exec(); !e.ok()) return e;
   return sqlite3_changes(store_->db()) > 0;
 }

@@ -1,0 +1,251 @@
+// Order-to-cash end to end: the real keelson binary between the WooCommerce simulator (signed
+// webhooks, REST write-back, backfill) and an ERP simulator, on SQLite. Every case asserts what
+// the ERP simulator holds: exactly one sales order per paid WooCommerce order.
+
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "sim/business_central.h"
+#include "sim/woocommerce.h"
+#include "tests/support/http_client.h"
+#include "tests/support/process.h"
+
+namespace keelson {
+namespace {
+
+using testing::HttpClient;
+using testing::KeelsonProcess;
+using testing::TempDir;
+
+// Polls `pred` every 20 ms until it holds or `timeout` passes (a failure guard, not a timing
+// assertion).
+bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+constexpr auto kLong = std::chrono::seconds(60);
+
+class OrderToCashE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sim::BusinessCentralSim::Options bo;
+    bo.requests_per_window = 1'000'000;  // throttling is the bench's subject, not this test's
+    bc_ = std::make_unique<sim::BusinessCentralSim>(bo);
+    ASSERT_TRUE(bc_->Start().ok());
+    bc_->AddItem("WID-BLUE", "Widget, blue", model::Money{1999, "EUR"});
+    bc_->AddItem("WID-RED", "Widget, red", model::Money{2499, "EUR"});
+
+    sim::WooCommerceSim::Options wo;
+    wo_options_ = wo;
+    ConfigureWoo(wo_options_);
+    woo_ = std::make_unique<sim::WooCommerceSim>(wo_options_);
+    ASSERT_TRUE(woo_->Start().ok());
+
+    config_ = dir_.File("keelson.yaml");
+    std::ofstream f(config_);
+    f << "server: {listen: \"127.0.0.1:0\", io_threads: 2}\n"
+      << "storage: {engine: sqlite, path: \"" << dir_.File("keelson.db") << "\"}\n"
+      << "stores:\n"
+      << "  - id: main\n"
+      << "    url: \"" << woo_->url() << "\"\n"
+      << "    consumer_key: \"" << wo_options_.consumer_key << "\"\n"
+      << "    consumer_secret: \"" << wo_options_.consumer_secret << "\"\n"
+      << "    webhook_secret: \"" << wo_options_.webhook_secret << "\"\n"
+      << "erp:\n"
+      << "  type: business_central\n"
+      << "  url: \"" << bc_->base_url() << "\"\n"
+      << "  company_id: \"" << bc_->options().company_id << "\"\n"
+      << "  auth: {token_url: \"" << bc_->token_url() << "\", client_id: \""
+      << bc_->options().client_id << "\", client_secret: \"" << bc_->options().client_secret
+      << "\", scope: \"" << bc_->options().scope << "\"}\n"
+      << "  mapping: {shipping: \"6610\", fees: \"6620\"}\n"
+      << "  limits: {concurrency: 5, timeout_ms: 2000}\n"
+      << "order_to_cash: {backfill_interval_s: 1, backfill_overlap_s: 600, "
+         "backfill_lookback_hours: 1}\n"
+      << "jobs: {workers: 8, lease_ms: 3000, poll_interval_ms: 50, backoff_base_ms: 50, "
+         "backoff_cap_ms: 500}\n"
+      << "log: {level: warn, format: json}\n";
+    f.close();
+    StartKeelson();
+  }
+
+  virtual void ConfigureWoo(sim::WooCommerceSim::Options& o) { (void)o; }
+
+  void StartKeelson() {
+    proc_ = std::make_unique<KeelsonProcess>(config_, dir_.path());
+    port_ = proc_->WaitReady();
+    ASSERT_NE(port_, 0) << proc_->Log();
+    woo_->SetWebhookTarget(absl::StrCat("http://127.0.0.1:", port_, "/v1/webhooks/woocommerce/main"));
+  }
+
+  std::string Ref(int64_t id) { return absl::StrCat("main:", id); }
+
+  // Every order in `ids` is in the ERP exactly once and carries its ERP number in the shop.
+  bool AllCreatedOnceAndWrittenBack(const std::vector<int64_t>& ids) {
+    for (int64_t id : ids) {
+      if (bc_->CountSalesOrders(Ref(id)) != 1) return false;
+      if (!woo_->Meta(id, "_keelson_erp_ref").has_value()) return false;
+    }
+    return true;
+  }
+
+  TempDir dir_;
+  std::string config_;
+  sim::WooCommerceSim::Options wo_options_;
+  std::unique_ptr<sim::BusinessCentralSim> bc_;
+  std::unique_ptr<sim::WooCommerceSim> woo_;
+  std::unique_ptr<KeelsonProcess> proc_;
+  uint16_t port_ = 0;
+};
+
+class DuplicatingShopTest : public OrderToCashE2eTest {
+  void ConfigureWoo(sim::WooCommerceSim::Options& o) override {
+    o.duplicate_probability = 0.5;
+    o.reorder_probability = 0.5;
+    o.seed = 7;
+  }
+};
+
+TEST_F(DuplicatingShopTest, EachOrderDeliveredThreeTimesOutOfOrderIsOneErpOrder) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 25; ++i) {
+    auto id = woo_->CreateOrder({});
+    ASSERT_TRUE(id.ok()) << id.status();
+    ids.push_back(*id);
+    if (i % 2 == 0) ASSERT_TRUE(woo_->UpdateOrderStatus(*id, "completed").ok());
+  }
+  woo_->FlushDeferred();
+  // Then every delivery the shop made, once more, newest first.
+  std::vector<sim::WooDelivery> sent = woo_->Deliveries();
+  HttpClient client("127.0.0.1", port_);
+  for (auto it = sent.rbegin(); it != sent.rend(); ++it) {
+    if (it->topic == "ping") continue;
+    auto r = client.Request("POST", "/v1/webhooks/woocommerce/main", it->headers, it->body);
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  ASSERT_TRUE(WaitUntil([&] { return AllCreatedOnceAndWrittenBack(ids); }, kLong))
+      << proc_->Log();
+  woo_->WaitForAsyncDeliveries();  // the write-backs' own order.updated webhooks
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(bc_->stats().orders_created, static_cast<int64_t>(ids.size()));
+  for (int64_t id : ids) {
+    EXPECT_EQ(bc_->CountSalesOrders(Ref(id)), 1) << id;
+    EXPECT_EQ(woo_->Notes(id).size() >= 1, true) << id;
+  }
+}
+
+TEST_F(OrderToCashE2eTest, ErpTimeoutAfterCommitStillMakesOneOrder) {
+  bc_->DropResponseAfterNextOrderCreate();
+  auto id = woo_->CreateOrder({});
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(WaitUntil([&] { return AllCreatedOnceAndWrittenBack({*id}); }, kLong))
+      << proc_->Log();
+  EXPECT_EQ(bc_->stats().dropped, 1);
+  EXPECT_EQ(bc_->CountSalesOrders(Ref(*id)), 1);
+  EXPECT_EQ(bc_->stats().orders_created, 1);
+}
+
+TEST_F(OrderToCashE2eTest, UnknownSkuIsParkedThenReplayedOnce) {
+  sim::WooOrderSpec spec;
+  spec.lines = {{.sku = "WID-BLUE", .quantity = 1, .price = "19.99"},
+                {.sku = "GADGET-NEW", .quantity = 2, .price = "5.00"}};
+  auto id = woo_->CreateOrder(spec);
+  ASSERT_TRUE(id.ok());
+  HttpClient client("127.0.0.1", port_);
+  int64_t dead_id = 0;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto r = client.Get("/ops/dead-letters?kind=order.erp_create");
+        if (r.status != 200) return false;
+        auto j = nlohmann::json::parse(r.body, nullptr, false);
+        if (!j.is_object() || j["items"].empty()) return false;
+        const auto& item = j["items"][0];
+        if (item.value("last_error", "").find("unknown SKU 'GADGET-NEW'") == std::string::npos)
+          return false;
+        dead_id = item["id"].get<int64_t>();
+        return true;
+      },
+      kLong))
+      << proc_->Log();
+  EXPECT_EQ(bc_->CountSalesOrders(Ref(*id)), 0);
+
+  bc_->AddItem("GADGET-NEW", "Gadget", model::Money{500, "EUR"});
+  auto r = client.Request("POST", absl::StrCat("/ops/dead-letters/", dead_id, "/replay"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(WaitUntil([&] { return AllCreatedOnceAndWrittenBack({*id}); }, kLong))
+      << proc_->Log();
+  EXPECT_EQ(bc_->SalesOrderLineCount(Ref(*id)), 3);  // two items + shipping
+}
+
+TEST_F(OrderToCashE2eTest, MissedWebhookIsCaughtByBackfill) {
+  auto id = woo_->CreateOrderSilently({});
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(WaitUntil([&] { return AllCreatedOnceAndWrittenBack({*id}); }, kLong))
+      << proc_->Log();
+  EXPECT_EQ(bc_->CountSalesOrders(Ref(*id)), 1);
+}
+
+TEST_F(OrderToCashE2eTest, CancelledBeforeShipmentCancelsTheErpOrder) {
+  auto id = woo_->CreateOrder({});
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(WaitUntil([&] { return AllCreatedOnceAndWrittenBack({*id}); }, kLong));
+  ASSERT_TRUE(woo_->UpdateOrderStatus(*id, "cancelled").ok());
+  HttpClient client("127.0.0.1", port_);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto r = client.Get(absl::StrCat("/v1/orders/main/", *id));
+        auto j = nlohmann::json::parse(r.body, nullptr, false);
+        return r.status == 200 && j["erp"]["state"] == "cancelled";
+      },
+      std::chrono::seconds(20)))
+      << client.Get(absl::StrCat("/v1/orders/main/", *id)).body
+      << client.Get("/ops/dead-letters").body << proc_->Log();
+  EXPECT_EQ(bc_->CountSalesOrders(Ref(*id)), 1);
+}
+
+TEST_F(OrderToCashE2eTest, SigkillMidBurstOfTwoThousandOrdersLosesNoneAndDuplicatesNone) {
+  constexpr int kOrders = 2000;
+  auto burst = woo_->EmitBurstAsync(kOrders, 8);
+  ASSERT_TRUE(WaitUntil([&] { return bc_->stats().orders_created >= 300; }, kLong))
+      << proc_->Log();
+  proc_->Signal(SIGKILL);
+  proc_->Wait();
+  // While Keelson is down the shop's deliveries fail (and WooCommerce never retries them).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  StartKeelson();
+  sim::WooBurstResult result = burst.get();
+  ASSERT_EQ(result.order_ids.size(), static_cast<size_t>(kOrders));
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        for (int64_t id : result.order_ids) {
+          if (bc_->CountSalesOrders(Ref(id)) != 1) return false;
+        }
+        return true;
+      },
+      std::chrono::seconds(180)))
+      << proc_->Log();
+  int64_t total = 0;
+  for (int64_t id : result.order_ids) {
+    const int64_t n = bc_->CountSalesOrders(Ref(id));
+    EXPECT_EQ(n, 1) << "order " << id;
+    total += n;
+  }
+  EXPECT_EQ(total, kOrders);
+  EXPECT_EQ(bc_->stats().orders_created, kOrders);
+}
+
+}  // namespace
+}  // namespace keelson
