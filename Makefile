@@ -17,7 +17,7 @@ test: build
 	@ctest --preset $(PRESET)
 
 demo: build
-	@scripts/demo.sh $(BUILD_DIR)/keelson
+	$(BUILD_DIR)/keelson demo --dir var/demo
 
 bench: build
 	@bench/run_intake.sh $(BUILD_DIR)

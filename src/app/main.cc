@@ -11,6 +11,7 @@
 #include "api/dead_letters.h"
 #include "api/views.h"
 #include "app/config.h"
+#include "app/demo.h"
 #include "app/server.h"
 #include "core/clock.h"
 #include "obs/log.h"
@@ -82,6 +83,28 @@ int Main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "print the version");
 
+  auto* sim_cmd = app.add_subcommand("sim", "run one simulator standalone: woocommerce, "
+                                            "business-central or odoo");
+  SimOptions sim_options;
+  sim_cmd->add_option("name", sim_options.name, "woocommerce | business-central | odoo")
+      ->required();
+  sim_cmd->add_option("--port", sim_options.port, "listen port (0 = any)")->capture_default_str();
+  sim_cmd->add_option("--webhook-target", sim_options.webhook_target,
+                      "woocommerce: where to send webhooks (Keelson's webhook URL)");
+  sim_cmd->add_option("--odoo-version", sim_options.odoo_version,
+                      "odoo: server version; 19.0 enables the JSON-2 API")
+      ->capture_default_str();
+
+  auto* demo = app.add_subcommand(
+      "demo", "simulators + hub on SQLite, with orders streamed through; prints where to look");
+  DemoOptions demo_options;
+  demo->add_option("--orders", demo_options.orders, "orders to stream")->capture_default_str();
+  demo->add_option("--port", demo_options.port, "the hub's port")->capture_default_str();
+  demo->add_option("--dir", demo_options.dir, "working directory (database, config)")
+      ->capture_default_str();
+  demo->add_option("--erp", demo_options.erp, "business_central | odoo")->capture_default_str();
+  demo->add_flag("--once", demo_options.once, "exit once the orders went through");
+
   auto* dlq = app.add_subcommand("dlq", "dead letters: list, show, replay");
   dlq->require_subcommand(1);
   dlq->add_option("--config,-c", config_path, "configuration file")->capture_default_str();
@@ -118,6 +141,8 @@ int Main(int argc, char** argv) {
     return code == 0 ? kOk : kUserError;
   }
 
+  if (sim_cmd->parsed()) return RunSim(sim_options);
+  if (demo->parsed()) return RunDemo(demo_options);
   if (version->parsed()) {
     std::cout << "keelson " << KEELSON_VERSION << "\n";
     return kOk;

@@ -36,6 +36,25 @@ TEST(CliTest, UnknownCommandIsAUserError) {
   EXPECT_EQ(RunKeelson({"frobnicate"}).exit_code, 1);
 }
 
+TEST(CliTest, DemoStreamsOrdersIntoTheErpAndSaysWhereToLook) {
+  TempDir dir;
+  for (const char* erp : {"business_central", "odoo"}) {
+    auto r = RunKeelson({"demo", "--orders", "6", "--port", "0", "--once", "--erp", erp, "--dir",
+                         dir.File(erp)});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    // 6 streamed + the one whose webhook never came (backfill); the unknown SKU stays parked.
+    EXPECT_NE(r.output.find("7 of 7 paid orders are now in the"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("/v1/orders/main/"), std::string::npos);
+    EXPECT_NE(r.output.find("unknown SKU NEW-ITEM"), std::string::npos);
+  }
+}
+
+TEST(CliTest, SimRejectsAnUnknownSimulator) {
+  auto r = RunKeelson({"sim", "sap"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("unknown simulator \"sap\""), std::string::npos) << r.output;
+}
+
 TEST(CliTest, CheckConfigAcceptsTheDemoConfig) {
   auto r = RunKeelson({"check-config", "--config", std::string(KEELSON_SOURCE_DIR) +
                                                        "/configs/demo.yaml"});

@@ -1,0 +1,245 @@
+#include "app/demo.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "app/config.h"
+#include "app/server.h"
+#include "obs/log.h"
+#include "sim/business_central.h"
+#include "sim/odoo.h"
+#include "sim/woocommerce.h"
+
+namespace keelson::app {
+namespace {
+
+// Blocks the stop signals in this thread and in every thread started after it, so that only a
+// sigwait sees them.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+const std::vector<std::tuple<std::string, std::string, int64_t>> kItems = {
+    {"WID-BLUE", "Widget, blue", 1999},
+    {"WID-RED", "Widget, red", 2499},
+    {"GADGET-1", "Gadget", 4900},
+};
+
+}  // namespace
+
+int RunSim(const SimOptions& o) {
+  sigset_t stop = BlockStopSignals();
+  std::unique_ptr<sim::WooCommerceSim> woo;
+  std::unique_ptr<sim::BusinessCentralSim> bc;
+  std::unique_ptr<sim::OdooSim> odoo;
+  if (o.name == "woocommerce") {
+    sim::WooCommerceSim::Options wo;
+    wo.port = o.port;
+    wo.webhook_target_url = o.webhook_target;
+    wo.ping_on_start = !o.webhook_target.empty();
+    woo = std::make_unique<sim::WooCommerceSim>(wo);
+    if (auto s = woo->Start(); !s.ok()) {
+      std::cerr << "keelson: " << s.message() << "\n";
+      return 2;
+    }
+    std::cout << "WooCommerce simulator at " << woo->url() << "\n"
+              << "  REST:           " << woo->url() << "/wp-json/wc/v3/orders\n"
+              << "  consumer_key:   " << wo.consumer_key << "\n"
+              << "  consumer_secret:" << wo.consumer_secret << "\n"
+              << "  webhook_secret: " << wo.webhook_secret << "\n"
+              << "  webhooks to:    " << (o.webhook_target.empty() ? "(none yet: PUT /_sim/webhook-target)" : o.webhook_target) << "\n"
+              << "  create an order: curl -X POST " << woo->url()
+              << "/_sim/orders -d '{\"status\":\"processing\"}'\n";
+  } else if (o.name == "business-central") {
+    sim::BusinessCentralSim::Options bo;
+    bo.port = o.port;
+    bc = std::make_unique<sim::BusinessCentralSim>(bo);
+    if (auto s = bc->Start(); !s.ok()) {
+      std::cerr << "keelson: " << s.message() << "\n";
+      return 2;
+    }
+    for (const auto& [sku, name, price] : kItems) bc->AddItem(sku, name, {price, "EUR"});
+    std::cout << "Business Central simulator\n"
+              << "  erp.url:            " << bc->base_url() << "\n"
+              << "  erp.company_id:     " << bo.company_id << "\n"
+              << "  erp.auth.token_url: " << bc->token_url() << "\n"
+              << "  client_id/secret:   " << bo.client_id << " / " << bo.client_secret << "\n"
+              << "  items:              WID-BLUE, WID-RED, GADGET-1 (POST /_sim/items for more)\n"
+              << "  stats:              GET http://127.0.0.1:" << bc->port() << "/_sim/stats\n";
+  } else if (o.name == "odoo") {
+    sim::OdooSim::Options oo;
+    oo.port = o.port;
+    oo.version = o.odoo_version;
+    odoo = std::make_unique<sim::OdooSim>(oo);
+    if (auto s = odoo->Start(); !s.ok()) {
+      std::cerr << "keelson: " << s.message() << "\n";
+      return 2;
+    }
+    for (const auto& [sku, name, price] : kItems) odoo->AddProduct(sku, name, price / 100.0);
+    std::cout << "Odoo " << oo.version << " simulator at " << odoo->url() << "\n"
+              << "  erp.database / username / password: " << oo.database << " / " << oo.login
+              << " / " << oo.password << "\n"
+              << "  stats: GET " << odoo->url() << "/_sim/stats\n";
+  } else {
+    std::cerr << "keelson: sim: unknown simulator \"" << o.name
+              << "\" (woocommerce, business-central, odoo)\n";
+    return 1;
+  }
+  std::cout << "Ctrl-C stops it.\n" << std::flush;
+  int sig = 0;
+  sigwait(&stop, &sig);
+  return 0;
+}
+
+int RunDemo(const DemoOptions& o) {
+  BlockStopSignals();
+  std::error_code ec;
+  std::filesystem::create_directories(o.dir, ec);
+  std::filesystem::remove(o.dir + "/keelson.db", ec);
+  std::filesystem::remove(o.dir + "/keelson.db-wal", ec);
+  std::filesystem::remove(o.dir + "/keelson.db-shm", ec);
+  std::filesystem::remove(o.dir + "/ready", ec);
+
+  sim::BusinessCentralSim::Options bo;
+  sim::BusinessCentralSim bc(bo);
+  sim::OdooSim::Options oo;
+  sim::OdooSim odoo(oo);
+  const bool use_odoo = o.erp == "odoo";
+  if (auto s = use_odoo ? odoo.Start() : bc.Start(); !s.ok()) {
+    std::cerr << "keelson: demo: " << s.message() << "\n";
+    return 2;
+  }
+  for (const auto& [sku, name, price] : kItems) {
+    if (use_odoo) {
+      odoo.AddProduct(sku, name, price / 100.0);
+    } else {
+      bc.AddItem(sku, name, {price, "EUR"});
+    }
+  }
+  sim::WooCommerceSim::Options wo;
+  wo.duplicate_probability = 0.2;  // as the real WooCommerce does now and then
+  wo.reorder_probability = 0.1;
+  sim::WooCommerceSim woo(wo);
+  if (auto s = woo.Start(); !s.ok()) {
+    std::cerr << "keelson: demo: " << s.message() << "\n";
+    return 2;
+  }
+
+  const std::string config_path = o.dir + "/keelson.yaml";
+  {
+    std::ofstream f(config_path);
+    f << "# Generated by `keelson demo`: the hub between the simulators it started.\n"
+      << "server: {listen: \"127.0.0.1:" << o.port << "\"}\n"
+      << "storage: {engine: sqlite, path: \"" << o.dir << "/keelson.db\"}\n"
+      << "stores:\n  - id: main\n    url: \"" << woo.url() << "\"\n"
+      << "    consumer_key: \"" << wo.consumer_key << "\"\n"
+      << "    consumer_secret: \"" << wo.consumer_secret << "\"\n"
+      << "    webhook_secret: \"" << wo.webhook_secret << "\"\n";
+    if (use_odoo) {
+      f << "erp: {type: odoo, url: \"" << odoo.url() << "\", database: \"" << oo.database
+        << "\", username: \"" << oo.login << "\", password: \"" << oo.password << "\"}\n";
+    } else {
+      f << "erp:\n  type: business_central\n  url: \"" << bc.base_url() << "\"\n"
+        << "  company_id: \"" << bo.company_id << "\"\n"
+        << "  auth: {token_url: \"" << bc.token_url() << "\", client_id: \"" << bo.client_id
+        << "\", client_secret: \"" << bo.client_secret << "\"}\n"
+        << "  mapping: {shipping: \"6610\", fees: \"6620\"}\n";
+    }
+    f << "order_to_cash: {backfill_interval_s: 2}\n"
+      << "jobs: {backoff_base_ms: 200, backoff_cap_ms: 5000}\n"
+      << "log: {level: warn, format: text}\n";
+  }
+  ConfigResult config = LoadConfigFile(config_path);
+  if (!config.ok()) {
+    std::cerr << "keelson: demo: generated config is invalid:\n" << FormatErrors(config.errors);
+    return 2;
+  }
+  obs::InitLogging(config.config.log.level, obs::LogFormat::kText);
+
+  const std::string ready = o.dir + "/ready";
+  std::thread streamer([&] {
+    for (int i = 0; i < 600 && !std::filesystem::exists(ready); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (!std::filesystem::exists(ready)) return;
+    int port = o.port;
+    std::ifstream(ready) >> port;  // the bound port (for --port 0)
+    const std::string base = absl::StrCat("http://127.0.0.1:", port);
+    woo.SetWebhookTarget(base + "/v1/webhooks/woocommerce/main");
+    std::cout << "\nKeelson is listening on " << base << "; streaming " << o.orders
+              << " WooCommerce orders (with duplicate and out-of-order webhooks)...\n"
+              << std::flush;
+    int64_t first = 0, last = 0;
+    std::vector<int64_t> ids;
+    for (int i = 0; i < o.orders; ++i) {
+      sim::WooOrderSpec spec;
+      spec.lines = {{.sku = i % 3 == 0 ? "WID-RED" : "WID-BLUE", .quantity = 1 + i % 3,
+                     .price = i % 3 == 0 ? "24.99" : "19.99"}};
+      auto id = woo.CreateOrder(spec);
+      if (!id.ok()) continue;
+      if (first == 0) first = *id;
+      last = *id;
+      ids.push_back(*id);
+      if (i % 10 == 9) woo.UpdateOrderStatus(*id, "completed").IgnoreError();
+    }
+    // One order for an item the ERP does not know: it is parked, visibly, for replay.
+    sim::WooOrderSpec unknown;
+    unknown.lines = {{.sku = "NEW-ITEM", .quantity = 1, .price = "9.99"}};
+    auto parked = woo.CreateOrder(unknown);
+    // One the shop never sends a webhook for: backfill finds it.
+    auto silent = woo.CreateOrderSilently({});
+    woo.FlushDeferred();
+    if (silent.ok()) ids.push_back(*silent);
+    auto count_in_erp = [&] {
+      int64_t n = 0;
+      for (int64_t id : ids) {
+        const std::string ref = absl::StrCat("main:", id);
+        n += use_odoo ? odoo.CountSaleOrders(ref) : bc.CountSalesOrders(ref);
+      }
+      return n;
+    };
+    // Wait for the flow (and one backfill round for the silent order), 30 s at most.
+    int64_t in_erp = 0;
+    for (int i = 0; i < 300; ++i) {
+      in_erp = count_in_erp();
+      if (in_erp >= static_cast<int64_t>(ids.size())) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::cout << "\n" << in_erp << " of " << ids.size() << " paid orders are now in the "
+              << (use_odoo ? "Odoo" : "Business Central") << " simulator ("
+              << woo.stats().webhooks_sent << " webhooks sent, duplicates included).\n\n"
+              << "Where to look:\n"
+              << "  an order:      curl -s " << base << "/v1/orders/main/" << first << "\n"
+              << "  its timeline:  build/release/keelson trace main:" << first << " -c "
+              << config_path << "\n"
+              << "  parked:        curl -s " << base << "/ops/dead-letters"
+              << (parked.ok() ? absl::StrCat("   (order ", *parked, ": unknown SKU NEW-ITEM)")
+                              : std::string())
+              << "\n"
+              << "  backfilled:    curl -s " << base << "/v1/orders/main/"
+              << (silent.ok() ? *silent : last) << "   (its webhook was never sent)\n"
+              << "  metrics:       curl -s " << base << "/metrics | grep keelson_\n"
+              << "  the ERP:       curl -s http://127.0.0.1:"
+              << (use_odoo ? odoo.port() : bc.port()) << "/_sim/stats\n\n"
+              << (o.once ? "" : "Ctrl-C stops the demo.\n") << std::flush;
+    if (o.once) kill(getpid(), SIGTERM);  // Serve's sigwait takes it and shuts down cleanly
+  });
+  const int rc = Serve(config.config, ServeOptions{.ready_file = ready});
+  streamer.join();
+  return rc;
+}
+
+}  // namespace keelson::app
