@@ -1,0 +1,177 @@
+// order_to_cash_load: end-to-end order-to-cash throughput. Starts the WooCommerce and ERP
+// simulators in this process (the ERP unthrottled), the real keelson binary next to them on a
+// fresh SQLite file, then creates --orders paid orders in the shop from --threads threads at
+// once (each a signed order.created + order.updated webhook, as WooCommerce 7.8 sends them) and
+// measures the time until every one of them is a sales order in the ERP AND carries its ERP
+// number back in the shop (the `_keelson_erp_ref` meta written by Keelson's write-back).
+//
+//   order_to_cash_load --keelson build/release/keelson [--orders 3000] [--threads 16]
+//                      [--erp business_central|odoo] [--workers 8]
+//
+// Prints orders/s and one `SUMMARY {json}` line. Never fails on the figures (exit 0 when it
+// ran); exit 1 on bad arguments, 2 when something could not start or the orders did not all
+// arrive within 10 minutes.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "sim/business_central.h"
+#include "sim/odoo.h"
+#include "sim/woocommerce.h"
+
+namespace {
+
+using keelson::sim::BusinessCentralSim;
+using keelson::sim::OdooSim;
+using keelson::sim::WooCommerceSim;
+
+int Usage() {
+  fprintf(stderr,
+          "usage: order_to_cash_load --keelson PATH [--orders N] [--threads T] "
+          "[--erp business_central|odoo] [--workers W]\n");
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string keelson, erp = "business_central";
+  int orders = 3000, threads = 16, workers = 8;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--keelson") {
+      keelson = v;
+    } else if (k == "--erp") {
+      erp = v;
+    } else if (k == "--orders") {
+      if (!absl::SimpleAtoi(v, &orders)) return Usage();
+    } else if (k == "--threads") {
+      if (!absl::SimpleAtoi(v, &threads)) return Usage();
+    } else if (k == "--workers") {
+      if (!absl::SimpleAtoi(v, &workers)) return Usage();
+    } else {
+      return Usage();
+    }
+  }
+  if (keelson.empty() || (erp != "business_central" && erp != "odoo")) return Usage();
+  const bool odoo = erp == "odoo";
+
+  BusinessCentralSim::Options bo;
+  bo.requests_per_window = 1'000'000'000;  // unthrottled: this bench measures Keelson
+  bo.max_concurrent = 64;
+  BusinessCentralSim bc(bo);
+  OdooSim od;
+  if (!(odoo ? od.Start() : bc.Start()).ok()) return 2;
+  if (odoo) {
+    od.AddProduct("WID-BLUE", "Widget, blue", 19.99);
+  } else {
+    bc.AddItem("WID-BLUE", "Widget, blue", {1999, "EUR"});
+  }
+  WooCommerceSim::Options wo;
+  wo.http_threads = 2;
+  WooCommerceSim woo(wo);
+  if (!woo.Start().ok()) return 2;
+
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / absl::StrCat("kl-o2c-", getpid())).string();
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream f(dir + "/keelson.yaml");
+    f << "server: {listen: \"127.0.0.1:0\"}\n"
+      << "storage: {engine: sqlite, path: \"" << dir << "/keelson.db\"}\n"
+      << "stores:\n  - id: main\n    url: \"" << woo.url() << "\"\n"
+      << "    consumer_key: \"" << wo.consumer_key << "\"\n"
+      << "    consumer_secret: \"" << wo.consumer_secret << "\"\n"
+      << "    webhook_secret: \"" << wo.webhook_secret << "\"\n";
+    if (odoo) {
+      f << "erp: {type: odoo, url: \"" << od.url() << "\", database: keelson, username: admin, "
+        << "password: admin, mapping: {shipping: \"\"}, limits: {concurrency: 16}}\n";
+    } else {
+      f << "erp:\n  type: business_central\n  url: \"" << bc.base_url() << "\"\n"
+        << "  company_id: \"" << bo.company_id << "\"\n"
+        << "  auth: {token_url: \"" << bc.token_url() << "\", client_id: \"" << bo.client_id
+        << "\", client_secret: \"" << bo.client_secret << "\"}\n"
+        << "  mapping: {shipping: \"6610\"}\n  limits: {concurrency: 16}\n";
+    }
+    f << "order_to_cash: {backfill_interval_s: 0}\n"
+      << "jobs: {workers: " << workers << "}\n"
+      << "log: {level: error}\n";
+  }
+  const std::string ready = dir + "/ready";
+  pid_t pid = fork();
+  if (pid == 0) {
+    freopen((dir + "/keelson.log").c_str(), "w", stdout);
+    freopen((dir + "/keelson.log").c_str(), "a", stderr);
+    std::string cfg = dir + "/keelson.yaml";
+    execl(keelson.c_str(), keelson.c_str(), "serve", "--config", cfg.c_str(), "--ready-file",
+          ready.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int port = 0;
+  for (int i = 0; i < 400 && port == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::ifstream(ready) >> port;
+  }
+  if (port == 0) {
+    fprintf(stderr, "keelson did not start; see %s/keelson.log\n", dir.c_str());
+    kill(pid, SIGKILL);
+    return 2;
+  }
+  woo.SetWebhookTarget(absl::StrCat("http://127.0.0.1:", port, "/v1/webhooks/woocommerce/main"));
+
+  WooCommerceSim::OrderSpec spec;
+  spec.lines = {{.sku = "WID-BLUE", .quantity = 2, .price = "19.99"}};
+  const absl::Time start = absl::Now();
+  keelson::sim::WooBurstResult burst = woo.EmitBurst(orders, threads, spec);
+  const absl::Duration emit = absl::Now() - start;
+  // Wait until every order is in the ERP and carries its ERP number in the shop.
+  size_t next = 0;
+  const absl::Time deadline = start + absl::Minutes(10);
+  while (next < burst.order_ids.size() && absl::Now() < deadline) {
+    const int64_t id = burst.order_ids[next];
+    if (woo.Meta(id, "_keelson_erp_ref").has_value()) {
+      ++next;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  const absl::Duration total = absl::Now() - start;
+  int64_t in_erp = 0, duplicates = 0;
+  for (int64_t id : burst.order_ids) {
+    const std::string ref = absl::StrCat("main:", id);
+    const int64_t n = odoo ? od.CountSaleOrders(ref) : bc.CountSalesOrders(ref);
+    in_erp += n > 0;
+    duplicates += n > 1 ? n - 1 : 0;
+  }
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+  std::filesystem::remove_all(dir);
+  if (next < burst.order_ids.size()) {
+    fprintf(stderr, "only %zu of %zu orders went through\n", next, burst.order_ids.size());
+    return 2;
+  }
+  const double rate = orders / absl::ToDoubleSeconds(total);
+  const auto stats = woo.stats();
+  printf("%d orders via %s: all in the ERP and written back in %.2f s = %.0f orders/s "
+         "(webhooks emitted in %.2f s; %lld webhooks, %lld ERP duplicates)\n",
+         orders, erp.c_str(), absl::ToDoubleSeconds(total), rate, absl::ToDoubleSeconds(emit),
+         static_cast<long long>(stats.webhooks_sent), static_cast<long long>(duplicates));
+  printf("SUMMARY {\"bench\":\"order_to_cash\",\"erp\":\"%s\",\"orders\":%d,\"threads\":%d,"
+         "\"seconds\":%.3f,\"orders_per_s\":%.1f,\"in_erp\":%lld,\"erp_duplicates\":%lld}\n",
+         erp.c_str(), orders, threads, absl::ToDoubleSeconds(total), rate,
+         static_cast<long long>(in_erp), static_cast<long long>(duplicates));
+  return 0;
+}
