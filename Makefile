@@ -21,6 +21,8 @@ demo: build
 
 bench: build
 	@bench/run_intake.sh $(BUILD_DIR)
+	@$(BUILD_DIR)/order_to_cash_load --keelson $(BUILD_DIR)/keelson --orders 3000 --threads 16
+	@$(BUILD_DIR)/bc_throttle_load --duration_s 60
 
 format:
 	@find src sim bench tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
