@@ -73,6 +73,24 @@ bool MateriallyDifferent(const json& incoming, const std::string& held_json) {
   return false;
 }
 
+struct HeldOrder {
+  OrderKey key;
+  store::OrderRecord record;
+};
+
+// The order a follow-up job is about, as held now. kNotFound when it is not held (it always is:
+// the job was enqueued with the row).
+absl::StatusOr<HeldOrder> LoadHeld(const jobs::JobContext& ctx) {
+  absl::StatusOr<OrderKey> key = ParseKey(ctx.job.payload);
+  if (!key.ok()) return key.status();
+  auto rec = ctx.store.GetOrder(key->store_id, key->order_id);
+  if (!rec.ok()) return rec.status();
+  if (!rec->has_value()) {
+    return absl::NotFoundError(absl::StrCat("order ", key->Reference(), " is not held"));
+  }
+  return HeldOrder{*std::move(key), **std::move(rec)};
+}
+
 }  // namespace
 
 bool IsCancellation(model::OrderStatus status) {
@@ -223,15 +241,11 @@ absl::Status OrderToCash::OnDelivery(jobs::JobContext& ctx, const IngestedDelive
 }
 
 absl::Status OrderToCash::CreateInErp(jobs::JobContext& ctx) {
-  absl::StatusOr<OrderKey> key = ParseKey(ctx.job.payload);
-  if (!key.ok()) return key.status();
+  absl::StatusOr<HeldOrder> held = LoadHeld(ctx);
+  if (!held.ok()) return held.status();
+  const OrderKey* key = &held->key;
   const std::string& corr = ctx.job.correlation_id;
-  auto rec = ctx.store.GetOrder(key->store_id, key->order_id);
-  if (!rec.ok()) return rec.status();
-  if (!rec->has_value()) {
-    return absl::NotFoundError(absl::StrCat("order ", key->Reference(), " is not held"));
-  }
-  const store::OrderRecord& r = **rec;
+  const store::OrderRecord& r = held->record;
   if (r.erp_state == "created" || r.erp_state == "cancelled") return absl::OkStatus();
 
   json snapshot = json::parse(r.snapshot_json, nullptr, /*allow_exceptions=*/false);
@@ -299,15 +313,11 @@ absl::Status OrderToCash::CreateInErp(jobs::JobContext& ctx) {
 }
 
 absl::Status OrderToCash::CancelInErp(jobs::JobContext& ctx) {
-  absl::StatusOr<OrderKey> key = ParseKey(ctx.job.payload);
-  if (!key.ok()) return key.status();
+  absl::StatusOr<HeldOrder> held = LoadHeld(ctx);
+  if (!held.ok()) return held.status();
+  const OrderKey* key = &held->key;
   const std::string& corr = ctx.job.correlation_id;
-  auto rec = ctx.store.GetOrder(key->store_id, key->order_id);
-  if (!rec.ok()) return rec.status();
-  if (!rec->has_value()) {
-    return absl::NotFoundError(absl::StrCat("order ", key->Reference(), " is not held"));
-  }
-  const store::OrderRecord& r = **rec;
+  const store::OrderRecord& r = held->record;
   if (r.erp_state == "cancelled" || r.erp_state == "skipped") return absl::OkStatus();
   std::string erp_id = r.erp_id;
   std::string erp_number = r.erp_number;
@@ -339,16 +349,15 @@ absl::Status OrderToCash::CancelInErp(jobs::JobContext& ctx) {
 }
 
 absl::Status OrderToCash::WriteBack(jobs::JobContext& ctx) {
-  absl::StatusOr<OrderKey> key = ParseKey(ctx.job.payload);
-  if (!key.ok()) return key.status();
+  absl::StatusOr<HeldOrder> held = LoadHeld(ctx);
+  if (!held.ok()) return held.status();
+  const OrderKey* key = &held->key;
   const std::string& corr = ctx.job.correlation_id;
-  auto rec = ctx.store.GetOrder(key->store_id, key->order_id);
-  if (!rec.ok()) return rec.status();
-  if (!rec->has_value() || (*rec)->erp_number.empty()) {
+  if (held->record.erp_number.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("order ", key->Reference(), " has no ERP number to write back"));
   }
-  const std::string number = (*rec)->erp_number;
+  const std::string number = held->record.erp_number;
   ShopWriteBack* shop = shop_for_ ? shop_for_(key->store_id) : nullptr;
   if (shop == nullptr) {
     ctx.Defer([key = *key, corr](store::Tx& tx) {
