@@ -10,16 +10,16 @@
 
 namespace keelson::flows {
 
-namespace {
-
-using nlohmann::json;
-
 struct OrderKey {
   std::string store_id;
   int64_t order_id = 0;
   std::string Reference() const { return absl::StrCat(store_id, ":", order_id); }
   std::string Entity() const { return absl::StrCat("order:", store_id, ":", order_id); }
 };
+
+namespace {
+
+using nlohmann::json;
 
 absl::StatusOr<OrderKey> ParseKey(const std::string& payload) {
   json p = json::parse(payload, nullptr, /*allow_exceptions=*/false);
@@ -305,10 +305,22 @@ absl::Status OrderToCash::CreateInErp(jobs::JobContext& ctx) {
                                                                                : customer.number}}));
         !s.ok())
       return s;
-    if (!options_.write_back) return absl::OkStatus();
-    return tx.EnqueueJob(FollowUp(kShopWritebackJobKind, key, corr, options_.max_attempts))
-        .status();
+    return absl::OkStatus();
   });
+  if (!options_.write_back) return absl::OkStatus();
+  // Write back at once (the common case costs no extra job); if the shop fails, the ERP order
+  // still commits as created and a write-back job of its own retries.
+  absl::Status written = WriteBackNow(ctx, *key, created->number, MayHaveRunBefore(ctx.job));
+  if (!written.ok()) {
+    ctx.Defer([this, key = *key, corr, error = written.ToString()](store::Tx& tx) -> absl::Status {
+      if (auto s = tx.AppendTimeline(
+              Event(key, corr, "shop.writeback_deferred", {{"error", error}}));
+          !s.ok())
+        return s;
+      return tx.EnqueueJob(FollowUp(kShopWritebackJobKind, key, corr, options_.max_attempts))
+          .status();
+    });
+  }
   return absl::OkStatus();
 }
 
@@ -351,16 +363,19 @@ absl::Status OrderToCash::CancelInErp(jobs::JobContext& ctx) {
 absl::Status OrderToCash::WriteBack(jobs::JobContext& ctx) {
   absl::StatusOr<HeldOrder> held = LoadHeld(ctx);
   if (!held.ok()) return held.status();
-  const OrderKey* key = &held->key;
-  const std::string& corr = ctx.job.correlation_id;
   if (held->record.erp_number.empty()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("order ", key->Reference(), " has no ERP number to write back"));
+        absl::StrCat("order ", held->key.Reference(), " has no ERP number to write back"));
   }
-  const std::string number = held->record.erp_number;
-  ShopWriteBack* shop = shop_for_ ? shop_for_(key->store_id) : nullptr;
+  return WriteBackNow(ctx, held->key, held->record.erp_number, MayHaveRunBefore(ctx.job));
+}
+
+absl::Status OrderToCash::WriteBackNow(jobs::JobContext& ctx, const OrderKey& key,
+                                       const std::string& number, bool may_have_run_before) {
+  const std::string& corr = ctx.job.correlation_id;
+  ShopWriteBack* shop = shop_for_ ? shop_for_(key.store_id) : nullptr;
   if (shop == nullptr) {
-    ctx.Defer([key = *key, corr](store::Tx& tx) {
+    ctx.Defer([key, corr](store::Tx& tx) {
       return tx.AppendTimeline(Event(key, corr, "shop.writeback_skipped",
                                      {{"reason", "the store has no REST credentials configured"}}));
     });
@@ -368,17 +383,17 @@ absl::Status OrderToCash::WriteBack(jobs::JobContext& ctx) {
   }
   // The note is not idempotent on the shop's side. The meta value is written after it, so when
   // it is already there both happened; only an uncertain note write can repeat the note.
-  if (MayHaveRunBefore(ctx.job)) {
-    auto meta = shop->GetOrderMeta(key->order_id, kErpRefMetaKey);
+  if (may_have_run_before) {
+    auto meta = shop->GetOrderMeta(key.order_id, kErpRefMetaKey);
     if (!meta.ok()) return meta.status();
     if (meta->has_value() && **meta == number) return absl::OkStatus();
   }
   const std::string note = absl::StrCat("Keelson: ERP sales order ", number, " created in ",
                                         core::AbslSv(erp_->name()), ".");
-  if (auto s = shop->AddOrderNote(key->order_id, note); !s.ok()) return s;
-  if (auto s = shop->SetOrderMeta(key->order_id, kErpRefMetaKey, number); !s.ok()) return s;
+  if (auto s = shop->AddOrderNote(key.order_id, note); !s.ok()) return s;
+  if (auto s = shop->SetOrderMeta(key.order_id, kErpRefMetaKey, number); !s.ok()) return s;
   if (m_writebacks_) m_writebacks_->Inc();
-  ctx.Defer([key = *key, corr, number](store::Tx& tx) {
+  ctx.Defer([key, corr, number](store::Tx& tx) {
     return tx.AppendTimeline(Event(key, corr, "shop.erp_ref_written",
                                    {{"erp_number", number}, {"meta_key", kErpRefMetaKey}}));
   });

@@ -22,7 +22,8 @@
 // Job kinds (all registered by Register):
 //   order.erp_create     create the ERP order (customer find-or-create first)
 //   order.erp_cancel     cancel it (an order the ERP has shipped is a business exception)
-//   order.shop_writeback note with the ERP number + meta `_keelson_erp_ref` on the shop order
+//   order.shop_writeback note with the ERP number + meta `_keelson_erp_ref` on the shop order;
+//                        only when the write-back the create job does at once has failed
 //
 // Thread-safety: one instance serves all workers; the adapters it holds must be thread-safe.
 
@@ -47,6 +48,8 @@ class Counter;
 }  // namespace keelson::obs
 
 namespace keelson::flows {
+
+struct OrderKey;  // store id + shop order id (order_to_cash.cc)
 
 inline constexpr char kErpCreateJobKind[] = "order.erp_create";
 inline constexpr char kErpCancelJobKind[] = "order.erp_cancel";
@@ -101,6 +104,10 @@ class OrderToCash {
   absl::Status CreateInErp(jobs::JobContext& ctx);
   absl::Status CancelInErp(jobs::JobContext& ctx);
   absl::Status WriteBack(jobs::JobContext& ctx);
+  // Note + meta on the shop order; with `may_have_run_before`, reads the meta first and stops if
+  // it already holds `number`.
+  absl::Status WriteBackNow(jobs::JobContext& ctx, const OrderKey& key,
+                            const std::string& number, bool may_have_run_before);
   bool WantsErpOrder(model::OrderStatus status) const;
 
   connectors::ErpAdapter* erp_;

@@ -314,6 +314,12 @@ TEST_F(OrderToCashTest, WriteBackRetryDoesNotRepeatTheNote) {
   Drain();
   EXPECT_EQ(shop_.notes_[24].size(), 1u);
   EXPECT_EQ((shop_.meta_[{24, "_keelson_erp_ref"}]), "SO1001");
+  // The create job's own write-back failed: the ERP order committed anyway, and a write-back
+  // job of its own retried until the shop took it.
+  EXPECT_THAT(TimelineKinds(24),
+              ElementsAre("webhook.received", "order.updated", "erp.order_created",
+                          "shop.writeback_deferred", "shop.erp_ref_written"));
+  EXPECT_EQ(Held(24).erp_state, "created");
 }
 
 TEST_F(OrderToCashTest, StoreWithoutRestCredentialsSkipsWriteBackVisibly) {
