@@ -28,16 +28,7 @@ namespace http = net::http;
 using json = nlohmann::json;
 using core::AbslSv;
 
-// Debian's absl::StrCat takes absl::string_view, not std::string_view; Cat converts.
-inline absl::string_view CatArg(std::string_view s) { return core::AbslSv(s); }
-template <typename T>
-const T& CatArg(const T& v) {
-  return v;
-}
-template <typename... Args>
-std::string Cat(const Args&... args) {
-  return absl::StrCat(CatArg(args)...);
-}
+using core::Cat;
 
 constexpr char kEmptyGuid[] = "00000000-0000-0000-0000-000000000000";
 

@@ -6,11 +6,23 @@
 
 #include <string_view>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
 namespace keelson::core {
 
 inline absl::string_view AbslSv(std::string_view s) { return {s.data(), s.size()}; }
 inline std::string_view StdSv(absl::string_view s) { return {s.data(), s.size()}; }
+
+// absl::StrCat that also takes std::string_view arguments (converted with AbslSv).
+inline absl::string_view CatArg(std::string_view s) { return AbslSv(s); }
+template <typename T>
+const T& CatArg(const T& v) {
+  return v;
+}
+template <typename... Args>
+std::string Cat(const Args&... args) {
+  return absl::StrCat(CatArg(args)...);
+}
 
 }  // namespace keelson::core

@@ -15,16 +15,7 @@ namespace {
 
 using json = nlohmann::json;
 
-// Debian's absl::StrCat takes absl::string_view, not std::string_view; Cat converts.
-inline absl::string_view CatArg(std::string_view s) { return core::AbslSv(s); }
-template <typename T>
-const T& CatArg(const T& v) {
-  return v;
-}
-template <typename... Args>
-std::string Cat(const Args&... args) {
-  return absl::StrCat(CatArg(args)...);
-}
+using core::Cat;
 constexpr size_t kMaxMessage = 400;
 
 std::string Truncate(std::string_view s) {
