@@ -197,39 +197,15 @@ std::optional<absl::Time> ParseRestDate(std::string_view text) {
 // PHP's rawurlencode (RFC 3986 unreserved characters kept).
 std::string RawUrlEncode(std::string_view s) { return net::UrlEncode(s); }
 
-int HexVal(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// PHP's urldecode ('+' is a space) or rawurldecode.
-std::string UrlDecode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && HexVal(s[i + 1]) >= 0 && HexVal(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexVal(s[i + 1]) * 16 + HexVal(s[i + 2])));
-      i += 2;
-    } else if (plus_is_space && s[i] == '+') {
-      out.push_back(' ');
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 // PHP's $_GET: decoded, the last of a repeated key wins.
 std::map<std::string, std::string> ParseQuery(std::string_view query) {
   std::map<std::string, std::string> out;
   for (absl::string_view part : absl::StrSplit(core::AbslSv(query), '&', absl::SkipEmpty())) {
     std::string_view kv = core::StdSv(part);
     size_t eq = kv.find('=');
-    std::string key = UrlDecode(kv.substr(0, eq), true);
+    std::string key = net::UrlDecode(kv.substr(0, eq), true);
     if (key.empty()) continue;
-    out[key] = eq == std::string_view::npos ? "" : UrlDecode(kv.substr(eq + 1), true);
+    out[key] = eq == std::string_view::npos ? "" : net::UrlDecode(kv.substr(eq + 1), true);
   }
   return out;
 }
@@ -248,7 +224,7 @@ std::map<std::string, std::string> ParseOAuthHeader(std::string_view header) {
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
       value = value.substr(1, value.size() - 2);
     }
-    out[std::string(part.substr(0, eq))] = UrlDecode(value, true);
+    out[std::string(part.substr(0, eq))] = net::UrlDecode(value, true);
   }
   return out;
 }
@@ -1026,7 +1002,7 @@ std::optional<net::HttpResponse> WooCommerceSim::Authenticate(const net::HttpReq
   // again and the pairs joined with "%26".
   std::string consumer_signature = params["oauth_signature"];
   std::replace(consumer_signature.begin(), consumer_signature.end(), ' ', '+');
-  consumer_signature = UrlDecode(consumer_signature, false);
+  consumer_signature = net::UrlDecode(consumer_signature, false);
   params.erase("oauth_signature");
   std::vector<std::string> pairs;
   for (const auto& [k, v] : params) {

@@ -66,5 +66,8 @@ std::unique_ptr<HttpClient> NewCurlHttpClient(CurlClientOptions options = {});
 
 // Percent-encodes `s` for a URL query component or path segment (RFC 3986 unreserved kept).
 std::string UrlEncode(std::string_view s);
+// Decodes %XX escapes (malformed ones are kept as they are) and, with `plus_is_space` (query
+// strings and form bodies, PHP's urldecode), '+' as a space; without it, PHP's rawurldecode.
+std::string UrlDecode(std::string_view s, bool plus_is_space = true);
 
 }  // namespace keelson::net

@@ -1,4 +1,5 @@
 #include "net/http_server.h"
+
 #include "core/thread_name.h"
 
 #include <boost/asio/dispatch.hpp>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/strings.h"
+#include "net/http_client.h"
 
 namespace keelson::net {
 namespace {
@@ -23,29 +25,6 @@ std::vector<std::string> SplitPath(std::string_view path) {
   std::vector<std::string> out;
   for (absl::string_view seg : absl::StrSplit(core::AbslSv(path), '/', absl::SkipEmpty())) {
     out.emplace_back(seg);
-  }
-  return out;
-}
-
-int HexVal(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && HexVal(s[i + 1]) >= 0 && HexVal(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexVal(s[i + 1]) * 16 + HexVal(s[i + 2])));
-      i += 2;
-    } else if (s[i] == '+') {
-      out.push_back(' ');
-    } else {
-      out.push_back(s[i]);
-    }
   }
   return out;
 }
@@ -147,8 +126,8 @@ std::string HttpRequest::QueryParam(std::string_view name) const {
     std::string_view kv = core::StdSv(akv);
     size_t eq = kv.find('=');
     std::string_view k = kv.substr(0, eq);
-    if (PercentDecode(k) == name) {
-      return eq == std::string_view::npos ? std::string() : PercentDecode(kv.substr(eq + 1));
+    if (UrlDecode(k) == name) {
+      return eq == std::string_view::npos ? std::string() : UrlDecode(kv.substr(eq + 1));
     }
   }
   return {};
@@ -170,7 +149,7 @@ const Handler* Router::Match(http::verb method, std::string_view path,
     for (size_t i = 0; i < segs.size() && match; ++i) {
       const std::string& p = r.segments[i];
       if (p.size() >= 2 && p.front() == '{' && p.back() == '}') {
-        captured[p.substr(1, p.size() - 2)] = PercentDecode(segs[i]);
+        captured[p.substr(1, p.size() - 2)] = UrlDecode(segs[i]);
       } else if (p != segs[i]) {
         match = false;
       }
