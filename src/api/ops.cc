@@ -122,6 +122,46 @@ void AddOpsRoutes(net::Router& router, const OpsDeps& deps) {
                if (deps.on_replay && !replayed->empty()) deps.on_replay();
                return net::Json(status::ok, nlohmann::json{{"replayed", *replayed}}.dump());
              }));
+  if (deps.connector_health) {
+    router.Add(verb::get, "/ops/connectors", GuardedHandler(deps, [deps](net::HttpRequest&) {
+                 return net::Json(status::ok,
+                                  nlohmann::json{{"items", deps.connector_health()}}.dump());
+               }));
+  }
+  if (deps.controls != nullptr) {
+    router.Add(verb::post, "/ops/connectors/{name}/pause",
+               GuardedHandler(deps, [deps](net::HttpRequest& req) {
+                 const std::string name = req.params["name"];
+                 std::string reason;
+                 if (!req.raw.body().empty()) {
+                   nlohmann::json body = nlohmann::json::parse(req.raw.body(), nullptr, false);
+                   if (!body.is_object() || (body.contains("reason") && !body["reason"].is_string())) {
+                     return net::Problem(status::bad_request, "Bad Request",
+                                         "the body must be a JSON object {\"reason\": \"…\"}");
+                   }
+                   reason = body.value("reason", "");
+                 }
+                 if (auto s = deps.controls->Pause(name, reason, "ops-api"); !s.ok()) {
+                   return ProblemFromStatus(s);
+                 }
+                 obs::LogWarn("connector paused",
+                              {{"connector", name}, {"reason", reason}, {"by", "ops-api"}});
+                 return net::Json(status::ok,
+                                  nlohmann::json{{"connector", name}, {"paused", true},
+                                                 {"reason", reason}}.dump());
+               }));
+    router.Add(verb::post, "/ops/connectors/{name}/resume",
+               GuardedHandler(deps, [deps](net::HttpRequest& req) {
+                 const std::string name = req.params["name"];
+                 if (auto s = deps.controls->Resume(name, "ops-api"); !s.ok()) {
+                   return ProblemFromStatus(s);
+                 }
+                 obs::LogInfo("connector resumed", {{"connector", name}, {"by", "ops-api"}});
+                 if (deps.on_resume) deps.on_resume();
+                 return net::Json(status::ok,
+                                  nlohmann::json{{"connector", name}, {"paused", false}}.dump());
+               }));
+  }
   router.Add(verb::get, "/ops/timeline", GuardedHandler(deps, [deps](net::HttpRequest& req) {
                const std::string corr = req.QueryParam("correlation_id");
                const std::string entity = req.QueryParam("entity");

@@ -6,6 +6,10 @@
 //   POST /ops/dead-letters/{id}/replay                   back to the queue (404 / 409 not dead)
 //   POST /ops/dead-letters/replay?reason=&kind=          every matching dead letter
 //   GET  /ops/timeline?correlation_id=… | entity=…       timeline events
+//   GET  /ops/connectors                                 health: breaker, rate, in flight, last
+//                                                        error, paused (per connector/endpoint)
+//   POST /ops/connectors/{name}/pause   {"reason": "…"}  hold the connector's jobs (not failed)
+//   POST /ops/connectors/{name}/resume                   run them again
 //
 // Authentication: when api key digests are configured (ops.api_keys), /ops requires
 // `Authorization: Bearer <key>`; the key's SHA-256 is compared in constant time. Without any
@@ -17,6 +21,8 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "jobs/controls.h"
+#include <nlohmann/json.hpp>
 #include "net/http_server.h"
 #include "store/store.h"
 
@@ -33,6 +39,9 @@ struct OpsDeps {
   std::vector<std::string> api_key_sha256;  // lowercase hex digests
   std::function<void()> on_replay;          // wake the job runner
   std::function<bool()> ready;              // readiness beyond the store ping
+  jobs::ConnectorControls* controls = nullptr;       // pause/resume; null = not offered
+  std::function<nlohmann::json()> connector_health;  // GET /ops/connectors; empty = not offered
+  std::function<void()> on_resume;                   // wake the job runner
 };
 
 // A status as an RFC 9457 problem (kNotFound -> 404, kInvalidArgument -> 400, ...).

@@ -199,6 +199,7 @@ class Decoder {
   void Stores(const YAML::Node& node, const std::string& path, std::vector<StoreConfig>* stores);
   void Erp(const YAML::Node& node, const std::string& path, ErpConfig* erp);
   void Jobs(const YAML::Node& node, const std::string& path, JobsConfig* jobs);
+  void Limits(const YAML::Node& node, const std::string& path, LimitsConfig* limits);
   void OrderToCash(const YAML::Node& node, const std::string& path, OrderToCashConfig* o2c);
   void Log(const YAML::Node& node, const std::string& path, LogConfig* log);
   void Ops(const YAML::Node& node, const std::string& path, OpsConfig* ops);
@@ -523,6 +524,8 @@ void Decoder::Stores(const YAML::Node& node, const std::string& path,
             Sec("consumer_key", &store.consumer_key),
             Sec("consumer_secret", &store.consumer_secret),
             Sec("webhook_secret", &store.webhook_secret),
+            Section("limits", [&](const YAML::Node& n,
+                                  const std::string& lp) { Limits(n, lp, &store.limits); }),
         });
     const std::string id_path = JoinKey(p, "id");
     RequireNonEmpty(store.id.empty(), id_path);
@@ -576,15 +579,8 @@ void Decoder::Erp(const YAML::Node& node, const std::string& path, ErpConfig* er
                             Str("local_currency", &erp->mapping.local_currency),
                         });
                   }),
-          Section("limits",
-                  [&](const YAML::Node& n, const std::string& p) {
-                    Map(n, p,
-                        {
-                            PositiveNumber("requests_per_second", &erp->limits.requests_per_second),
-                            Int("concurrency", &erp->limits.concurrency, kPositive),
-                            Int64("timeout_ms", &erp->limits.timeout_ms, kPositive),
-                        });
-                  }),
+          Section("limits", [&](const YAML::Node& n,
+                                const std::string& p) { Limits(n, p, &erp->limits); }),
       });
   RequireNonEmpty(erp->type.empty(), JoinKey(path, "type"));
   RequireNonEmpty(erp->url.empty(), JoinKey(path, "url"));
@@ -618,9 +614,56 @@ void Decoder::OrderToCash(const YAML::Node& node, const std::string& path,
       });
 }
 
+void Decoder::Limits(const YAML::Node& node, const std::string& path, LimitsConfig* limits) {
+  BreakerConfig& b = limits->breaker;
+  Map(node, path,
+      {
+          PositiveNumber("requests_per_second", &limits->requests_per_second),
+          PositiveNumber("burst", &limits->burst),
+          Int("concurrency", &limits->concurrency, kPositive),
+          Int64("timeout_ms", &limits->timeout_ms, kPositive),
+          Bool("adaptive", &limits->adaptive),
+          Int64("backoff_base_ms", &limits->backoff_base_ms, kPositive),
+          Int64("backoff_cap_ms", &limits->backoff_cap_ms, kPositive),
+          Section("breaker",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    Map(n, p,
+                        {
+                            Bool("enabled", &b.enabled),
+                            Int("consecutive_failures", &b.consecutive_failures, kPositive),
+                            PositiveNumber("failure_ratio", &b.failure_ratio),
+                            Int("window", &b.window, kPositive),
+                            Int64("open_ms", &b.open_ms, kPositive),
+                            Int64("max_open_ms", &b.max_open_ms, kPositive),
+                        });
+                    const std::string ratio = JoinKey(p, "failure_ratio");
+                    if (!HasErrorAt(ratio) && b.failure_ratio > 1) Error(ratio, "must be <= 1");
+                    const std::string max_open = JoinKey(p, "max_open_ms");
+                    if (!HasErrorAt(max_open) && !HasErrorAt(JoinKey(p, "open_ms")) &&
+                        b.max_open_ms < b.open_ms) {
+                      Error(max_open, "must be >= open_ms");
+                    }
+                  }),
+      });
+  if (limits->backoff_base_ms > 0 && limits->backoff_cap_ms > 0 &&
+      limits->backoff_cap_ms < limits->backoff_base_ms &&
+      !HasErrorAt(JoinKey(path, "backoff_cap_ms"))) {
+    Error(JoinKey(path, "backoff_cap_ms"), "must be >= backoff_base_ms");
+  }
+}
+
 void Decoder::Jobs(const YAML::Node& node, const std::string& path, JobsConfig* jobs) {
   Map(node, path,
       {
+          Section("lanes",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    Map(n, p,
+                        {
+                            Int("erp", &jobs->lane_erp, kPositive),
+                            Int("woocommerce", &jobs->lane_woocommerce, kPositive),
+                            Int("core", &jobs->lane_core, kPositive),
+                        });
+                  }),
           Int("workers", &jobs->workers, kPositive),
           Int64("lease_ms", &jobs->lease_ms, kPositive),
           Int64("poll_interval_ms", &jobs->poll_interval_ms, kPositive),

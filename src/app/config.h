@@ -73,12 +73,41 @@ struct StorageConfig {
   int64_t busy_timeout_ms = 5000;       // >= 0
 };
 
+// The circuit breaker of one endpoint (net/endpoint.h): it opens after `consecutive_failures`
+// technical failures in a row, or when `failure_ratio` of the last `window` calls failed; while
+// open, the connector's jobs wait (uncounted) and nothing is sent; after `open_ms` one probe goes
+// through; each failed probe doubles the open period up to `max_open_ms`.
+struct BreakerConfig {
+  bool enabled = true;
+  int consecutive_failures = 5;  // > 0
+  double failure_ratio = 0.5;    // (0, 1]
+  int window = 20;               // > 0
+  int64_t open_ms = 5000;        // > 0
+  int64_t max_open_ms = 60000;   // >= open_ms
+};
+
+// Policy of one outbound endpoint (the ERP, each store's REST API). 0 = the connector type's
+// default (see app/wiring.cc: Business Central 20 req/s and 5 at once, from its documented
+// 6,000 requests per 5 minutes and 5 concurrent per user; Odoo 8 at once; WooCommerce 8 at once,
+// no rate). Values given in the file must be > 0.
+struct LimitsConfig {
+  double requests_per_second = 0;
+  double burst = 0;             // token-bucket depth in requests; 0 = one second's worth
+  int concurrency = 0;
+  int64_t timeout_ms = 30000;
+  bool adaptive = true;         // halve the rate on 429, add it back on successes (AIMD)
+  int64_t backoff_base_ms = 0;  // this connector's retry schedule; 0 = jobs.backoff_*
+  int64_t backoff_cap_ms = 0;
+  BreakerConfig breaker;
+};
+
 struct StoreConfig {
   std::string id;   // ^[a-z0-9][a-z0-9_-]{0,63}$, unique
   std::string url;  // http:// or https://
   Secret consumer_key;
   Secret consumer_secret;
   Secret webhook_secret;  // required
+  LimitsConfig limits;    // its REST API (write-back, backfill)
 };
 
 struct ErpAuthConfig {
@@ -86,13 +115,6 @@ struct ErpAuthConfig {
   std::string client_id;
   Secret client_secret;
   std::string scope;
-};
-
-// 0 = connector default. Values given in the file must be > 0.
-struct LimitsConfig {
-  double requests_per_second = 0;
-  int concurrency = 0;
-  int64_t timeout_ms = 30000;
 };
 
 // Where order amounts that are not items go in the ERP. Business Central: G/L account numbers;
@@ -129,6 +151,12 @@ struct JobsConfig {
   int64_t backoff_cap_ms = 600000;
   int64_t deadline_ms = 86400000;
   int64_t retention_hours = 168;
+  // Workers per lane (bulkheads: each connector's jobs run on workers of their own, so a slow or
+  // dead system holds only its own jobs). 0 = default: erp = the ERP's concurrency, woocommerce
+  // = 4, core (ingest and local jobs) = `workers`.
+  int lane_erp = 0;
+  int lane_woocommerce = 0;
+  int lane_core = 0;
 };
 
 // The order-to-cash flow (flows/order_to_cash.h) and the WooCommerce backfill poller.

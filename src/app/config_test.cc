@@ -235,6 +235,75 @@ ops: {api_keys: [{name: a, sha256: "ABC"}]}
             "ops.api_keys[0].sha256: must be 64 lowercase hex characters\n");
 }
 
+TEST(ConfigTest, ResiliencePolicyPerEndpointAndLanes) {
+  ConfigResult r = ParseConfig(R"(
+stores:
+  - id: main
+    url: "https://a"
+    webhook_secret: w
+    limits: {requests_per_second: 5, concurrency: 2, breaker: {enabled: false}}
+erp:
+  type: odoo
+  url: "http://o"
+  database: d
+  username: u
+  password: p
+  limits:
+    requests_per_second: 50
+    burst: 2
+    adaptive: false
+    backoff_base_ms: 200
+    backoff_cap_ms: 5000
+    breaker: {consecutive_failures: 3, failure_ratio: 0.25, window: 40, open_ms: 1500,
+              max_open_ms: 30000}
+jobs: {lanes: {erp: 6, woocommerce: 3, core: 5}}
+)",
+                               kNoEnv);
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  const Config& c = r.config;
+  EXPECT_DOUBLE_EQ(c.stores[0].limits.requests_per_second, 5);
+  EXPECT_EQ(c.stores[0].limits.concurrency, 2);
+  EXPECT_FALSE(c.stores[0].limits.breaker.enabled);
+  EXPECT_DOUBLE_EQ(c.erp.limits.requests_per_second, 50);
+  EXPECT_DOUBLE_EQ(c.erp.limits.burst, 2);
+  EXPECT_FALSE(c.erp.limits.adaptive);
+  EXPECT_EQ(c.erp.limits.backoff_base_ms, 200);
+  EXPECT_EQ(c.erp.limits.backoff_cap_ms, 5000);
+  EXPECT_TRUE(c.erp.limits.breaker.enabled);
+  EXPECT_EQ(c.erp.limits.breaker.consecutive_failures, 3);
+  EXPECT_DOUBLE_EQ(c.erp.limits.breaker.failure_ratio, 0.25);
+  EXPECT_EQ(c.erp.limits.breaker.window, 40);
+  EXPECT_EQ(c.erp.limits.breaker.open_ms, 1500);
+  EXPECT_EQ(c.erp.limits.breaker.max_open_ms, 30000);
+  EXPECT_EQ(c.jobs.lane_erp, 6);
+  EXPECT_EQ(c.jobs.lane_woocommerce, 3);
+  EXPECT_EQ(c.jobs.lane_core, 5);
+}
+
+TEST(ConfigTest, ResiliencePolicyErrorsNameTheirKeys) {
+  ConfigResult r = ParseConfig(R"(
+stores:
+  - {id: main, url: "https://a", webhook_secret: w, limits: {breaker: {failure_ratio: 1.5}}}
+erp:
+  type: odoo
+  url: "http://o"
+  database: d
+  username: u
+  password: p
+  limits: {backoff_base_ms: 500, backoff_cap_ms: 100, breaker: {open_ms: 9000, max_open_ms: 10,
+           consecutive: 2}}
+jobs: {lanes: {erp: 0, shop: 2}}
+)",
+                               kNoEnv);
+  EXPECT_EQ(FormatErrors(r.errors),
+            "stores[0].limits.breaker.failure_ratio: must be <= 1\n"
+            "erp.limits.breaker.consecutive: unknown key\n"
+            "erp.limits.breaker.max_open_ms: must be >= open_ms\n"
+            "erp.limits.backoff_cap_ms: must be >= backoff_base_ms\n"
+            "jobs.lanes.erp: must be > 0\n"
+            "jobs.lanes.shop: unknown key\n");
+}
+
 TEST(ConfigTest, StoresAreRequired) {
   EXPECT_EQ(Errors(""), "stores: at least one store is required\n");
   EXPECT_EQ(Errors("stores: []"), "stores: at least one store is required\n");

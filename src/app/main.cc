@@ -13,6 +13,8 @@
 #include "app/config.h"
 #include "app/demo.h"
 #include "app/server.h"
+#include "app/wiring.h"
+#include "jobs/controls.h"
 #include "core/clock.h"
 #include "obs/log.h"
 
@@ -95,6 +97,21 @@ int Main(int argc, char** argv) {
                       "odoo: server version; 19.0 enables the JSON-2 API")
       ->capture_default_str();
 
+  auto* connector = app.add_subcommand(
+      "connector", "operator controls: list, pause (hold its jobs), resume a connector");
+  connector->require_subcommand(1);
+  std::string connector_name, pause_reason;
+  auto* connector_list = connector->add_subcommand("list", "each connector and whether paused");
+  connector_list->add_option("--config,-c", config_path, "configuration file")
+      ->capture_default_str();
+  auto* connector_pause = connector->add_subcommand(
+      "pause", "hold the connector's jobs (queued, not failed) until resumed");
+  connector_pause->add_option("name", connector_name, "erp | woocommerce")->required();
+  connector_pause->add_option("--reason", pause_reason, "why (kept with the pause, audited)");
+  connector_pause->add_option("--config,-c", config_path, "configuration file");
+  auto* connector_resume = connector->add_subcommand("resume", "run the connector's jobs again");
+  connector_resume->add_option("name", connector_name, "erp | woocommerce")->required();
+  connector_resume->add_option("--config,-c", config_path, "configuration file");
   auto* demo = app.add_subcommand(
       "demo", "simulators + hub on SQLite, with orders streamed through; prints where to look");
   DemoOptions demo_options;
@@ -215,6 +232,35 @@ int Main(int argc, char** argv) {
       if (!replayed.ok()) return Fail(replayed.status());
       const size_t n = replayed->size();
       std::cout << "replayed " << n << " dead letter" << (n == 1 ? "" : "s") << "\n";
+      return kOk;
+    });
+  }
+  if (connector_list->parsed() || connector_pause->parsed() || connector_resume->parsed()) {
+    return WithStore(config_path, [&](store::Store& st, const Config&) {
+      jobs::ConnectorControls controls(&st, core::Clock::Real(), {kErpConnector, kWooConnector});
+      if (connector_pause->parsed()) {
+        if (absl::Status s = controls.Pause(connector_name, pause_reason, "cli"); !s.ok()) {
+          return Fail(s);
+        }
+        std::cout << "paused " << connector_name
+                  << " (its jobs are held; a running keelson serve stops claiming them within a "
+                     "second)\n";
+        return kOk;
+      }
+      if (connector_resume->parsed()) {
+        if (absl::Status s = controls.Resume(connector_name, "cli"); !s.ok()) return Fail(s);
+        std::cout << "resumed " << connector_name << "\n";
+        return kOk;
+      }
+      auto states = controls.List();
+      if (!states.ok()) return Fail(states.status());
+      std::cout << "CONNECTOR\tSTATE\tSINCE\tBY\tREASON\n";
+      for (const jobs::PauseState& p : *states) {
+        std::cout << p.connector << "\t" << (p.paused ? "paused" : "running") << "\t"
+                  << (p.since == absl::InfinitePast() ? "-" : api::FormatRfc3339(p.since))
+                  << "\t" << (p.by.empty() ? "-" : p.by) << "\t"
+                  << (p.reason.empty() ? "-" : p.reason) << "\n";
+      }
       return kOk;
     });
   }

@@ -110,7 +110,7 @@ int Serve(const Config& config, const ServeOptions& options) {
   const core::Clock* clock = core::Clock::Real();
   obs::Registry& metrics = obs::Registry::Default();
 
-  auto connectors_or = BuildConnectors(config);
+  auto connectors_or = BuildConnectors(config, &metrics);
   if (!connectors_or.ok()) {
     obs::LogError("cannot set up the connectors", {{"error", connectors_or.status().ToString()}});
     return 2;
@@ -128,8 +128,10 @@ int Serve(const Config& config, const ServeOptions& options) {
 
   jobs::HandlerRegistry handlers;
   RegisterJobHandlers(config, *connectors, o2c.get(), handlers);
+  jobs::ConnectorControls controls(store.get(), clock, {kErpConnector, kWooConnector});
   jobs::RunnerOptions ro;
   ro.workers = config.jobs.workers;
+  ro.lanes = BuildLanes(config, *connectors, &controls);
   ro.lease = absl::Milliseconds(config.jobs.lease_ms);
   ro.poll_interval = absl::Milliseconds(config.jobs.poll_interval_ms);
   ro.policy.max_attempts = config.jobs.max_attempts;
@@ -172,6 +174,20 @@ int Serve(const Config& config, const ServeOptions& options) {
   for (const OpsKey& k : config.ops.api_keys) ops.api_key_sha256.push_back(k.sha256);
   ops.on_replay = [&runner] { runner.Notify(); };
   ops.ready = [&ready] { return ready.load(); };
+  ops.controls = &controls;
+  ops.on_resume = [&runner] { runner.Notify(); };
+  ops.connector_health = [c = connectors.get(), &controls] {
+    return ConnectorHealth(*c, &controls);
+  };
+  metrics.AddCallbackGauge(
+      "keelson_connector_paused", "1 while an operator has paused the connector (jobs held).",
+      [&controls] {
+        std::vector<std::pair<obs::Labels, double>> out;
+        for (const std::string& name : controls.connectors()) {
+          out.push_back({{{"connector", name}}, controls.IsPaused(name) ? 1.0 : 0.0});
+        }
+        return out;
+      });
   if (ops.api_key_sha256.empty()) {
     obs::LogWarn("no ops.api_keys configured: /ops is open to anyone who can reach the server");
   }
@@ -212,7 +228,13 @@ int Serve(const Config& config, const ServeOptions& options) {
                 {"port", server.port()},
                 {"storage", config.storage.path},
                 {"stores", config.stores.size()},
-                {"workers", ro.workers},
+                {"lanes", [&ro] {
+                   std::string out;
+                   for (const auto& l : ro.lanes) {
+                     absl::StrAppend(&out, out.empty() ? "" : ",", l.name, "=", l.workers);
+                   }
+                   return out;
+                 }()},
                 {"version", KEELSON_VERSION}});
   if (!options.ready_file.empty()) {
     if (absl::Status s = WriteReadyFile(options.ready_file, server.port()); !s.ok()) {
@@ -230,6 +252,7 @@ int Serve(const Config& config, const ServeOptions& options) {
   server.Stop();
   scheduler.Stop();
   runner.Stop();
+  metrics.RemoveCallbackGauge("keelson_connector_paused");
   obs::LogInfo("stopped");
   return 0;
 }

@@ -4,7 +4,9 @@
 #include "connectors/erp/business_central/adapter.h"
 #include "connectors/erp/odoo/adapter.h"
 #include "connectors/woocommerce/backfill.h"
-#include "net/rate_limited_client.h"
+#include "flows/order_to_cash.h"
+#include "flows/backfill.h"
+#include "api/woocommerce_webhooks.h"
 #include "core/strings.h"
 
 namespace keelson::app {
@@ -62,16 +64,51 @@ const flows::ModifiedOrdersPoller* Connectors::PollerFor(std::string_view store_
   return it == pollers.end() ? nullptr : &it->second;
 }
 
-absl::StatusOr<std::unique_ptr<Connectors>> BuildConnectors(const Config& config) {
+net::EndpointOptions EndpointOptionsFor(std::string_view type, std::string name,
+                                        const LimitsConfig& limits) {
+  net::EndpointOptions o;
+  o.name = std::move(name);
+  // Defaults from what each vendor documents (the connectors' READMEs cite the pages):
+  // Business Central online allows 6,000 requests per 5-minute sliding window and 5 concurrent
+  // requests per user; Odoo publishes no request quota, so only concurrency is capped;
+  // WooCommerce's REST API has no rate limit of its own, so be polite to a PHP host: 8 at once.
+  if (type == "business_central") {
+    o.requests_per_second = 20;
+    o.burst = 5;
+    o.concurrency = 5;
+  } else if (type == "odoo") {
+    o.concurrency = 8;
+  } else {
+    o.concurrency = 8;
+  }
+  if (limits.requests_per_second > 0) o.requests_per_second = limits.requests_per_second;
+  if (limits.burst > 0) o.burst = limits.burst;
+  if (limits.concurrency > 0) o.concurrency = limits.concurrency;
+  o.adaptive = limits.adaptive;
+  o.breaker.enabled = limits.breaker.enabled;
+  o.breaker.consecutive_failures = limits.breaker.consecutive_failures;
+  o.breaker.failure_ratio = limits.breaker.failure_ratio;
+  o.breaker.window = limits.breaker.window;
+  o.breaker.open_for = absl::Milliseconds(limits.breaker.open_ms);
+  o.breaker.max_open_for = absl::Milliseconds(limits.breaker.max_open_ms);
+  return o;
+}
+
+absl::StatusOr<std::unique_ptr<Connectors>> BuildConnectors(const Config& config,
+                                                            obs::Registry* metrics) {
   auto c = std::make_unique<Connectors>();
   c->http = net::NewCurlHttpClient();
   for (const StoreConfig& s : config.stores) {
     if (s.consumer_key.value().empty() || s.consumer_secret.value().empty()) continue;
+    auto endpoint = std::make_unique<net::Endpoint>(
+        *c->http, EndpointOptionsFor("woocommerce", absl::StrCat("woocommerce:", s.id), s.limits),
+        metrics);
     auto rest = connectors::woocommerce::NewRestClient(
         {.store_url = s.url,
          .consumer_key = s.consumer_key.value(),
-         .consumer_secret = s.consumer_secret.value()},
-        *c->http);
+         .consumer_secret = s.consumer_secret.value(),
+         .timeout = absl::Milliseconds(s.limits.timeout_ms)},
+        *endpoint);
     connectors::woocommerce::RestClient* raw = rest.get();
     c->shops.emplace(s.id, std::make_unique<WooShop>(raw));
     c->pollers.emplace(
@@ -83,21 +120,128 @@ absl::StatusOr<std::unique_ptr<Connectors>> BuildConnectors(const Config& config
           return flows::PollResult{.orders = r->orders_seen, .high_water = r->high_water_mark};
         });
     c->rest.emplace(s.id, std::move(rest));
+    c->shop_http.emplace(s.id, std::move(endpoint));
   }
   if (config.erp.present) {
     c->erp_transport = net::NewCurlHttpClient();
-    // Business Central allows 5 requests at once per user; pace below its limits by default.
-    net::RateLimitOptions limits{
-        .requests_per_second = config.erp.limits.requests_per_second,
-        .concurrency = config.erp.limits.concurrency > 0
-                           ? config.erp.limits.concurrency
-                           : (config.erp.type == "business_central" ? 5 : 8)};
-    c->erp_http = std::make_unique<net::RateLimitedHttpClient>(*c->erp_transport, limits);
+    c->erp_http = std::make_unique<net::Endpoint>(
+        *c->erp_transport, EndpointOptionsFor(config.erp.type, kErpConnector, config.erp.limits),
+        metrics);
     auto erp = NewErpAdapter(config.erp, *c->erp_http);
     if (!erp.ok()) return erp.status();
     c->erp = std::move(erp).value();
   }
   return c;
+}
+
+namespace {
+// A connector's own retry schedule (limits.backoff_*), over the jobs.* defaults.
+std::optional<jobs::RetryPolicy> LanePolicy(const Config& config, const LimitsConfig& limits) {
+  if (limits.backoff_base_ms <= 0 && limits.backoff_cap_ms <= 0) return std::nullopt;
+  jobs::RetryPolicy p;
+  p.max_attempts = config.jobs.max_attempts;
+  p.base = absl::Milliseconds(limits.backoff_base_ms > 0 ? limits.backoff_base_ms
+                                                         : config.jobs.backoff_base_ms);
+  p.cap = absl::Milliseconds(limits.backoff_cap_ms > 0 ? limits.backoff_cap_ms
+                                                       : config.jobs.backoff_cap_ms);
+  p.cap = std::max(p.cap, p.base);
+  p.deadline = absl::Milliseconds(config.jobs.deadline_ms);
+  return p;
+}
+}  // namespace
+
+std::vector<jobs::LaneOptions> BuildLanes(const Config& config, const Connectors& connectors,
+                                          jobs::ConnectorControls* controls) {
+  std::vector<jobs::LaneOptions> lanes;
+  const Connectors* c = &connectors;
+  const int erp_workers =
+      config.jobs.lane_erp > 0
+          ? config.jobs.lane_erp
+          : (c->erp_http && c->erp_http->options().concurrency > 0
+                 ? c->erp_http->options().concurrency
+                 : 4);
+  lanes.push_back(
+      {.name = kErpConnector,
+       .kinds = {flows::kErpCreateJobKind, flows::kErpCancelJobKind},
+       .workers = erp_workers,
+       .gate = [c, controls]() -> jobs::LaneGate {
+         if (controls != nullptr && controls->IsPaused(kErpConnector)) return {0, "paused"};
+         if (c->erp_http == nullptr) return {};
+         const int admit = c->erp_http->Admit();
+         return {admit, admit == 0 ? "circuit_open" : ""};
+       },
+       .policy = LanePolicy(config, config.erp.limits)});
+  lanes.push_back(
+      {.name = kWooConnector,
+       .kinds = {flows::kShopWritebackJobKind, flows::kBackfillJobKind},
+       .workers = config.jobs.lane_woocommerce > 0 ? config.jobs.lane_woocommerce : 4,
+       .gate = [c, controls]() -> jobs::LaneGate {
+         if (controls != nullptr && controls->IsPaused(kWooConnector)) return {0, "paused"};
+         // One lane for every store: it is held only when every store's circuit is open (a
+         // job for a store whose circuit is open fails fast, uncounted, and waits).
+         if (c->shop_http.empty()) return {};
+         int admit = 0;
+         for (const auto& [id, endpoint] : c->shop_http) admit = std::max(admit, endpoint->Admit());
+         return {admit, admit == 0 ? "circuit_open" : ""};
+       },
+       .policy = config.stores.empty() ? std::nullopt
+                                       : LanePolicy(config, config.stores.front().limits)});
+  lanes.push_back({.name = kCoreLane,
+                   .workers = config.jobs.lane_core > 0 ? config.jobs.lane_core
+                                                        : config.jobs.workers});
+  return lanes;
+}
+
+nlohmann::json ConnectorHealth(const Connectors& connectors, jobs::ConnectorControls* controls) {
+  auto endpoint_json = [](const net::Endpoint& e) {
+    const net::EndpointSnapshot s = e.snapshot();
+    nlohmann::json j = {{"endpoint", s.name},
+                        {"breaker", std::string(net::BreakerStateName(s.state))},
+                        {"rate_limit_per_s", s.rate},
+                        {"configured_rate_per_s", s.configured_rate},
+                        {"in_flight", s.in_flight},
+                        {"sent", s.sent},
+                        {"failures", s.failures},
+                        {"rejected_open", s.rejected_open},
+                        {"answered_429", s.answered_429},
+                        {"last_error", s.last_error}};
+    if (s.state != net::BreakerState::kClosed) {
+      j["open_until"] = absl::FormatTime(absl::RFC3339_sec, s.open_until, absl::UTCTimeZone());
+    }
+    if (s.last_error_at != absl::InfinitePast()) {
+      j["last_error_at"] =
+          absl::FormatTime(absl::RFC3339_sec, s.last_error_at, absl::UTCTimeZone());
+    }
+    if (s.paused_until != absl::InfinitePast()) {
+      j["throttled_until"] =
+          absl::FormatTime(absl::RFC3339_sec, s.paused_until, absl::UTCTimeZone());
+    }
+    return j;
+  };
+  nlohmann::json out = nlohmann::json::array();
+  auto add = [&](std::string_view name, std::vector<const net::Endpoint*> endpoints) {
+    nlohmann::json j = {{"connector", std::string(name)}, {"paused", false}};
+    if (controls != nullptr) {
+      if (auto st = controls->Get(name); st.ok()) {
+        j["paused"] = st->paused;
+        if (st->paused) {
+          j["paused_reason"] = st->reason;
+          j["paused_by"] = st->by;
+          j["paused_since"] = absl::FormatTime(absl::RFC3339_sec, st->since, absl::UTCTimeZone());
+        }
+      }
+    }
+    j["endpoints"] = nlohmann::json::array();
+    for (const net::Endpoint* e : endpoints) j["endpoints"].push_back(endpoint_json(*e));
+    out.push_back(std::move(j));
+  };
+  std::vector<const net::Endpoint*> erp;
+  if (connectors.erp_http) erp.push_back(connectors.erp_http.get());
+  add(kErpConnector, erp);
+  std::vector<const net::Endpoint*> shops;
+  for (const auto& [id, e] : connectors.shop_http) shops.push_back(e.get());
+  add(kWooConnector, shops);
+  return out;
 }
 
 absl::StatusOr<std::unique_ptr<connectors::ErpAdapter>> NewErpAdapter(const ErpConfig& erp,

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/ids.h"
+#include "core/status_payloads.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
 
@@ -25,6 +26,31 @@ Runner::Runner(store::Store* store, const core::Clock* clock, const HandlerRegis
       options_(std::move(options)),
       metrics_(metrics) {
   if (options_.owner.empty()) options_.owner = core::NewInstanceId("worker");
+  if (options_.lanes.empty()) {
+    options_.lanes.push_back({.name = "default", .workers = options_.workers});
+  }
+  // The catch-all lane (empty kinds) claims every kind the other lanes do not list.
+  std::vector<std::string> listed;
+  for (const LaneOptions& lo : options_.lanes) {
+    listed.insert(listed.end(), lo.kinds.begin(), lo.kinds.end());
+  }
+  for (const LaneOptions& lo : options_.lanes) {
+    auto lane = std::make_unique<Lane>();
+    lane->options = lo;
+    lane->options.workers = std::max(1, lo.workers);
+    if (lo.kinds.empty()) {
+      lane->filter = {.kinds = listed, .exclude = true};
+    } else {
+      lane->filter = {.kinds = lo.kinds, .exclude = false};
+    }
+    if (metrics_) {
+      lane->m_held = metrics_->GetCounter(
+          "keelson_jobs_not_attempted_total",
+          "Job attempts put back uncounted: the lane's connector was paused or its circuit open.",
+          {{"lane", lo.name}});
+    }
+    lanes_.push_back(std::move(lane));
+  }
   if (metrics_) {
     m_done_ = metrics_->GetCounter("keelson_jobs_completed_total", "Jobs completed successfully.");
     m_retries_ = metrics_->GetCounter("keelson_jobs_retries_total",
@@ -39,7 +65,21 @@ Runner::Runner(store::Store* store, const core::Clock* clock, const HandlerRegis
 
 Runner::~Runner() { Stop(); }
 
-store::JobOutcome Runner::Execute(const store::Job& job) {
+Runner::Lane* Runner::LaneFor(std::string_view kind) {
+  Lane* catch_all = nullptr;
+  for (auto& lane : lanes_) {
+    if (lane->options.kinds.empty()) {
+      catch_all = lane.get();
+      continue;
+    }
+    for (const std::string& k : lane->options.kinds) {
+      if (k == kind) return lane.get();
+    }
+  }
+  return catch_all;
+}
+
+store::JobOutcome Runner::Execute(const store::Job& job, Lane* lane) {
   const absl::Time started = clock_->Now();
   absl::Status result;
   store::JobOutcome out;
@@ -79,6 +119,22 @@ store::JobOutcome Runner::Execute(const store::Job& job) {
   }
   out.error = Truncate(result.ToString(absl::StatusToStringMode::kWithNoExtraData));
   const FailureClass cls = Classify(result);
+  if (cls == FailureClass::kRetryable && lane != nullptr) {
+    // Not the job's fault: the remote was never reached, or the lane was shut while it ran (an
+    // outage opened the circuit, an operator paused the connector). Wait without counting.
+    bool held = core::WasNotAttempted(result);
+    if (!held && lane->options.gate) held = lane->options.gate().admit == 0;
+    if (held) {
+      out.run_at = now + std::max(options_.held_retry,
+                                  RetryAfterOf(result).value_or(absl::ZeroDuration()));
+      if (out.run_at <= job.deadline_at) {
+        out.kind = store::JobOutcome::Kind::kRetry;
+        out.not_attempted = true;
+        if (lane->m_held) lane->m_held->Inc();
+        return out;
+      }
+    }
+  }
   std::string reason;
   if (cls == FailureClass::kPoison) {
     reason = "poison";
@@ -93,7 +149,9 @@ store::JobOutcome Runner::Execute(const store::Job& job) {
     absl::Duration floor = RetryAfterOf(result).value_or(absl::ZeroDuration());
     {
       std::lock_guard<std::mutex> l(gen_mu_);
-      out.run_at = now + options_.policy.NextDelay(job.attempts, gen_, floor);
+      const RetryPolicy& policy =
+          lane != nullptr && lane->options.policy ? *lane->options.policy : options_.policy;
+      out.run_at = now + policy.NextDelay(job.attempts, gen_, floor);
     }
     if (out.run_at > job.deadline_at) reason = "deadline";
   }
@@ -189,7 +247,7 @@ absl::StatusOr<int> Runner::RunOnce(int max) {
   if (!jobs.ok()) return jobs.status();
   for (const store::Job& j : *jobs) {
     std::vector<store::JobOutcome> one;
-    one.push_back(Execute(j));
+    one.push_back(Execute(j, LaneFor(j.kind)));
     Record(one, {j});
   }
   return static_cast<int>(jobs->size());
@@ -200,11 +258,14 @@ void Runner::Start() {
   if (started_) return;
   started_ = true;
   stopping_ = false;
-  for (int i = 0; i < std::max(1, options_.workers); ++i) {
-    workers_.emplace_back([this] {
-      core::SetThreadName("kl-worker");
-      WorkerLoop();
-    });
+  for (auto& lane : lanes_) {
+    Lane* raw = lane.get();
+    for (int i = 0; i < lane->options.workers; ++i) {
+      lane->threads.emplace_back([this, raw] {
+        core::SetThreadName("kl-worker");
+        WorkerLoop(raw);
+      });
+    }
   }
   completer_stop_ = false;
   completer_ = std::thread([this] {
@@ -226,8 +287,10 @@ void Runner::Stop() {
   dispatch_cv_.notify_all();
   work_cv_.notify_all();
   if (dispatcher_.joinable()) dispatcher_.join();
-  for (auto& t : workers_) t.join();
-  workers_.clear();
+  for (auto& lane : lanes_) {
+    for (auto& t : lane->threads) t.join();
+    lane->threads.clear();
+  }
   {
     std::lock_guard<std::mutex> l(mu_);
     completer_stop_ = true;  // after the workers: their last outcomes are still recorded
@@ -236,7 +299,10 @@ void Runner::Stop() {
   if (completer_.joinable()) completer_.join();
   std::lock_guard<std::mutex> l(mu_);
   // Jobs claimed but never started keep their lease and return to the queue when it expires.
-  ready_.clear();
+  for (auto& lane : lanes_) {
+    lane->ready.clear();
+    lane->busy = 0;
+  }
   started_ = false;
 }
 
@@ -251,56 +317,86 @@ void Runner::Notify() {
 void Runner::DispatchLoop() {
   // Claim ahead of the workers: a claim is a durable commit, so handing out a few jobs per
   // worker per claim keeps the workers busy while the next claim waits for the store.
-  const int workers = std::max(1, options_.workers) * kClaimAhead;
   while (true) {
-    int free_slots;
-    {
-      std::unique_lock<std::mutex> l(mu_);
-      dispatch_cv_.wait(l, [&] {
-        return stopping_ || busy_ + static_cast<int>(ready_.size()) < workers;
-      });
-      if (stopping_) return;
-      free_slots = workers - busy_ - static_cast<int>(ready_.size());
-      notified_ = false;
+    bool claimed_any_full = false;
+    for (auto& lane_ptr : lanes_) {
+      Lane& lane = *lane_ptr;
+      const int capacity = lane.options.workers * kClaimAhead;
+      int want;
+      int in_hand;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        if (stopping_) return;
+        in_hand = lane.busy + static_cast<int>(lane.ready.size());
+        want = capacity - in_hand;
+        lane.full = false;
+      }
+      if (want <= 0) continue;
+      if (lane.options.gate) {
+        // Asked outside the lock: a gate may read a cached store flag or an endpoint's state.
+        const LaneGate gate = lane.options.gate();
+        if (gate.admit != std::numeric_limits<int>::max()) {
+          want = std::min(want, gate.admit - in_hand);
+        }
+        if (want <= 0) continue;
+      }
+      want = std::min(want, options_.claim_batch);
+      auto jobs = store_->ClaimJobs(options_.owner, clock_->Now(), options_.lease, want,
+                                    lane.filter);
+      if (!jobs.ok()) {
+        if (m_claim_errors_) m_claim_errors_->Inc();
+        obs::LogWarn("claiming jobs failed",
+                     {{"lane", lane.options.name}, {"error", jobs.status().ToString()}});
+        continue;
+      }
+      if (jobs->empty()) continue;
+      std::lock_guard<std::mutex> l(mu_);
+      for (auto& j : *jobs) lane.ready.push_back(std::move(j));
+      if (static_cast<int>(jobs->size()) == want) {
+        lane.full = true;
+        claimed_any_full = true;
+      }
     }
-    auto jobs = store_->ClaimJobs(options_.owner, clock_->Now(), options_.lease,
-                                  std::min(free_slots, options_.claim_batch));
-    if (!jobs.ok()) {
-      if (m_claim_errors_) m_claim_errors_->Inc();
-      obs::LogWarn("claiming jobs failed", {{"error", jobs.status().ToString()}});
-    }
-    const size_t claimed = jobs.ok() ? jobs->size() : 0;
+    work_cv_.notify_all();
     std::unique_lock<std::mutex> l(mu_);
-    if (claimed > 0) {
-      for (auto& j : *jobs) ready_.push_back(std::move(j));
-      work_cv_.notify_all();
-    }
-    if (claimed == 0 || claimed < static_cast<size_t>(free_slots)) {
-      // Nothing more is due: sleep until new work is announced or the poll interval passes
-      // (retries and schedules become due with time, not with a notification).
-      dispatch_cv_.wait_for(l, absl::ToChronoMilliseconds(options_.poll_interval),
-                            [&] { return stopping_ || notified_; });
-      if (stopping_) return;
-    }
+    if (stopping_) return;
+    // A lane that got all it asked for may have more due: claim again as soon as one of its
+    // workers frees a slot. Otherwise nothing more is due: sleep until new work is announced or
+    // the poll interval passes (retries, schedules and closed gates change with time, not with
+    // a notification).
+    auto lane_has_room = [&] {
+      for (auto& lane : lanes_) {
+        if (lane->full &&
+            lane->busy + static_cast<int>(lane->ready.size()) <
+                lane->options.workers * kClaimAhead) {
+          return true;
+        }
+      }
+      return false;
+    };
+    dispatch_cv_.wait_for(l, absl::ToChronoMilliseconds(options_.poll_interval), [&] {
+      return stopping_ || notified_ || (claimed_any_full && lane_has_room());
+    });
+    if (stopping_) return;
+    notified_ = false;
   }
 }
 
-void Runner::WorkerLoop() {
+void Runner::WorkerLoop(Lane* lane) {
   while (true) {
     store::Job job;
     {
       std::unique_lock<std::mutex> l(mu_);
-      work_cv_.wait(l, [&] { return stopping_ || !ready_.empty(); });
-      if (ready_.empty()) return;  // stopping and nothing left in hand
-      if (stopping_) return;
-      job = std::move(ready_.front());
-      ready_.pop_front();
-      ++busy_;
+      work_cv_.wait(l, [&] { return stopping_ || !lane->ready.empty(); });
+      if (stopping_) return;  // jobs in hand keep their lease and return when it expires
+      job = std::move(lane->ready.front());
+      lane->ready.pop_front();
+      ++lane->busy;
     }
-    store::JobOutcome outcome = Execute(job);
+    store::JobOutcome outcome = Execute(job, lane);
     {
       std::lock_guard<std::mutex> l(mu_);
-      --busy_;
+      --lane->busy;
       finished_.push_back(std::move(outcome));
       finished_jobs_.push_back(std::move(job));
     }
@@ -320,12 +416,12 @@ void Runner::CompleterLoop() {
       jobs.swap(finished_jobs_);
     }
     Record(outcomes, jobs);
-    outcomes.clear();
-    jobs.clear();
     {
       std::lock_guard<std::mutex> l(mu_);
       notified_ = true;  // the partitions' next jobs may be claimable now
     }
+    outcomes.clear();
+    jobs.clear();
     dispatch_cv_.notify_one();
   }
 }

@@ -14,7 +14,10 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <limits>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,13 +65,42 @@ class HandlerRegistry {
   absl::flat_hash_map<std::string, JobHandler> handlers_;
 };
 
+// What a lane may start now, asked before every claim (see LaneOptions::gate).
+struct LaneGate {
+  // How many jobs of the lane may be running at once from now on: 0 holds the lane (its
+  // connector is paused, or its circuit is open), 1 lets one probe through a half-open circuit.
+  int admit = std::numeric_limits<int>::max();
+  std::string held_by;  // why it admits nothing: "paused", "circuit_open" (for logs and metrics)
+};
+
+// A lane is a bulkhead: its own workers, claiming only its job kinds, so one slow or dead
+// remote system holds its own jobs and never the others' workers.
+struct LaneOptions {
+  std::string name;                // "erp", "woocommerce", "core"
+  std::vector<std::string> kinds;  // job kinds it runs; empty = every kind no other lane lists
+  int workers = 4;
+  // Asked before each claim and after each technical failure; empty = always open. A failed
+  // attempt that ends while the gate admits nothing, or whose status core::WasNotAttempted,
+  // is put back without counting the attempt: jobs wait out an outage instead of burning
+  // through max_attempts.
+  std::function<LaneGate()> gate;
+  // This lane's backoff shape (a remote's own retry schedule); empty = RunnerOptions::policy.
+  std::optional<RetryPolicy> policy;
+};
+
 struct RunnerOptions {
-  int workers = 8;
+  int workers = 8;  // with no lanes: one lane "default" of this many workers
   absl::Duration lease = absl::Seconds(30);
   absl::Duration poll_interval = absl::Milliseconds(200);
   int claim_batch = 64;
   RetryPolicy policy;     // backoff shape; max attempts and deadline come from each job's row
   std::string owner;      // lease owner id; generated when empty
+  // At most one lane may leave `kinds` empty (it takes every other kind); if none does, kinds no
+  // lane lists are never claimed. Empty = one lane of `workers` for every kind.
+  std::vector<LaneOptions> lanes;
+  // How long a job whose attempt did not count waits before it may be claimed again (the gate
+  // decides when it actually runs).
+  absl::Duration held_retry = absl::Seconds(1);
 };
 
 // What happened to one attempt (returned by RunOnce for tests and logged by the runner).
@@ -93,31 +125,40 @@ class Runner {
   const std::string& owner() const { return options_.owner; }
 
  private:
+  struct Lane {
+    LaneOptions options;
+    store::ClaimFilter filter;
+    std::deque<store::Job> ready;
+    int busy = 0;
+    bool full = false;  // the last claim filled every free slot: claim again as soon as one frees
+    std::vector<std::thread> threads;
+    obs::Counter* m_held = nullptr;
+  };
+
   // Runs the handler and decides the outcome; records nothing.
-  store::JobOutcome Execute(const store::Job& job);
+  store::JobOutcome Execute(const store::Job& job, Lane* lane);
   // Writes outcomes in one commit; metrics and logs. Returns what happened to each.
   std::vector<Outcome> Record(std::vector<store::JobOutcome>& outcomes,
                               const std::vector<store::Job>& jobs);
+  Lane* LaneFor(std::string_view kind);
   void DispatchLoop();
-  void WorkerLoop();
+  void WorkerLoop(Lane* lane);
   void CompleterLoop();
 
   store::Store* store_;
   const core::Clock* clock_;
   const HandlerRegistry* handlers_;
   RunnerOptions options_;
+  std::vector<std::unique_ptr<Lane>> lanes_;
 
   std::mutex mu_;
   std::condition_variable dispatch_cv_;
   std::condition_variable work_cv_;
-  std::deque<store::Job> ready_;
-  int busy_ = 0;
   bool notified_ = false;
   bool stopping_ = false;
   bool started_ = false;
   std::thread dispatcher_;
   std::thread completer_;
-  std::vector<std::thread> workers_;
   // Outcomes waiting for the completer's next commit, with the jobs they belong to.
   std::vector<store::JobOutcome> finished_;
   std::vector<store::Job> finished_jobs_;

@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/clock.h"
+#include "core/status_payloads.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "jobs/retry_policy.h"
@@ -442,6 +443,170 @@ TEST_F(RunnerTest, LostLeaseDoesNotOverwriteTheNewOwnersOutcome) {
   EXPECT_EQ(StateOf(job), "done");  // not dead: the stale worker's dead letter was fenced off
   EXPECT_EQ(job.attempts, 2);
   EXPECT_EQ(job.dead_reason, "");
+}
+
+TEST_F(RunnerTest, NotAttemptedFailuresDoNotBurnAttempts) {
+  int calls = 0;
+  handlers_.Register("erp", [&](JobContext&) -> absl::Status {
+    if (++calls <= 10) return core::MarkNotAttempted(absl::UnavailableError("circuit open"));
+    return absl::OkStatus();
+  });
+  const int64_t id = Enqueue("erp", "", "{}", /*max_attempts=*/2);
+  for (int i = 0; i < 10; ++i) {
+    clock_.Set(std::max(clock_.Now(), GetJob(id).run_at));
+    ASSERT_EQ(RunOnce(), 1);
+    const Job job = GetJob(id);
+    ASSERT_EQ(StateOf(job), "queued") << "round " << i;
+    EXPECT_EQ(job.attempts, 0);
+    EXPECT_EQ(job.run_at, clock_.Now() + options_.held_retry);
+  }
+  clock_.Set(GetJob(id).run_at);
+  ASSERT_EQ(RunOnce(), 1);
+  EXPECT_EQ(StateOf(GetJob(id)), "done");
+  EXPECT_EQ(GetJob(id).attempts, 1);
+  EXPECT_EQ(calls, 11);
+}
+
+TEST_F(RunnerTest, TechnicalFailureWhileTheLaneIsShutIsHeldNotCounted) {
+  bool open = true;
+  options_.lanes = {{.name = "erp",
+                     .kinds = {"erp"},
+                     .workers = 1,
+                     .gate = [&]() -> LaneGate {
+                       return open ? LaneGate{} : LaneGate{0, "circuit_open"};
+                     }},
+                    {.name = "core", .workers = 1}};
+  handlers_.Register("erp", [&](JobContext&) -> absl::Status {
+    open = false;  // this very failure opened the circuit
+    return absl::UnavailableError("503 Service Unavailable");
+  });
+  handlers_.Register("local", [&](JobContext&) -> absl::Status {
+    return absl::UnavailableError("disk busy");
+  });
+  const int64_t erp = Enqueue("erp", "", "{}", /*max_attempts=*/1);
+  const int64_t local = Enqueue("local", "", "{}", /*max_attempts=*/1);
+  ASSERT_EQ(RunOnce(), 2);
+  EXPECT_EQ(StateOf(GetJob(erp)), "queued");
+  EXPECT_EQ(GetJob(erp).attempts, 0);
+  // The core lane has no gate: its failure counts, and it was the last attempt.
+  EXPECT_EQ(StateOf(GetJob(local)), "dead");
+  EXPECT_EQ(GetJob(local).dead_reason, "max_attempts");
+}
+
+TEST_F(RunnerTest, BusinessErrorsAreNotHeldByAShutLane) {
+  options_.lanes = {{.name = "erp",
+                     .kinds = {"erp"},
+                     .workers = 1,
+                     .gate = [] { return LaneGate{0, "paused"}; }}};
+  handlers_.Register("erp", [](JobContext&) -> absl::Status {
+    return absl::FailedPreconditionError("unknown SKU");
+  });
+  const int64_t id = Enqueue("erp");
+  ASSERT_EQ(RunOnce(), 1);
+  EXPECT_EQ(StateOf(GetJob(id)), "dead");
+  EXPECT_EQ(GetJob(id).dead_reason, "business");
+}
+
+TEST_F(RunnerTest, LaneRetryPolicyOverridesTheDefault) {
+  RetryPolicy lane_policy;
+  lane_policy.base = absl::Milliseconds(10);
+  lane_policy.cap = absl::Milliseconds(10);
+  options_.policy.base = absl::Hours(1);
+  options_.policy.cap = absl::Hours(1);
+  options_.lanes = {{.name = "erp", .kinds = {"erp"}, .workers = 1, .policy = lane_policy},
+                    {.name = "core", .workers = 1}};
+  handlers_.Register("erp", [](JobContext&) { return absl::UnavailableError("503"); });
+  const int64_t id = Enqueue("erp");
+  ASSERT_EQ(RunOnce(), 1);
+  EXPECT_LE(GetJob(id).run_at - clock_.Now(), absl::Milliseconds(10));
+}
+
+// Real threads, bounded waits: a shut lane holds its jobs while another lane runs; opening it
+// runs them; a half-open lane (admit 1) never has two jobs running at once.
+TEST(RunnerLanesThreadedTest, ShutLaneHoldsItsJobsWhileOthersRunThenDrainsOneAtATime) {
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) /
+      absl::StrCat("keelson_lanes_", ::getpid(), "_", absl::ToUnixNanos(absl::Now()));
+  std::filesystem::create_directories(dir);
+  struct Cleanup {
+    std::filesystem::path dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{dir};
+  KEELSON_ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<store::Store> st,
+      store::OpenSqliteStore(store::SqliteOptions{.path = (dir / "jobs.db").string()}));
+  constexpr int kEach = 12;
+  KEELSON_ASSERT_OK(st->Transact(absl::Now(), [&](store::Tx& tx) -> absl::Status {
+    for (int i = 0; i < kEach; ++i) {
+      for (const char* kind : {"erp", "local"}) {
+        NewJob job;
+        job.kind = kind;
+        job.max_attempts = 1;
+        job.payload = "{}";
+        if (auto r = tx.EnqueueJob(job); !r.ok()) return r.status();
+      }
+    }
+    return absl::OkStatus();
+  }));
+
+  std::atomic<int> admit{0};
+  std::atomic<int> erp_running{0}, erp_max_running{0}, erp_done{0}, local_done{0};
+  HandlerRegistry handlers;
+  handlers.Register("erp", [&](JobContext&) -> absl::Status {
+    const int now_running = ++erp_running;
+    int seen = erp_max_running.load();
+    while (now_running > seen && !erp_max_running.compare_exchange_weak(seen, now_running)) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    --erp_running;
+    ++erp_done;
+    return absl::OkStatus();
+  });
+  handlers.Register("local", [&](JobContext&) -> absl::Status {
+    ++local_done;
+    return absl::OkStatus();
+  });
+  RunnerOptions o;
+  o.poll_interval = absl::Milliseconds(10);
+  o.lanes = {{.name = "erp",
+              .kinds = {"erp"},
+              .workers = 4,
+              .gate = [&]() -> LaneGate {
+                const int a = admit.load();
+                return a < 0 ? LaneGate{} : LaneGate{a, a == 0 ? "paused" : ""};
+              }},
+             {.name = "core", .workers = 2}};
+  Runner runner(st.get(), core::Clock::Real(), &handlers, o);
+  runner.Start();
+  auto wait_for = [](const std::function<bool()>& pred) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!pred() && std::chrono::steady_clock::now() < end) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return pred();
+  };
+  ASSERT_TRUE(wait_for([&] { return local_done.load() == kEach; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // several dispatch rounds
+  EXPECT_EQ(erp_done.load(), 0);
+  store::JobFilter queued;
+  queued.state = JobState::kQueued;
+  queued.kind = "erp";
+  KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<Job> held, st->ListJobs(queued));
+  EXPECT_EQ(held.size(), static_cast<size_t>(kEach));
+
+  admit = 1;  // half-open: one at a time
+  runner.Notify();
+  ASSERT_TRUE(wait_for([&] { return erp_done.load() == kEach; }));
+  runner.Stop();
+  EXPECT_EQ(erp_max_running.load(), 1);
+  store::JobFilter done;
+  done.state = JobState::kDone;
+  done.limit = 1000;
+  KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<Job> finished, st->ListJobs(done));
+  EXPECT_EQ(finished.size(), static_cast<size_t>(2 * kEach));
 }
 
 // The one test with real threads and real time, bounded by a 20 s wait.

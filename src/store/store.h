@@ -99,6 +99,14 @@ struct JobFilter {
   int limit = 100;
 };
 
+// Which job kinds a claim may hand out (the job runner's lanes: one worker pool per connector, so
+// that one slow or dead system cannot starve the others). Empty `kinds` with `exclude` false
+// means every kind.
+struct ClaimFilter {
+  std::vector<std::string> kinds;
+  bool exclude = false;  // true: every kind except `kinds`
+};
+
 struct JobStats {
   int64_t queued = 0, running = 0, done = 0, dead = 0;
   int64_t due = 0;                       // queued with run_at <= now
@@ -178,6 +186,9 @@ struct JobOutcome {
   absl::Time run_at;         // kRetry: when to run again
   std::string error;         // kRetry, kDead: the last error
   std::string dead_reason;   // kDead
+  // kRetry: this attempt never reached the remote (its circuit was open, its connector paused):
+  // it is not counted against max_attempts.
+  bool not_attempted = false;
   // Writes that commit atomically with this outcome, and only if the lease still holds (so a
   // worker that lost its job cannot apply them). May be empty.
   std::function<absl::Status(Tx&)> effects;
@@ -203,8 +214,15 @@ class Store {
   // Jobs. Claims up to `max` due jobs (run_at <= now) whose partition has no earlier unfinished
   // job, marks them running under `owner` until now + lease and counts the attempt. Running jobs
   // whose lease expired are returned to the queue first (their worker is presumed dead).
+  // Only kinds that `filter` admits are handed out; the partition rule still counts every kind
+  // (a partition's head blocks the jobs behind it whichever lane they belong to).
   virtual absl::StatusOr<std::vector<Job>> ClaimJobs(std::string_view owner, absl::Time now,
-                                                     absl::Duration lease, int max) = 0;
+                                                     absl::Duration lease, int max,
+                                                     const ClaimFilter& filter) = 0;
+  absl::StatusOr<std::vector<Job>> ClaimJobs(std::string_view owner, absl::Time now,
+                                             absl::Duration lease, int max) {
+    return ClaimJobs(owner, now, lease, max, ClaimFilter{});
+  }
   // The following fence on the lease: they fail with kFailedPrecondition if `owner` no longer
   // holds the job (its lease expired and someone else took it).
   virtual absl::Status CompleteJob(int64_t id, std::string_view owner, absl::Time now) = 0;

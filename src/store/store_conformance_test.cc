@@ -426,6 +426,59 @@ TEST_P(StoreConformanceTest, ClaimRunsOneJobPerPartitionInEnqueueOrder) {
   EXPECT_THAT(Ids(none), IsEmpty());
 }
 
+TEST_P(StoreConformanceTest, ClaimFilterHandsOutOnlyItsKindsAndKeepsPartitionOrder) {
+  const int64_t erp1 = Enqueue("erp.create", "order:1");
+  const int64_t shop1 = Enqueue("shop.note", "order:1");  // behind erp1 in its partition
+  const int64_t shop2 = Enqueue("shop.note", "order:2");
+  const int64_t local = Enqueue("ingest", "order:3");
+  const absl::Time t0 = clock_.Now();
+
+  const ClaimFilter shop{.kinds = {"shop.note"}};
+  KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<Job> got,
+                               store_->ClaimJobs("w", t0, kLease, 10, shop));
+  // shop1 waits for erp1, which the shop lane may not take.
+  EXPECT_THAT(Ids(got), ElementsAre(shop2));
+
+  const ClaimFilter rest{.kinds = {"shop.note", "erp.create"}, .exclude = true};
+  KEELSON_ASSERT_OK_AND_ASSIGN(got, store_->ClaimJobs("w", t0, kLease, 10, rest));
+  EXPECT_THAT(Ids(got), ElementsAre(local));
+
+  const ClaimFilter erp{.kinds = {"erp.create"}};
+  KEELSON_ASSERT_OK_AND_ASSIGN(got, store_->ClaimJobs("w", t0, kLease, 10, erp));
+  EXPECT_THAT(Ids(got), ElementsAre(erp1));
+  KEELSON_ASSERT_OK(store_->CompleteJob(erp1, "w", t0));
+  KEELSON_ASSERT_OK_AND_ASSIGN(got, store_->ClaimJobs("w", t0, kLease, 10, shop));
+  EXPECT_THAT(Ids(got), ElementsAre(shop1));
+}
+
+TEST_P(StoreConformanceTest, RetryNotAttemptedDoesNotCountTheAttempt) {
+  NewJob job;
+  job.kind = "erp.create";
+  job.max_attempts = 2;
+  const int64_t id = Enqueue(job);
+  const absl::Time t0 = clock_.Now();
+  for (int i = 0; i < 5; ++i) {
+    KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<Job> got,
+                                 store_->ClaimJobs("w", t0, kLease, 10));
+    ASSERT_THAT(Ids(got), ElementsAre(id));
+    EXPECT_EQ(got[0].attempts, 1);
+    KEELSON_ASSERT_OK_AND_ASSIGN(
+        std::vector<absl::Status> r,
+        store_->RecordOutcomes(std::vector<JobOutcome>{{.job_id = id,
+                                                        .owner = "w",
+                                                        .kind = JobOutcome::Kind::kRetry,
+                                                        .run_at = t0,
+                                                        .error = "circuit open",
+                                                        .not_attempted = true}},
+                               t0));
+    KEELSON_ASSERT_OK(r[0]);
+  }
+  KEELSON_ASSERT_OK_AND_ASSIGN(Job j, store_->GetJob(id));
+  EXPECT_EQ(StateOf(j), "queued");
+  EXPECT_EQ(j.attempts, 0);
+  EXPECT_EQ(j.last_error, "circuit open");
+}
+
 TEST_P(StoreConformanceTest, ClaimTakesUnpartitionedJobsTogether) {
   const int64_t e1 = Enqueue("k", "");
   const int64_t e2 = Enqueue("k", "");

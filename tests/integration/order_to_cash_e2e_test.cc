@@ -77,14 +77,18 @@ class E2eBase : public ::testing::Test {
       << ErpConfig()
       << "order_to_cash: {backfill_interval_s: 1, backfill_overlap_s: 600, "
          "backfill_lookback_hours: 1}\n"
-      << "jobs: {workers: 8, lease_ms: 3000, poll_interval_ms: 50, backoff_base_ms: 50, "
-         "backoff_cap_ms: 500}\n"
+      << JobsConfig()
       << "log: {level: warn, format: json}\n";
     f.close();
     StartKeelson();
   }
 
   virtual void ConfigureWoo(sim::WooCommerceSim::Options& o) { (void)o; }
+  virtual std::string JobsConfig() const {
+    return "jobs: {workers: 8, lease_ms: 3000, poll_interval_ms: 50, backoff_base_ms: 50, "
+           "backoff_cap_ms: 500}\n";
+  }
+  virtual std::string ErpLimits() const { return "{concurrency: 5, timeout_ms: 2000}"; }
 
   std::string ErpConfig() const {
     if (od_) {
@@ -99,7 +103,7 @@ class E2eBase : public ::testing::Test {
                         bc_->options().client_id, "\", client_secret: \"",
                         bc_->options().client_secret, "\", scope: \"", bc_->options().scope,
                         "\"}\n", "  mapping: {shipping: \"6610\", fees: \"6620\"}\n",
-                        "  limits: {concurrency: 5, timeout_ms: 2000}\n");
+                        "  limits: ", ErpLimits(), "\n");
   }
   void AddErpItem(const std::string& sku, int64_t price_minor) {
     if (od_) {
@@ -296,6 +300,112 @@ TEST_F(BcE2eTest, SigkillMidBurstOfTwoThousandOrdersLosesNoneAndDuplicatesNone) 
   }
   EXPECT_EQ(total, kOrders);
   EXPECT_EQ(bc_->stats().orders_created, kOrders);
+}
+
+// Resilience with the real binary: few attempts allowed, a breaker that opens fast.
+class BcResilienceTest : public E2eBase {
+ protected:
+  std::string JobsConfig() const override {
+    return "jobs: {workers: 4, lease_ms: 3000, poll_interval_ms: 50, max_attempts: 2, "
+           "backoff_base_ms: 50, backoff_cap_ms: 200, lanes: {erp: 5, woocommerce: 2, core: 4}}\n";
+  }
+  std::string ErpLimits() const override {
+    return "{concurrency: 5, timeout_ms: 2000, breaker: {consecutive_failures: 3, open_ms: 300, "
+           "max_open_ms: 600}}";
+  }
+  int64_t Metric(const std::string& series) {
+    HttpClient client("127.0.0.1", port_);
+    const std::string text = client.Get("/metrics").body;
+    const size_t at = text.find(series + " ");
+    if (at == std::string::npos) return -1;
+    return std::stoll(text.substr(at + series.size() + 1));
+  }
+  std::vector<int64_t> CreateOrders(int n) {
+    std::vector<int64_t> ids;
+    for (int i = 0; i < n; ++i) {
+      auto id = woo_->CreateOrder({});
+      EXPECT_TRUE(id.ok()) << id.status();
+      if (id.ok()) ids.push_back(*id);
+    }
+    return ids;
+  }
+  int64_t DeadLetters() {
+    HttpClient client("127.0.0.1", port_);
+    auto r = client.Get("/ops/dead-letters");
+    return static_cast<int64_t>(nlohmann::json::parse(r.body)["items"].size());
+  }
+};
+
+// An ERP outage far longer than max_attempts (2) would survive: the breaker opens, the jobs wait
+// uncounted, and when the ERP is back every order is created exactly once, none dead.
+TEST_F(BcResilienceTest, OutageOpensTheBreakerAndJobsWaitInsteadOfDying) {
+  bc_->FailNextRequests(1'000'000, 503);
+  std::vector<int64_t> ids = CreateOrders(20);
+  ASSERT_TRUE(WaitUntil([&] { return Metric("keelson_connector_breaker_state{connector=\"erp\"}") == 2; },
+                        kLong))
+      << proc_->Log();
+  // Several open/probe cycles pass: far more than 2 attempts' worth of time.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_EQ(bc_->stats().orders_created, 0);
+  EXPECT_EQ(DeadLetters(), 0);
+  // While open, requests are refused locally, not sent: the ERP saw only the failures that
+  // opened the breaker and the probes.
+  const int64_t seen_during_outage = bc_->stats().requests;
+  EXPECT_LT(seen_during_outage, 60) << "the breaker did not hold the requests back";
+  EXPECT_GT(Metric("keelson_jobs_not_attempted_total{lane=\"erp\"}"), 0);
+
+  bc_->FailNextRequests(0, 503);
+  ASSERT_TRUE(WaitUntil([&] { return AllCreatedOnceAndWrittenBack(ids); }, kLong))
+      << proc_->Log();
+  EXPECT_EQ(bc_->stats().orders_created, 20);
+  EXPECT_EQ(DeadLetters(), 0);
+  EXPECT_TRUE(WaitUntil(
+      [&] { return Metric("keelson_connector_breaker_state{connector=\"erp\"}") == 0; }, kLong));
+}
+
+// A maintenance window: the operator pauses the ERP connector from the CLI (another process);
+// orders are taken and held, nothing reaches the ERP, nothing fails; resuming from /ops sends
+// each exactly once.
+TEST_F(BcResilienceTest, PausedConnectorHoldsJobsUntilResumed) {
+  auto paused = testing::RunKeelson(
+      {"connector", "pause", "erp", "--reason", "BC upgrade", "--config", config_});
+  ASSERT_EQ(paused.exit_code, 0) << paused.output;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // the serve's 1 s cache
+  std::vector<int64_t> ids = CreateOrders(15);
+  HttpClient client("127.0.0.1", port_);
+  // Every order was taken in and is waiting for the ERP.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        for (int64_t id : ids) {
+          auto r = client.Get(absl::StrCat("/v1/orders/main/", id));
+          if (r.status != 200) return false;
+          auto j = nlohmann::json::parse(r.body, nullptr, false);
+          if (!j.is_object() || !j.contains("erp") || j["erp"].value("state", "") != "pending") {
+            return false;
+          }
+        }
+        return true;
+      },
+      kLong))
+      << proc_->Log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(bc_->stats().orders_created, 0);
+  EXPECT_EQ(DeadLetters(), 0);
+  EXPECT_EQ(Metric("keelson_connector_paused{connector=\"erp\"}"), 1);
+  auto health = nlohmann::json::parse(client.Get("/ops/connectors").body);
+  ASSERT_EQ(health["items"][0]["connector"], "erp");
+  EXPECT_EQ(health["items"][0]["paused"], true);
+  EXPECT_EQ(health["items"][0]["paused_reason"], "BC upgrade");
+  EXPECT_EQ(health["items"][0]["paused_by"], "cli");
+  auto listed = testing::RunKeelson({"connector", "list", "--config", config_});
+  EXPECT_NE(listed.output.find("erp\tpaused"), std::string::npos) << listed.output;
+
+  auto resumed = client.Request("POST", "/ops/connectors/erp/resume");
+  ASSERT_EQ(resumed.status, 200) << resumed.body;
+  ASSERT_TRUE(WaitUntil([&] { return AllCreatedOnceAndWrittenBack(ids); }, kLong))
+      << proc_->Log();
+  EXPECT_EQ(bc_->stats().orders_created, 15);
+  EXPECT_EQ(client.Request("POST", "/ops/connectors/sap/pause").status, 404);
 }
 
 INSTANTIATE_TEST_SUITE_P(Erp, OrderToCashE2eTest, ::testing::Values("BusinessCentral", "Odoo"),

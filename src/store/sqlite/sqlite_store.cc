@@ -426,8 +426,10 @@ class SqliteStore final : public Store {
     return q.Int(0);
   }
 
+  using Store::ClaimJobs;
   absl::StatusOr<std::vector<Job>> ClaimJobs(std::string_view owner, absl::Time now,
-                                             absl::Duration lease, int max) override {
+                                             absl::Duration lease, int max,
+                                             const ClaimFilter& filter) override {
     absl::MutexLock l(&mu_);
     std::vector<Job> out;
     absl::Status st = InTx([&]() -> absl::Status {
@@ -454,12 +456,23 @@ class SqliteStore final : public Store {
       {
         // A partition is blocked by an earlier queued job, or by ANY running job: a replayed dead
         // job keeps its (lower) id and must still wait for the later job that is running.
-        Stmt s = Prepare(
-            "SELECT j.id FROM jobs j WHERE j.state='queued' AND j.run_at <= ? AND "
-            "(j.partition_key = '' OR NOT EXISTS (SELECT 1 FROM jobs p WHERE "
+        std::string kinds;
+        if (!filter.kinds.empty()) {
+          kinds = filter.exclude ? " AND j.kind NOT IN (" : " AND j.kind IN (";
+          for (size_t i = 0; i < filter.kinds.size(); ++i) {
+            absl::StrAppend(&kinds, i == 0 ? "?" : ",?", i + 3);
+          }
+          kinds += ")";
+        }
+        Stmt s = Prepare(absl::StrCat(
+            "SELECT j.id FROM jobs j WHERE j.state='queued' AND j.run_at <= ?1", kinds,
+            " AND (j.partition_key = '' OR NOT EXISTS (SELECT 1 FROM jobs p WHERE "
             "p.partition_key = j.partition_key AND (p.state = 'running' OR "
-            "(p.state = 'queued' AND p.id < j.id)))) ORDER BY j.run_at, j.id LIMIT ?");
+            "(p.state = 'queued' AND p.id < j.id)))) ORDER BY j.run_at, j.id LIMIT ?2"));
         s.Bind(1, now_ms).Bind(2, static_cast<int64_t>(max));
+        for (size_t i = 0; i < filter.kinds.size(); ++i) {
+          s.Bind(static_cast<int>(i + 3), filter.kinds[i]);
+        }
         while (true) {
           auto row = s.Step();
           if (!row.ok()) return row.status();
@@ -921,9 +934,10 @@ class SqliteStore final : public Store {
       case JobOutcome::Kind::kRetry: {
         Stmt s = Prepare(
             "UPDATE jobs SET state='queued', lease_owner='', updated_at=?3, last_error=?4, "
-            "run_at=?5 WHERE id=?1 AND state='running' AND lease_owner=?2");
+            "run_at=?5, attempts=MAX(0, attempts-?6) WHERE id=?1 AND state='running' AND "
+            "lease_owner=?2");
         s.Bind(1, o.job_id).Bind(2, o.owner).Bind(3, now_ms).Bind(4, o.error);
-        s.Bind(5, ToMillis(o.run_at));
+        s.Bind(5, ToMillis(o.run_at)).Bind(6, int64_t{o.not_attempted ? 1 : 0});
         if (auto e = s.Exec(); !e.ok()) return e;
         break;
       }
