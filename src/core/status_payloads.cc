@@ -12,8 +12,6 @@ absl::Status MarkNotAttempted(absl::Status s) {
   return s;
 }
 
-bool WasNotAttempted(const absl::Status& s) {
-  return s.GetPayload(kNotAttemptedUrl).has_value();
-}
+bool WasNotAttempted(const absl::Status& s) { return s.GetPayload(kNotAttemptedUrl).has_value(); }
 
 }  // namespace keelson::core
