@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "core/strings.h"
 #include "jobs/retry_policy.h"
+#include "net/endpoint.h"
 #include "net/signature.h"
 
 namespace keelson::connectors::woocommerce {
@@ -21,24 +22,6 @@ constexpr char kApiPrefix[] = "/wp-json/wc/v3";
 
 std::string DumpJson(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// Retry-After is either delta-seconds or an HTTP-date (RFC 9110 section 10.2.3).
-std::optional<absl::Duration> ParseRetryAfter(std::string_view value) {
-  value = core::StdSv(absl::StripAsciiWhitespace(core::AbslSv(value)));
-  if (value.empty()) return std::nullopt;
-  int64_t seconds = 0;
-  if (absl::SimpleAtoi(core::AbslSv(value), &seconds)) {
-    if (seconds < 0) return std::nullopt;
-    return absl::Seconds(seconds);
-  }
-  absl::Time when;
-  std::string err;
-  if (absl::ParseTime("%a, %d %b %Y %H:%M:%S GMT", std::string(value), absl::UTCTimeZone(), &when,
-                      &err)) {
-    return std::max(absl::ZeroDuration(), when - absl::Now());
-  }
-  return std::nullopt;
 }
 
 // WooCommerce / WordPress error bodies: {"code":"...","message":"...","data":{"status":N}}.
@@ -254,7 +237,7 @@ absl::Status ClassifyResponse(const net::OutboundResponse& response, std::string
       return absl::UnavailableError(message);
     case 429: {
       absl::Status s = absl::ResourceExhaustedError(message);
-      if (auto after = ParseRetryAfter(response.Header("Retry-After"))) {
+      if (auto after = net::ParseRetryAfter(response.Header("Retry-After"), absl::Now())) {
         s = jobs::WithRetryAfter(std::move(s), *after);
       }
       return s;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/strings.h"
 #include "jobs/retry_policy.h"
+#include "net/endpoint.h"
 
 namespace keelson::connectors::business_central {
 namespace {
@@ -23,22 +24,10 @@ std::string Truncate(std::string_view s) {
   return Cat(s.substr(0, kMaxMessage), "...");
 }
 
-// Retry-After: delta-seconds or an HTTP-date (RFC 9110 section 10.2.3).
-std::optional<absl::Duration> RetryAfter(std::string_view value, absl::Time now) {
-  std::string v(absl::StripAsciiWhitespace(core::AbslSv(value)));
-  if (v.empty()) return std::nullopt;
-  int64_t seconds = 0;
-  if (absl::SimpleAtoi(v, &seconds)) return absl::Seconds(std::max<int64_t>(0, seconds));
-  absl::Time at;
-  std::string err;
-  if (absl::ParseTime("%a, %d %b %Y %H:%M:%S GMT", v, absl::UTCTimeZone(), &at, &err)) {
-    return std::max(absl::ZeroDuration(), at - now);
-  }
-  return std::nullopt;
-}
-
 absl::Status WithRetryAfterIfAny(absl::Status s, const net::OutboundResponse& r, absl::Time now) {
-  if (auto d = RetryAfter(r.Header("retry-after"), now)) return jobs::WithRetryAfter(s, *d);
+  if (auto d = net::ParseRetryAfter(r.Header("retry-after"), now)) {
+    return jobs::WithRetryAfter(s, *d);
+  }
   return s;
 }
 
