@@ -3,7 +3,7 @@
 //
 // Starts the Business Central simulator in-process with a short sliding window (by default 600
 // requests per 30 s, i.e. BC's 6,000 per 5 minutes scaled down 10x, and 5 concurrent requests),
-// then drives the real adapter from --threads workers through net::RateLimitedHttpClient set to
+// then drives the real adapter from --threads workers through net::Endpoint (what `serve` puts in front of the ERP) set to
 // the allowed average rate. Each worker loops: find-or-create a customer (a pool of 50 emails,
 // so both paths run), create a sales order for it (every 10th with verify_first), and read the
 // order back. It prints the achieved rate of admitted requests as a percentage of the allowed
@@ -33,7 +33,7 @@
 #include "absl/time/time.h"
 #include "connectors/erp/business_central/adapter.h"
 #include "net/http_client.h"
-#include "net/rate_limited_client.h"
+#include "net/endpoint.h"
 #include "sim/business_central.h"
 
 namespace {
@@ -160,13 +160,14 @@ int main(int argc, char** argv) {
   }
 
   std::unique_ptr<net::HttpClient> curl = net::NewCurlHttpClient({.max_pooled_handles = 32});
-  std::unique_ptr<net::RateLimitedHttpClient> limited;
+  std::unique_ptr<net::Endpoint> limited;
   net::HttpClient* http = curl.get();
   if (flags.limiter) {
-    limited = std::make_unique<net::RateLimitedHttpClient>(
-        *curl, net::RateLimitOptions{.requests_per_second = allowed_rate * flags.rate_fraction,
-                                     .burst = flags.burst,
-                                     .concurrency = flags.concurrency});
+    limited = std::make_unique<net::Endpoint>(
+        *curl, net::EndpointOptions{.name = "erp",
+                                    .requests_per_second = allowed_rate * flags.rate_fraction,
+                                    .burst = flags.burst,
+                                    .concurrency = flags.concurrency});
     http = limited.get();
   }
   const auto& so = sim.options();
@@ -239,10 +240,10 @@ int main(int argc, char** argv) {
       static_cast<long long>(at_end.customers_created),
       static_cast<long long>(at_end.token_requests));
   if (limited) {
-    net::RateLimitStats ls = limited->stats();
-    std::printf("limiter: sent %lld, waited for a token %lld, waited for a slot %lld\n",
-                static_cast<long long>(ls.sent), static_cast<long long>(ls.waited_for_token),
-                static_cast<long long>(ls.waited_for_slot));
+    const net::EndpointSnapshot ls = limited->snapshot();
+    std::printf("endpoint: sent %lld, answered 429 %lld, rate at the end %.2f req/s, breaker %s\n",
+                static_cast<long long>(ls.sent), static_cast<long long>(ls.answered_429), ls.rate,
+                std::string(net::BreakerStateName(ls.state)).c_str());
   }
   std::string codes;
   for (const auto& [code, n] : outcomes) {

@@ -105,7 +105,8 @@ int main(int argc, char** argv) {
         << "  company_id: \"" << bo.company_id << "\"\n"
         << "  auth: {token_url: \"" << bc.token_url() << "\", client_id: \"" << bo.client_id
         << "\", client_secret: \"" << bo.client_secret << "\"}\n"
-        << "  mapping: {shipping: \"6610\"}\n  limits: {concurrency: 16}\n";
+        << "  mapping: {shipping: \"6610\"}\n"
+        << "  limits: {requests_per_second: 100000, concurrency: 16}\n";
     }
     f << "order_to_cash: {backfill_interval_s: 0}\n"
       << "jobs: {workers: " << workers << "}\n"

@@ -74,7 +74,7 @@ net::EndpointOptions EndpointOptionsFor(std::string_view type, std::string name,
   // WooCommerce's REST API has no rate limit of its own, so be polite to a PHP host: 8 at once.
   if (type == "business_central") {
     o.requests_per_second = 20;
-    o.burst = 5;
+    o.burst = 1;  // a sliding window: any window W then sees at most 1 + 20·W requests
     o.concurrency = 5;
   } else if (type == "odoo") {
     o.concurrency = 8;

@@ -88,7 +88,10 @@ class E2eBase : public ::testing::Test {
     return "jobs: {workers: 8, lease_ms: 3000, poll_interval_ms: 50, backoff_base_ms: 50, "
            "backoff_cap_ms: 500}\n";
   }
-  virtual std::string ErpLimits() const { return "{concurrency: 5, timeout_ms: 2000}"; }
+  // The simulator is not throttled here; Business Central's default pacing (20/s) would be.
+  virtual std::string ErpLimits() const {
+    return "{requests_per_second: 100000, concurrency: 5, timeout_ms: 2000}";
+  }
 
   std::string ErpConfig() const {
     if (od_) {
@@ -310,8 +313,8 @@ class BcResilienceTest : public E2eBase {
            "backoff_base_ms: 50, backoff_cap_ms: 200, lanes: {erp: 5, woocommerce: 2, core: 4}}\n";
   }
   std::string ErpLimits() const override {
-    return "{concurrency: 5, timeout_ms: 2000, breaker: {consecutive_failures: 3, open_ms: 300, "
-           "max_open_ms: 600}}";
+    return "{requests_per_second: 100000, concurrency: 5, timeout_ms: 2000, "
+           "breaker: {consecutive_failures: 3, open_ms: 300, max_open_ms: 600}}";
   }
   int64_t Metric(const std::string& series) {
     HttpClient client("127.0.0.1", port_);

@@ -8,7 +8,7 @@
 //   CreateSalesOrder      1 (+1 with verify_first) (+1 when the order names an item number this
 //                         process has not yet seen: all unseen numbers in one items query)
 //   CancelSalesOrder      1 (+1 PATCH per line the first time)
-// Pace them with net::RateLimitedHttpClient around the HttpClient given here.
+// Pace them with a net::Endpoint around the HttpClient given here (app/wiring.cc does).
 //
 // Ownership: borrows `http` and the options' clock. Thread-safety: thread-safe (erp.h).
 

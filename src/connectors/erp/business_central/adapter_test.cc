@@ -11,7 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "jobs/retry_policy.h"
-#include "net/rate_limited_client.h"
+#include "net/endpoint.h"
 #include "sim/business_central.h"
 #include "tests/support/status_matchers.h"
 
@@ -31,14 +31,14 @@ class BcTestbed final : public ErpTestbed {
  public:
   explicit BcTestbed(sim::BusinessCentralSim::Options sim_options = {},
                      std::function<void(AdapterOptions&)> tweak = {},
-                     std::optional<net::RateLimitOptions> limits = std::nullopt) {
+                     std::optional<net::EndpointOptions> limits = std::nullopt) {
     sim_ = std::make_unique<sim::BusinessCentralSim>(sim_options);
     absl::Status started = sim_->Start();
     EXPECT_TRUE(started.ok()) << started;
     curl_ = net::NewCurlHttpClient();
     net::HttpClient* http = curl_.get();
     if (limits) {
-      limited_ = std::make_unique<net::RateLimitedHttpClient>(*curl_, *limits);
+      limited_ = std::make_unique<net::Endpoint>(*curl_, *limits);
       http = limited_.get();
     }
     const auto& o = sim_->options();
@@ -77,7 +77,7 @@ class BcTestbed final : public ErpTestbed {
  private:
   std::unique_ptr<sim::BusinessCentralSim> sim_;
   std::unique_ptr<net::HttpClient> curl_;
-  std::unique_ptr<net::RateLimitedHttpClient> limited_;
+  std::unique_ptr<net::Endpoint> limited_;
   std::unique_ptr<BusinessCentralAdapter> adapter_;
 };
 
@@ -133,7 +133,7 @@ class BusinessCentralAdapterTest : public ::testing::Test {
  protected:
   void Start(sim::BusinessCentralSim::Options sim_options = {},
              std::function<void(AdapterOptions&)> tweak = {},
-             std::optional<net::RateLimitOptions> limits = std::nullopt) {
+             std::optional<net::EndpointOptions> limits = std::nullopt) {
     if (sim_options.clock == core::Clock::Real()) sim_options.clock = &clock_;
     tb_ = std::make_unique<BcTestbed>(std::move(sim_options), std::move(tweak), limits);
   }
@@ -361,7 +361,7 @@ TEST_F(BusinessCentralAdapterTest, ThroughTheLimiterFiveConcurrentRequestsAreNev
   // More workers than BC's 5 concurrent requests; the limiter's cap keeps the simulator from
   // ever seeing a sixth.
   Start({.max_concurrent = 5, .latency = absl::Milliseconds(2)}, {},
-        net::RateLimitOptions{.concurrency = 5});
+        net::EndpointOptions{.name = "erp", .concurrency = 5});
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([this, t] {
