@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <thread>
@@ -241,5 +242,52 @@ TEST_F(WooStockPublisherTest, SeveralWorkersPublishAtOnce) {
   EXPECT_EQ(publisher_->stats().items_sent, 200);
 }
 
+
+// A measurement, not a check (run with --gtest_also_run_disabled_tests): 100,000 SKUs, 75,000
+// simple products and 5,000 variable ones with 4 variations each (one parent-managed).
+TEST_F(WooStockPublisherTest, DISABLED_Measure100kSkus) {
+  absl::Time t0 = absl::Now();
+  int n = 0;
+  for (int i = 0; i < 75000; ++i) {
+    KEELSON_ASSERT_OK(sim_->AddProduct({.sku = absl::StrCat("S-", i), .stock_quantity = 5}).status());
+    ++n;
+  }
+  for (int i = 0; i < 5000; ++i) {
+    sim::WooProductSpec spec{.sku = absl::StrCat("V-", i), .type = "variable", .stock_quantity = 3};
+    for (int k = 0; k < 4; ++k) {
+      spec.variations.push_back({.sku = absl::StrCat("V-", i, "-", k), .manage_stock = k != 0});
+    }
+    KEELSON_ASSERT_OK(sim_->AddProduct(spec).status());
+    n += 5;
+  }
+  const absl::Duration populate = absl::Now() - t0;
+  std::vector<StockLevel> levels;
+  t0 = absl::Now();
+  KEELSON_ASSERT_OK(publisher_->Scan([&](const ShopStock& s) {
+    levels.push_back({.sku = s.sku, .quantity = s.quantity.value_or(0) + 1});
+    return absl::OkStatus();
+  }));
+  const absl::Duration scan = absl::Now() - t0;
+  ASSERT_EQ(levels.size(), static_cast<size_t>(n));
+  t0 = absl::Now();
+  std::vector<StockItemOutcome> out = publisher_->Publish(levels);
+  const absl::Duration publish_warm = absl::Now() - t0;
+  int failed = 0;
+  for (const auto& o : out) failed += o.status.ok() ? 0 : 1;
+  StockPublisher cold(*rest_);
+  t0 = absl::Now();
+  out = cold.Publish(levels);
+  const absl::Duration publish_cold = absl::Now() - t0;
+  for (const auto& o : out) failed += o.status.ok() ? 0 : 1;
+  EXPECT_EQ(failed, 0);
+  const StockPublisherStats w = publisher_->stats(), c = cold.stats();
+  std::printf(
+      "skus=%d populate=%s scan=%s (%lld list calls) publish_warm=%s (%lld batch calls) "
+      "publish_cold=%s (%lld lookups, %lld batch calls)\n",
+      n, absl::FormatDuration(populate).c_str(), absl::FormatDuration(scan).c_str(),
+      static_cast<long long>(w.list_calls), absl::FormatDuration(publish_warm).c_str(),
+      static_cast<long long>(w.batch_calls), absl::FormatDuration(publish_cold).c_str(),
+      static_cast<long long>(c.lookup_calls), static_cast<long long>(c.batch_calls));
+}
 }  // namespace
 }  // namespace keelson::connectors::woocommerce
