@@ -1100,8 +1100,8 @@ std::optional<net::HttpResponse> WooCommerceSim::Authenticate(const net::HttpReq
 }
 
 std::optional<net::HttpResponse> WooCommerceSim::Gate(const net::HttpRequest& req,
-                                                     std::string_view anonymous_code,
-                                                     std::string_view anonymous_message) {
+                                                      std::string_view anonymous_code,
+                                                      std::string_view anonymous_message) {
   {
     absl::MutexLock l(&mu_);
     ++stats_.rest_requests;
@@ -1595,7 +1595,6 @@ void WooCommerceSim::HandleAdmin(net::HttpRequest& req, net::Responder respond) 
   EnqueueAsync({"order.deleted", id, PhpJsonEncode(ojson{{"id", id}})});
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Catalog: products, variations and their stock (WooCommerce 7.8's products and variations
 // controllers, WC_Product::validate_props(), the variable product's stock sync)
@@ -1718,11 +1717,11 @@ ListParams ParseListParams(const std::map<std::string, std::string>& q,
       return def;
     }
     if (n < min || n > max) {
-      out.errors.emplace_back(
-          name, "rest_out_of_bounds",
-          max == INT64_MAX ? absl::StrCat(name, " must be greater than or equal to ", min)
-                           : absl::StrCat(name, " must be between ", min, " (inclusive) and ",
-                                          max, " (inclusive)"));
+      out.errors.emplace_back(name, "rest_out_of_bounds",
+                              max == INT64_MAX
+                                  ? absl::StrCat(name, " must be greater than or equal to ", min)
+                                  : absl::StrCat(name, " must be between ", min,
+                                                 " (inclusive) and ", max, " (inclusive)"));
       return def;
     }
     return n;
@@ -1906,7 +1905,7 @@ std::optional<WooStock> WooCommerceSim::StockBySku(std::string_view sku) const {
 }
 
 absl::Status WooCommerceSim::SetStockBySku(std::string_view sku, std::optional<int64_t> quantity,
-                                          std::string_view stock_status) {
+                                           std::string_view stock_status) {
   if (!stock_status.empty() && !KnownStockStatus(stock_status)) {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown stock_status ", core::AbslSv(stock_status)));
@@ -1987,8 +1986,8 @@ nlohmann::ordered_json WooCommerceSim::ProductDocLocked(const Product& p,
     attributes.push_back({{"id", 1}, {"name", "Size"}, {"option", p.option}});
   }
   const std::string permalink =
-      variation ? absl::StrCat(site, "/product/", parent ? parent->slug : "", "/?attribute_pa_size=",
-                               absl::AsciiStrToLower(p.option))
+      variation ? absl::StrCat(site, "/product/", parent ? parent->slug : "",
+                               "/?attribute_pa_size=", absl::AsciiStrToLower(p.option))
                 : absl::StrCat(site, "/product/", p.slug, "/");
   const bool managed = stock.manage_stock != "false";
   const bool backorders_allowed = stock.backorders != "no";
@@ -2005,38 +2004,37 @@ nlohmann::ordered_json WooCommerceSim::ProductDocLocked(const Product& p,
       "sale_price", "")("date_on_sale_from", nullptr)("date_on_sale_from_gmt", nullptr)(
       "date_on_sale_to", nullptr)("date_on_sale_to_gmt", nullptr)("on_sale", false)(
       "purchasable", purchasable)("total_sales", variation ? ojson("0") : ojson(0))(
-      "virtual", false)("downloadable", false)("downloads", ojson::array())(
-      "download_limit", -1)("download_expiry", -1)("external_url", "")("button_text", "")(
-      "tax_status", "taxable")("tax_class", "")("manage_stock", stock_flag)(
-      "stock_quantity", quantity)("backorders", stock.backorders)(
-      "backorders_allowed", backorders_allowed)(
+      "virtual", false)("downloadable", false)("downloads", ojson::array())("download_limit", -1)(
+      "download_expiry", -1)("external_url", "")("button_text", "")("tax_status", "taxable")(
+      "tax_class", "")("manage_stock", stock_flag)("stock_quantity", quantity)(
+      "backorders", stock.backorders)("backorders_allowed", backorders_allowed)(
       "backordered", stock.stock_status == "onbackorder" ||
                          (managed && backorders_allowed && stock.stock_quantity.value_or(0) < 0))(
       "low_stock_amount", nullptr)("sold_individually", false)("weight", "")(
       "dimensions", ojson{{"length", ""}, {"width", ""}, {"height", ""}})(
       "shipping_required", true)("shipping_taxable", true)("shipping_class", "")(
-      "shipping_class_id", 0)("reviews_allowed", !variation)(
-      "average_rating", edit ? "0" : "0.00")("rating_count", 0)("upsell_ids", ojson::array())(
-      "cross_sell_ids", ojson::array())("parent_id", p.parent_id)("purchase_note", "")(
+      "shipping_class_id", 0)("reviews_allowed", !variation)("average_rating", edit ? "0" : "0.00")(
+      "rating_count", 0)("upsell_ids", ojson::array())("cross_sell_ids", ojson::array())(
+      "parent_id", p.parent_id)("purchase_note", "")(
       "categories",
-      variation ? ojson::array()
-                : ojson::array({{{"id", 15}, {"name", "Uncategorized"}, {"slug", "uncategorized"}}}))(
+      variation
+          ? ojson::array()
+          : ojson::array({{{"id", 15}, {"name", "Uncategorized"}, {"slug", "uncategorized"}}}))(
       "tags", ojson::array())("images", ojson::array())("attributes", attributes)(
       "default_attributes", ojson::array())("variations", p.children)(
       "grouped_products", ojson::array())("menu_order", 0)("price_html", price_html)(
-      "related_ids", ojson::array())("meta_data", ojson::array())("stock_status",
-                                                                  stock.stock_status)(
-      "has_options", p.type == "variable");
+      "related_ids", ojson::array())("meta_data", ojson::array())(
+      "stock_status", stock.stock_status)("has_options", p.type == "variable");
   if (edit && !variation) {
     b("permalink_template", absl::StrCat(site, "/product/%pagename%/"))("generated_slug", p.slug);
   }
   if (fields.empty() || fields.contains("_links")) {
-    ojson links = {{"self", ojson::array({{{"href", self}}})},
-                   {"collection",
-                    ojson::array({{{"href", absl::StrCat(site, kRestPrefix, "/products")}}})}};
+    ojson links = {
+        {"self", ojson::array({{{"href", self}}})},
+        {"collection", ojson::array({{{"href", absl::StrCat(site, kRestPrefix, "/products")}}})}};
     if (variation) {
-      links["up"] = ojson::array(
-          {{{"href", absl::StrCat(site, kRestPrefix, "/products/", p.parent_id)}}});
+      links["up"] =
+          ojson::array({{{"href", absl::StrCat(site, kRestPrefix, "/products/", p.parent_id)}}});
     }
     b("_links", std::move(links));
   }
@@ -2065,8 +2063,8 @@ nlohmann::ordered_json WooCommerceSim::VariationDocLocked(
       "tax_status", "taxable")("tax_class", "")(
       "manage_stock", stock.manage_stock == "parent" ? ojson("parent") : ojson(managed))(
       "stock_quantity", stock.stock_quantity ? ojson(*stock.stock_quantity) : ojson(nullptr))(
-      "stock_status", stock.stock_status)("backorders", stock.backorders)(
-      "backorders_allowed", backorders_allowed)(
+      "stock_status", stock.stock_status)("backorders", stock.backorders)("backorders_allowed",
+                                                                          backorders_allowed)(
       "backordered", stock.stock_status == "onbackorder" ||
                          (managed && backorders_allowed && stock.stock_quantity.value_or(0) < 0))(
       "low_stock_amount", nullptr)("weight", "")(
@@ -2075,9 +2073,10 @@ nlohmann::ordered_json WooCommerceSim::VariationDocLocked(
       "attributes", ojson::array({{{"id", 1}, {"name", "Size"}, {"option", v.option}}}))(
       "menu_order", 0)("meta_data", ojson::array());
   if (fields.empty() || fields.contains("_links")) {
-    b("_links", ojson{{"self", ojson::array({{{"href", absl::StrCat(base, "/variations/", v.id)}}})},
-                      {"collection", ojson::array({{{"href", base + "/variations"}}})},
-                      {"up", ojson::array({{{"href", base}}})}});
+    b("_links",
+      ojson{{"self", ojson::array({{{"href", absl::StrCat(base, "/variations/", v.id)}}})},
+            {"collection", ojson::array({{{"href", base + "/variations"}}})},
+            {"up", ojson::array({{{"href", base}}})}});
   }
   return b.take();
 }
@@ -2186,8 +2185,8 @@ net::HttpResponse WooCommerceSim::GetProductRest(int64_t id, const net::HttpRequ
 net::HttpResponse WooCommerceSim::ListVariationsRest(int64_t product_id,
                                                      const net::HttpRequest& req) {
   const std::map<std::string, std::string> q = ParseQuery(req.query);
-  ListParams lp = ParseListParams(q, {"date", "id", "include", "title", "slug", "modified",
-                                      "menu_order"});
+  ListParams lp =
+      ParseListParams(q, {"date", "id", "include", "title", "slug", "modified", "menu_order"});
   if (!lp.errors.empty()) return InvalidParams(lp.errors);
   const std::set<std::string> fields = FieldsParam(q);
   absl::MutexLock l(&cat_mu_);
@@ -2241,14 +2240,15 @@ std::optional<WooCommerceSim::ItemFailure> WooCommerceSim::UpdateOneLocked(
     p.sku = new_sku;
     if (!new_sku.empty()) skus_[new_sku] = p.id;
   }
-  const auto before = std::make_tuple(p.manage_stock, p.stock_quantity, p.stock_status,
-                                      p.backorders, p.sku);
+  const auto before =
+      std::make_tuple(p.manage_stock, p.stock_quantity, p.stock_status, p.backorders, p.sku);
   auto get = [&item](const char* key) -> const nlohmann::json* {
     auto it = item.find(key);
     return it == item.end() || it->is_null() ? nullptr : &*it;
   };
   if (const auto* v = get("manage_stock")) p.manage_stock = StringToBool(*v);
-  if (const auto* v = get("backorders"); v && v->is_string() && KnownBackorders(v->get<std::string>())) {
+  if (const auto* v = get("backorders");
+      v && v->is_string() && KnownBackorders(v->get<std::string>())) {
     p.backorders = v->get<std::string>();
   }
   std::optional<std::string> status;
@@ -2273,8 +2273,8 @@ std::optional<WooCommerceSim::ItemFailure> WooCommerceSim::UpdateOneLocked(
   } else {
     SyncParentLocked(p.id);
   }
-  if (before != std::make_tuple(p.manage_stock, p.stock_quantity, p.stock_status, p.backorders,
-                                p.sku)) {
+  if (before !=
+      std::make_tuple(p.manage_stock, p.stock_quantity, p.stock_status, p.backorders, p.sku)) {
     p.date_modified = FormatDate(Now());
   }
   return std::nullopt;
@@ -2309,16 +2309,15 @@ net::HttpResponse WooCommerceSim::BatchRest(int64_t parent_id, const net::HttpRe
     auto it = body.find(key);
     return it != body.end() && it->is_array() ? *it : nlohmann::json::array();
   };
-  const nlohmann::json creates = list("create"), updates = list("update"),
-                       deletes = list("delete");
+  const nlohmann::json creates = list("create"), updates = list("update"), deletes = list("delete");
   absl::MutexLock l(&cat_mu_);
   ++cat_stats_.batch_calls;
   // check_batch_limit(): the three lists together.
   if (creates.size() + updates.size() + deletes.size() > static_cast<size_t>(kBatchLimit)) {
     ++cat_stats_.batch_rejected;
-    return WcError(413, "woocommerce_rest_request_entity_too_large",
-                   absl::StrCat("Unable to accept more than ", kBatchLimit,
-                                " items for this request."));
+    return WcError(
+        413, "woocommerce_rest_request_entity_too_large",
+        absl::StrCat("Unable to accept more than ", kBatchLimit, " items for this request."));
   }
   const bool variations = parent_id != 0;
   auto render = [&](const Product& p) {
@@ -2326,8 +2325,9 @@ net::HttpResponse WooCommerceSim::BatchRest(int64_t parent_id, const net::HttpRe
   };
   auto error_entry = [&](ojson id, const ItemFailure& f) {
     ++cat_stats_.items_failed;
-    return ojson{{"id", std::move(id)},
-                 {"error", {{"code", f.code}, {"message", f.message}, {"data", {{"status", f.status}}}}}};
+    return ojson{
+        {"id", std::move(id)},
+        {"error", {{"code", f.code}, {"message", f.message}, {"data", {{"status", f.status}}}}}};
   };
   ojson out = ojson::object();
   if (!creates.empty()) {
@@ -2341,7 +2341,8 @@ net::HttpResponse WooCommerceSim::BatchRest(int64_t parent_id, const net::HttpRe
         continue;
       }
       if (!sku.empty() && skus_.contains(sku)) {
-        created.push_back(error_entry(0, {"product_invalid_sku", "Invalid or duplicated SKU.", 400}));
+        created.push_back(
+            error_entry(0, {"product_invalid_sku", "Invalid or duplicated SKU.", 400}));
         continue;
       }
       Product p;
@@ -2363,8 +2364,8 @@ net::HttpResponse WooCommerceSim::BatchRest(int64_t parent_id, const net::HttpRe
         p.type = "variation";
         p.parent_id = parent_id;
         p.option = p.sku;
-        if (auto a = item.find("attributes"); a != item.end() && a->is_array() && !a->empty() &&
-                                              (*a)[0].is_object()) {
+        if (auto a = item.find("attributes");
+            a != item.end() && a->is_array() && !a->empty() && (*a)[0].is_object()) {
           p.option = (*a)[0].value("option", p.sku);
         }
         p.name = absl::StrCat(parent->second.name, " - ", p.option);
@@ -2408,10 +2409,10 @@ net::HttpResponse WooCommerceSim::BatchRest(int64_t parent_id, const net::HttpRe
       const bool ok = it != products_.end() && (variations ? it->second.parent_id == parent_id
                                                            : it->second.type != "variation");
       if (!ok) {
-        deleted.push_back(error_entry(
-            id, {variations ? "woocommerce_rest_product_variation_invalid_id"
-                            : "woocommerce_rest_product_invalid_id",
-                 "Invalid ID.", 404}));
+        deleted.push_back(
+            error_entry(id, {variations ? "woocommerce_rest_product_variation_invalid_id"
+                                        : "woocommerce_rest_product_invalid_id",
+                             "Invalid ID.", 404}));
         continue;
       }
       deleted.push_back(render(it->second));
@@ -2458,15 +2459,15 @@ void WooCommerceSim::HandleCatalogAdmin(net::HttpRequest& req, net::Responder re
       fail(absl::NotFoundError("no product with that SKU"));
       return;
     }
-    nlohmann::json j = {{"product_id", stock->product_id},
-                        {"variation_id", stock->variation_id},
-                        {"type", stock->type},
-                        {"manage_stock", stock->manage_stock},
-                        {"stock_quantity", stock->stock_quantity
-                                               ? nlohmann::json(*stock->stock_quantity)
-                                               : nlohmann::json(nullptr)},
-                        {"stock_status", stock->stock_status},
-                        {"backorders", stock->backorders}};
+    nlohmann::json j = {
+        {"product_id", stock->product_id},
+        {"variation_id", stock->variation_id},
+        {"type", stock->type},
+        {"manage_stock", stock->manage_stock},
+        {"stock_quantity",
+         stock->stock_quantity ? nlohmann::json(*stock->stock_quantity) : nlohmann::json(nullptr)},
+        {"stock_status", stock->stock_status},
+        {"backorders", stock->backorders}};
     respond(net::Json(status::ok, j.dump()));
     return;
   }
@@ -2475,8 +2476,7 @@ void WooCommerceSim::HandleCatalogAdmin(net::HttpRequest& req, net::Responder re
     if (body.contains("stock_quantity") && body["stock_quantity"].is_number_integer()) {
       quantity = body["stock_quantity"].get<int64_t>();
     }
-    absl::Status s =
-        SetStockBySku(body.value("sku", ""), quantity, body.value("stock_status", ""));
+    absl::Status s = SetStockBySku(body.value("sku", ""), quantity, body.value("stock_status", ""));
     if (!s.ok()) {
       fail(s);
       return;

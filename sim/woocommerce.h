@@ -3,11 +3,11 @@
 // traffic in testdata/woocommerce) for tests, the demo and load benches. It is the two faces
 // Keelson sees of a real store:
 //
-// REST API v3 on http://host:port/wp-json/wc/v3 (orders and products), authenticated like WooCommerce
-// over plain HTTP: OAuth 1.0a one-legged, HMAC-SHA1 or HMAC-SHA256, parameters in the query string
-// or an "Authorization: OAuth" header, 15-minute timestamp window, single-use nonces. HTTP Basic
-// is ignored over plain HTTP (as WooCommerce does), so such a request is anonymous and gets 401
-// woocommerce_rest_cannot_view.
+// REST API v3 on http://host:port/wp-json/wc/v3 (orders and products), authenticated like
+// WooCommerce over plain HTTP: OAuth 1.0a one-legged, HMAC-SHA1 or HMAC-SHA256, parameters in the
+// query string or an "Authorization: OAuth" header, 15-minute timestamp window, single-use nonces.
+// HTTP Basic is ignored over plain HTTP (as WooCommerce does), so such a request is anonymous and
+// gets 401 woocommerce_rest_cannot_view.
 //   GET  /orders                 modified_after/modified_before/after/before (+dates_are_gmt),
 //                                orderby date|id|modified (+order asc|desc, ties by id), status,
 //                                page, per_page (1..100, else 400 rest_invalid_param);
@@ -150,9 +150,9 @@ struct WooVariationSpec {
   // false: the variation does not track its own stock; when the parent does, WooCommerce shows
   // its manage_stock as "parent" and its stock as the parent's.
   bool manage_stock = true;
-  int64_t stock_quantity = 0;             // when managing stock
-  std::string stock_status = "instock";   // when not: instock | outofstock | onbackorder
-  std::string backorders = "no";          // no | notify | yes
+  int64_t stock_quantity = 0;            // when managing stock
+  std::string stock_status = "instock";  // when not: instock | outofstock | onbackorder
+  std::string backorders = "no";         // no | notify | yes
   std::string regular_price = "15.00";
 };
 
@@ -165,7 +165,7 @@ struct WooProductSpec {
   int64_t stock_quantity = 0;            // when managing stock
   std::string stock_status = "instock";  // when not (a variable one derives it from its children)
   std::string backorders = "no";
-  std::string regular_price = "19.99";        // simple only
+  std::string regular_price = "19.99";       // simple only
   std::vector<WooVariationSpec> variations;  // variable only
 };
 
@@ -176,10 +176,10 @@ struct WooProductIds {
 
 // Stock of one SKU as the REST API shows it (view context).
 struct WooStock {
-  int64_t product_id = 0;    // the product, or the variation's parent
-  int64_t variation_id = 0;  // 0 for a product
-  std::string type;          // simple | variable | variation
-  std::string manage_stock;  // "true" | "false" | "parent"
+  int64_t product_id = 0;                 // the product, or the variation's parent
+  int64_t variation_id = 0;               // 0 for a product
+  std::string type;                       // simple | variable | variation
+  std::string manage_stock;               // "true" | "false" | "parent"
   std::optional<int64_t> stock_quantity;  // null when not managed; the parent's for "parent"
   std::string stock_status;
   std::string backorders;
@@ -199,7 +199,7 @@ struct WooSimStats {
   int64_t rest_requests = 0;
   int64_t rest_unauthorized = 0;  // REST requests answered 401
   // Catalog.
-  int64_t products = 0;        // simple and variable products
+  int64_t products = 0;  // simple and variable products
   int64_t variations = 0;
   int64_t product_gets = 0;    // GET /products, /products/{id}, /products/{id}/variations
   int64_t sku_lookups = 0;     // of those: GET /products with a sku filter
@@ -398,8 +398,9 @@ class WooCommerceSim {
   // edit context (answers to writes).
   nlohmann::ordered_json ProductDocLocked(const Product& p, const std::set<std::string>& fields,
                                           bool edit) const ABSL_SHARED_LOCKS_REQUIRED(cat_mu_);
-  nlohmann::ordered_json VariationDocLocked(const Product& v, const std::set<std::string>& fields)
-      const ABSL_SHARED_LOCKS_REQUIRED(cat_mu_);
+  nlohmann::ordered_json VariationDocLocked(const Product& v,
+                                            const std::set<std::string>& fields) const
+      ABSL_SHARED_LOCKS_REQUIRED(cat_mu_);
   WooStock StockLocked(const Product& p) const ABSL_SHARED_LOCKS_REQUIRED(cat_mu_);
   // nullopt when the request may proceed; otherwise the 401 to send.
   std::optional<net::HttpResponse> Authenticate(const net::HttpRequest& req,

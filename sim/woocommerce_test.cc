@@ -689,7 +689,6 @@ TEST_F(WooSimRestTest, AdminEndpointsForStandaloneUse) {
   EXPECT_EQ(stats["webhooks"]["order.created"], true);
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Catalog: products, variations, stock, batches
 
@@ -705,10 +704,9 @@ class WooSimCatalogTest : public WooSimRestTest {
   // The recorded store's catalog: simple WID-BLUE (10), variable TSHIRT (11) with S (12) and
   // M (13, backorders notify).
   void AddRecordedCatalog() {
-    KEELSON_ASSERT_OK_AND_ASSIGN(WooProductIds blue,
-                                 sim_->AddProduct({.sku = "WID-BLUE",
-                                                   .name = "Widget Blue",
-                                                   .stock_quantity = 10}));
+    KEELSON_ASSERT_OK_AND_ASSIGN(
+        WooProductIds blue,
+        sim_->AddProduct({.sku = "WID-BLUE", .name = "Widget Blue", .stock_quantity = 10}));
     EXPECT_EQ(blue.id, 10);
     KEELSON_ASSERT_OK_AND_ASSIGN(
         WooProductIds shirt,
@@ -801,13 +799,12 @@ TEST_F(WooSimCatalogTest, ListsPagesFiltersBySkuIncludingVariationsAndByType) {
   EXPECT_EQ(Json(by_sku)[0]["id"], 13);
   EXPECT_EQ(Json(by_sku)[0]["type"], "variation");
   EXPECT_EQ(Json(by_sku)[0]["parent_id"], 11);
-  EXPECT_EQ(Keys(Json(by_sku)[0]), Keys(nlohmann::json::parse(Testdata(
-                                        "product.variable.get.response.json"))));
+  EXPECT_EQ(Keys(Json(by_sku)[0]),
+            Keys(nlohmann::json::parse(Testdata("product.variable.get.response.json"))));
   auto several = Signed("GET", "/wp-json/wc/v3/products",
                         {{"sku", "WID-BLUE,TSHIRT-S,NOPE"}, {"_fields", "id,sku,stock_quantity"}});
-  EXPECT_EQ(several.body,
-            R"([{"id":12,"sku":"TSHIRT-S","stock_quantity":5},)"
-            R"({"id":10,"sku":"WID-BLUE","stock_quantity":10}])");
+  EXPECT_EQ(several.body, R"([{"id":12,"sku":"TSHIRT-S","stock_quantity":5},)"
+                          R"({"id":10,"sku":"WID-BLUE","stock_quantity":10}])");
   EXPECT_EQ(Ids(Signed("GET", "/wp-json/wc/v3/products", {{"type", "variable"}}).body),
             (std::vector<int64_t>{11}));
   EXPECT_EQ(Signed("GET", "/wp-json/wc/v3/products", {{"sku", "NOPE"}}).body, "[]");
@@ -891,8 +888,7 @@ TEST_F(WooSimCatalogTest, StockStatusFollowsWooCommercesRule) {
   ASSERT_EQ(put.status, 200);
   EXPECT_EQ(Json(put)["stock_status"], "instock");
   EXPECT_EQ(Json(put)["generated_slug"], "product-bo");
-  EXPECT_EQ(Signed("PUT", "/wp-json/wc/v3/products/77", {}, R"({"stock_quantity":1})").status,
-            400);
+  EXPECT_EQ(Signed("PUT", "/wp-json/wc/v3/products/77", {}, R"({"stock_quantity":1})").status, 400);
 }
 
 TEST_F(WooSimCatalogTest, ParentManagedVariationsShowAndTakeTheParentsStock) {
@@ -915,9 +911,9 @@ TEST_F(WooSimCatalogTest, ParentManagedVariationsShowAndTakeTheParentsStock) {
   EXPECT_EQ(list[0]["stock_quantity"], 7);
   EXPECT_EQ(list[1]["manage_stock"], true);
   // Sending a quantity to the variation changes nothing visible: the parent's stock it is.
-  auto vb = Signed("POST", absl::StrCat("/wp-json/wc/v3/products/", ids.id, "/variations/batch"),
-                   {}, absl::StrCat(R"({"update":[{"id":)", ids.variation_ids[0],
-                                    R"(,"stock_quantity":99}]})"));
+  auto vb = Signed(
+      "POST", absl::StrCat("/wp-json/wc/v3/products/", ids.id, "/variations/batch"), {},
+      absl::StrCat(R"({"update":[{"id":)", ids.variation_ids[0], R"(,"stock_quantity":99}]})"));
   ASSERT_EQ(vb.status, 200) << vb.body;
   EXPECT_EQ(Json(vb)["update"][0]["stock_quantity"], 7);
   // Through the parent it takes.
@@ -942,23 +938,21 @@ TEST_F(WooSimCatalogTest, ParentManagedVariationsShowAndTakeTheParentsStock) {
 }
 
 TEST_F(WooSimCatalogTest, AdminEndpointsForProducts) {
-  auto created = client_->Request(
-      "POST", "/_sim/products", {{"Content-Type", "application/json"}},
-      R"({"sku":"CAP","type":"variable","manage_stock":false,)"
-      R"("variations":[{"sku":"CAP-RED","stock_quantity":3}]})");
+  auto created = client_->Request("POST", "/_sim/products", {{"Content-Type", "application/json"}},
+                                  R"({"sku":"CAP","type":"variable","manage_stock":false,)"
+                                  R"("variations":[{"sku":"CAP-RED","stock_quantity":3}]})");
   ASSERT_EQ(created.status, 201) << created.body;
   EXPECT_EQ(created.body, R"({"id":10,"variation_ids":[11]})");
-  EXPECT_EQ(client_->Request("PUT", "/_sim/products/stock", {},
-                             R"({"sku":"CAP-RED","stock_quantity":0})")
-                .status,
-            200);
+  EXPECT_EQ(
+      client_->Request("PUT", "/_sim/products/stock", {}, R"({"sku":"CAP-RED","stock_quantity":0})")
+          .status,
+      200);
   auto stock = client_->Request("GET", "/_sim/products/stock?sku=CAP-RED", {}, "");
   EXPECT_EQ(stock.body,
             R"({"backorders":"no","manage_stock":"true","product_id":10,"stock_quantity":0,)"
             R"("stock_status":"outofstock","type":"variation","variation_id":11})");
   EXPECT_EQ(sim_->StockBySku("CAP")->stock_status, "outofstock");  // synced from its child
-  EXPECT_EQ(client_->Request("POST", "/_sim/products/fail-next", {}, R"({"sku":"CAP-RED"})")
-                .status,
+  EXPECT_EQ(client_->Request("POST", "/_sim/products/fail-next", {}, R"({"sku":"CAP-RED"})").status,
             200);
   auto r = Signed("POST", "/wp-json/wc/v3/products/10/variations/batch", {},
                   R"({"update":[{"id":11,"stock_quantity":5}]})");

@@ -94,15 +94,15 @@ ProductStock ParseProductStock(const nlohmann::json& j, int64_t parent_id_defaul
   if (p.type.empty() && parent_id_default != 0) p.type = "variation";
   p.sku = StringOr(j, "sku");
   if (auto it = j.find("manage_stock"); it != j.end()) {
-    p.manage_stock = it->is_boolean() ? (it->get<bool>() ? "true" : "false")
+    p.manage_stock = it->is_boolean()  ? (it->get<bool>() ? "true" : "false")
                      : it->is_string() ? it->get<std::string>()
                                        : "false";
   } else {
     p.manage_stock = "false";
   }
   if (auto it = j.find("stock_quantity"); it != j.end() && it->is_number()) {
-    p.stock_quantity = it->is_number_integer() ? it->get<int64_t>()
-                                               : static_cast<int64_t>(it->get<double>());
+    p.stock_quantity =
+        it->is_number_integer() ? it->get<int64_t>() : static_cast<int64_t>(it->get<double>());
   }
   p.stock_status = StringOr(j, "stock_status");
   p.backorders = StringOr(j, "backorders");
@@ -220,13 +220,12 @@ class WooRestClient final : public RestClient {
     return ListStock("/products", std::move(params), query.page, query.per_page, 0);
   }
 
-  absl::StatusOr<ProductsPage> ListVariations(int64_t product_id, int page,
-                                              int per_page) override {
+  absl::StatusOr<ProductsPage> ListVariations(int64_t product_id, int page, int per_page) override {
     QueryParams params;
     params.emplace_back("orderby", "id");
     params.emplace_back("order", "asc");
-    return ListStock(absl::StrCat("/products/", product_id, "/variations"), std::move(params),
-                     page, per_page, product_id);
+    return ListStock(absl::StrCat("/products/", product_id, "/variations"), std::move(params), page,
+                     per_page, product_id);
   }
 
   absl::StatusOr<std::vector<BatchItemResult>> BatchUpdateProducts(
@@ -236,8 +235,7 @@ class WooRestClient final : public RestClient {
 
   absl::StatusOr<std::vector<BatchItemResult>> BatchUpdateVariations(
       int64_t product_id, std::span<const StockUpdate> updates) override {
-    return Batch(absl::StrCat("/products/", product_id, "/variations/batch"), updates,
-                 product_id);
+    return Batch(absl::StrCat("/products/", product_id, "/variations/batch"), updates, product_id);
   }
 
   absl::Status UpdateOrder(int64_t order_id, const OrderUpdate& update) override {
@@ -279,10 +277,9 @@ class WooRestClient final : public RestClient {
     }
     const int64_t size = static_cast<int64_t>(j->size());
     const bool full = size == per_page;
-    out.total =
-        HeaderInt(*r, "X-WP-Total", int64_t{page - 1} * per_page + size + (full ? 1 : 0));
-    out.total_pages = static_cast<int>(
-        HeaderInt(*r, "X-WP-TotalPages", size == 0 ? 0 : page + (full ? 1 : 0)));
+    out.total = HeaderInt(*r, "X-WP-Total", int64_t{page - 1} * per_page + size + (full ? 1 : 0));
+    out.total_pages =
+        static_cast<int>(HeaderInt(*r, "X-WP-TotalPages", size == 0 ? 0 : page + (full ? 1 : 0)));
     return out;
   }
 
@@ -314,9 +311,8 @@ class WooRestClient final : public RestClient {
     }
     // batch_items() answers one entry per object, in the order sent.
     if (answers == nullptr || answers->size() != updates.size()) {
-      return absl::InternalError(absl::StrCat(what, ": answer has ",
-                                              answers ? answers->size() : 0, " update entries for ",
-                                              updates.size(), " sent"));
+      return absl::InternalError(absl::StrCat(what, ": answer has ", answers ? answers->size() : 0,
+                                              " update entries for ", updates.size(), " sent"));
     }
     results.reserve(updates.size());
     for (size_t i = 0; i < updates.size(); ++i) {
@@ -332,11 +328,11 @@ class WooRestClient final : public RestClient {
         if (auto d = e->find("data"); d != e->end() && d->is_object()) {
           http_status = static_cast<int>(IntOr(*d, "status", 400));
         }
-        res.status = ClassifyItemError(http_status, res.error_code, StringOr(*e, "message"),
-                                       item_what);
+        res.status =
+            ClassifyItemError(http_status, res.error_code, StringOr(*e, "message"), item_what);
       } else if (IntOr(a, "id", 0) != updates[i].id) {
-        res.status = absl::InternalError(absl::StrCat(item_what, ": answer entry is for id ",
-                                                      IntOr(a, "id", 0)));
+        res.status = absl::InternalError(
+            absl::StrCat(item_what, ": answer entry is for id ", IntOr(a, "id", 0)));
       } else {
         res.stock = ParseProductStock(a, parent_id);
       }
@@ -431,8 +427,7 @@ absl::Status ClassifyItemError(int http_status, std::string_view code, std::stri
                                std::string_view what) {
   if (http_status < 400 || http_status > 599) http_status = 400;
   return StatusForHttp(http_status, absl::StrCat(core::AbslSv(what), ": HTTP ", http_status, " ",
-                                                 core::AbslSv(code), ": ",
-                                                 core::AbslSv(message)));
+                                                 core::AbslSv(code), ": ", core::AbslSv(message)));
 }
 
 std::unique_ptr<RestClient> NewRestClient(RestClientOptions options, net::HttpClient& http) {

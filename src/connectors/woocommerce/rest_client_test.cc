@@ -374,7 +374,8 @@ TEST_F(WooRestClientWireTest, ReadsTheRecordedBatchAnswers) {
   std::vector<StockUpdate> too_many(101, StockUpdate{.id = 10, .stock_quantity = 1});
   const size_t sent = http_.requests.size();
   EXPECT_THAT(client->BatchUpdateProducts(too_many), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(client->ListProducts({.per_page = 101}), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(client->ListProducts({.per_page = 101}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(http_.requests.size(), sent);
 }
 
@@ -407,12 +408,14 @@ TEST(WooClassifyResponseTest, BatchItemErrorsMapLikeAnswers) {
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(ClassifyItemError(404, "woocommerce_rest_invalid_product_id", "…", "x"),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(ClassifyItemError(500, "db_error", "…", "x"), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(ClassifyItemError(500, "db_error", "…", "x"),
+              StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(ClassifyItemError(0, "odd", "…", "x"), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_EQ(ClassifyItemError(400, "product_invalid_sku", "Invalid or duplicated SKU.",
-                              "POST /products/batch item 7")
-                .message(),
-            "POST /products/batch item 7: HTTP 400 product_invalid_sku: Invalid or duplicated SKU.");
+  EXPECT_EQ(
+      ClassifyItemError(400, "product_invalid_sku", "Invalid or duplicated SKU.",
+                        "POST /products/batch item 7")
+          .message(),
+      "POST /products/batch item 7: HTTP 400 product_invalid_sku: Invalid or duplicated SKU.");
 }
 
 // ---------------------------------------------------------------------------------------------

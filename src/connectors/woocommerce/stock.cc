@@ -131,8 +131,8 @@ std::vector<size_t> StockPublisher::PublishPass(std::span<const StockLevel> leve
       if (it != cache_.end()) {
         targets[i] = it->second;
       } else {
-        out[i].status = absl::NotFoundError(absl::StrCat(
-            "woocommerce: no product or variation has SKU \"", levels[i].sku, "\""));
+        out[i].status = absl::NotFoundError(
+            absl::StrCat("woocommerce: no product or variation has SKU \"", levels[i].sku, "\""));
       }
     }
   }

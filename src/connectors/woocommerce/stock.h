@@ -74,7 +74,7 @@ struct StockPublisherStats {
   int64_t items_sent = 0;    // objects in those batches
   int64_t cache_hits = 0;
   int64_t cache_misses = 0;
-  int64_t stale_ids = 0;     // items sent again after WooCommerce did not know the cached id
+  int64_t stale_ids = 0;  // items sent again after WooCommerce did not know the cached id
 };
 
 class StockPublisher {

@@ -160,13 +160,15 @@ TEST_F(WooStockPublisherTest, AFailedCallFailsItsItemsOnlyWithItsRetryableStatus
                                       .manage_stock = false,
                                       .variations = {{.sku = "V-1"}}})
                         .status());
-  const StockLevel levels[] = {
-      {.sku = Sku(0), .quantity = 3}, {.sku = Sku(1), .quantity = 3}, {.sku = "V-1", .quantity = 3}};
+  const StockLevel levels[] = {{.sku = Sku(0), .quantity = 3},
+                               {.sku = Sku(1), .quantity = 3},
+                               {.sku = "V-1", .quantity = 3}};
   for (const auto& o : publisher_->Publish(levels)) KEELSON_EXPECT_OK(o.status);
   // From the cache now, so the next request is products/batch, which is throttled.
   sim_->FailNextRestRequests(1, 429, 5);
-  const StockLevel again[] = {
-      {.sku = Sku(0), .quantity = 4}, {.sku = Sku(1), .quantity = 4}, {.sku = "V-1", .quantity = 4}};
+  const StockLevel again[] = {{.sku = Sku(0), .quantity = 4},
+                              {.sku = Sku(1), .quantity = 4},
+                              {.sku = "V-1", .quantity = 4}};
   std::vector<StockItemOutcome> out = publisher_->Publish(again);
   EXPECT_THAT(out[0].status, StatusIs(absl::StatusCode::kResourceExhausted));
   EXPECT_EQ(jobs::RetryAfterOf(out[0].status), absl::Seconds(5));
@@ -213,7 +215,8 @@ TEST_F(WooStockPublisherTest, ScanFindsEverySkuWithItsStockAndFillsTheCache) {
 
   std::vector<StockLevel> levels;
   for (const auto& [sku, s] : seen) levels.push_back({.sku = sku, .quantity = 1});
-  for (const auto& o : publisher_->Publish(levels)) EXPECT_TRUE(o.status.ok()) << o.sku << ": " << o.status;
+  for (const auto& o : publisher_->Publish(levels))
+    EXPECT_TRUE(o.status.ok()) << o.sku << ": " << o.status;
   EXPECT_EQ(publisher_->stats().lookup_calls, 0);
   EXPECT_EQ(sim_->stats().sku_lookups, 0);
   EXPECT_EQ(sim_->StockBySku("HOODIE")->stock_quantity, 1);
@@ -242,14 +245,14 @@ TEST_F(WooStockPublisherTest, SeveralWorkersPublishAtOnce) {
   EXPECT_EQ(publisher_->stats().items_sent, 200);
 }
 
-
 // A measurement, not a check (run with --gtest_also_run_disabled_tests): 100,000 SKUs, 75,000
 // simple products and 5,000 variable ones with 4 variations each (one parent-managed).
 TEST_F(WooStockPublisherTest, DISABLED_Measure100kSkus) {
   absl::Time t0 = absl::Now();
   int n = 0;
   for (int i = 0; i < 75000; ++i) {
-    KEELSON_ASSERT_OK(sim_->AddProduct({.sku = absl::StrCat("S-", i), .stock_quantity = 5}).status());
+    KEELSON_ASSERT_OK(
+        sim_->AddProduct({.sku = absl::StrCat("S-", i), .stock_quantity = 5}).status());
     ++n;
   }
   for (int i = 0; i < 5000; ++i) {
