@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -341,7 +342,9 @@ std::string PhpJsonEncode(const nlohmann::ordered_json& value) {
 // Lifecycle
 
 WooCommerceSim::WooCommerceSim(Options options)
-    : options_(std::move(options)), next_order_id_(options_.first_order_id) {
+    : options_(std::move(options)),
+      next_order_id_(options_.first_order_id),
+      next_product_id_(options_.first_product_id) {
   if (options_.clock == nullptr) options_.clock = core::Clock::Real();
   rng_.seed(options_.seed);
   target_ = options_.webhook_target_url;
@@ -695,10 +698,22 @@ std::optional<std::string> WooCommerceSim::Meta(int64_t id, std::string_view key
 }
 
 WooSimStats WooCommerceSim::stats() const {
-  absl::MutexLock l(&mu_);
-  WooSimStats s = stats_;
-  s.orders = static_cast<int64_t>(orders_.size());
-  s.deferred_pending = static_cast<int64_t>(deferred_.size());
+  WooSimStats s;
+  {
+    absl::MutexLock l(&mu_);
+    s = stats_;
+    s.orders = static_cast<int64_t>(orders_.size());
+    s.deferred_pending = static_cast<int64_t>(deferred_.size());
+  }
+  absl::MutexLock l(&cat_mu_);
+  s.products = static_cast<int64_t>(listed_.size());
+  s.variations = static_cast<int64_t>(products_.size() - listed_.size());
+  s.product_gets = cat_stats_.product_gets;
+  s.sku_lookups = cat_stats_.sku_lookups;
+  s.batch_calls = cat_stats_.batch_calls;
+  s.batch_rejected = cat_stats_.batch_rejected;
+  s.items_updated = cat_stats_.items_updated;
+  s.items_failed = cat_stats_.items_failed;
   return s;
 }
 
@@ -955,6 +970,24 @@ void WooCommerceSim::Route(net::Router& router) {
   router.Add(verb::get, orders + "/{id}/notes", rest);
   router.Add(verb::post, orders + "/{id}/notes", rest);
 
+  auto products = [this](net::HttpRequest& req, net::Responder respond) {
+    HandleProducts(req, std::move(respond));
+  };
+  // Batch routes first: the router takes the first pattern that matches.
+  const std::string prods = absl::StrCat(kRestPrefix, "/products");
+  router.Add(verb::get, prods, products);
+  router.Add(verb::post, prods + "/batch", products);
+  router.Add(verb::put, prods + "/batch", products);
+  router.Add(verb::patch, prods + "/batch", products);
+  router.Add(verb::get, prods + "/{id}", products);
+  router.Add(verb::put, prods + "/{id}", products);
+  router.Add(verb::post, prods + "/{id}", products);
+  router.Add(verb::patch, prods + "/{id}", products);
+  router.Add(verb::get, prods + "/{id}/variations", products);
+  router.Add(verb::post, prods + "/{id}/variations/batch", products);
+  router.Add(verb::put, prods + "/{id}/variations/batch", products);
+  router.Add(verb::patch, prods + "/{id}/variations/batch", products);
+
   auto admin = [this](net::HttpRequest& req, net::Responder respond) {
     HandleAdmin(req, std::move(respond));
   };
@@ -964,6 +997,13 @@ void WooCommerceSim::Route(net::Router& router) {
   router.Add(verb::put, "/_sim/webhook-target", admin);
   router.Add(verb::get, "/_sim/stats", admin);
   router.Add(verb::post, "/_sim/webhooks/reenable", admin);
+  auto catalog = [this](net::HttpRequest& req, net::Responder respond) {
+    HandleCatalogAdmin(req, std::move(respond));
+  };
+  router.Add(verb::post, "/_sim/products", catalog);
+  router.Add(verb::get, "/_sim/products/stock", catalog);
+  router.Add(verb::put, "/_sim/products/stock", catalog);
+  router.Add(verb::post, "/_sim/products/fail-next", catalog);
 }
 
 std::optional<net::HttpResponse> WooCommerceSim::Authenticate(const net::HttpRequest& req,
@@ -1059,12 +1099,34 @@ std::optional<net::HttpResponse> WooCommerceSim::Authenticate(const net::HttpReq
   return std::nullopt;
 }
 
-void WooCommerceSim::HandleRest(net::HttpRequest& req, net::Responder respond) {
-  using net::http::verb;
+std::optional<net::HttpResponse> WooCommerceSim::Gate(const net::HttpRequest& req,
+                                                      std::string_view anonymous_code,
+                                                      std::string_view anonymous_message) {
   {
     absl::MutexLock l(&mu_);
     ++stats_.rest_requests;
   }
+  if (auto denied = Authenticate(req, anonymous_code, anonymous_message)) {
+    absl::MutexLock l(&mu_);
+    ++stats_.rest_unauthorized;
+    return denied;
+  }
+  absl::MutexLock l(&mu_);
+  if (fail_next_ > 0) {
+    --fail_next_;
+    net::HttpResponse res =
+        fail_status_ == 429
+            ? WcError(429, "woocommerce_rest_too_many_requests", "Too many requests.")
+            : WcError(fail_status_, "internal_server_error",
+                      "There has been a critical error on this website.");
+    if (fail_retry_after_ > 0) res.set("Retry-After", absl::StrCat(fail_retry_after_));
+    return res;
+  }
+  return std::nullopt;
+}
+
+void WooCommerceSim::HandleRest(net::HttpRequest& req, net::Responder respond) {
+  using net::http::verb;
   const verb method = req.raw.method();
   const bool notes = absl::EndsWith(req.path, "/notes");
   const bool collection = !req.params.contains("id");
@@ -1081,27 +1143,9 @@ void WooCommerceSim::HandleRest(net::HttpRequest& req, net::Responder respond) {
     code = "woocommerce_rest_cannot_edit";
     message = "Sorry, you are not allowed to edit this resource.";
   }
-  if (auto denied = Authenticate(req, code, message)) {
-    {
-      absl::MutexLock l(&mu_);
-      ++stats_.rest_unauthorized;
-    }
+  if (auto denied = Gate(req, code, message)) {
     respond(std::move(*denied));
     return;
-  }
-  {
-    absl::MutexLock l(&mu_);
-    if (fail_next_ > 0) {
-      --fail_next_;
-      net::HttpResponse res =
-          fail_status_ == 429
-              ? WcError(429, "woocommerce_rest_too_many_requests", "Too many requests.")
-              : WcError(fail_status_, "internal_server_error",
-                        "There has been a critical error on this website.");
-      if (fail_retry_after_ > 0) res.set("Retry-After", absl::StrCat(fail_retry_after_));
-      respond(std::move(res));
-      return;
-    }
   }
 
   if (collection) {
@@ -1549,6 +1593,933 @@ void WooCommerceSim::HandleAdmin(net::HttpRequest& req, net::Responder respond) 
   }
   respond(net::Json(status::ok, R"({"ok":true})"));
   EnqueueAsync({"order.deleted", id, PhpJsonEncode(ojson{{"id", id}})});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catalog: products, variations and their stock (WooCommerce 7.8's products and variations
+// controllers, WC_Product::validate_props(), the variable product's stock sync)
+
+namespace {
+
+constexpr int kBatchLimit = 100;  // woocommerce_rest_batch_items_limit's default
+
+bool KnownStockStatus(std::string_view s) {
+  return s == "instock" || s == "outofstock" || s == "onbackorder";
+}
+
+bool KnownBackorders(std::string_view s) { return s == "no" || s == "notify" || s == "yes"; }
+
+// WC_Product::validate_props() for a product that manages stock, with
+// woocommerce_notify_no_stock_amount at its default of 0.
+std::string StatusForQuantity(int64_t quantity, std::string_view backorders) {
+  if (quantity > 0) return "instock";
+  return backorders != "no" ? "onbackorder" : "outofstock";
+}
+
+// wc_stock_amount(): PHP's intval of a number or a numeric string; anything else is 0.
+int64_t StockAmount(const nlohmann::json& v) {
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_number()) return static_cast<int64_t>(v.get<double>());
+  if (v.is_boolean()) return v.get<bool>() ? 1 : 0;
+  if (v.is_string()) {
+    const std::string& text = v.get_ref<const std::string&>();
+    double d = 0;
+    if (absl::SimpleAtod(text, &d) && std::isfinite(d)) return static_cast<int64_t>(d);
+  }
+  return 0;
+}
+
+// wc_string_to_bool().
+bool StringToBool(const nlohmann::json& v) {
+  if (v.is_boolean()) return v.get<bool>();
+  if (v.is_number()) return v.get<double>() != 0;
+  if (v.is_string()) {
+    const std::string t = absl::AsciiStrToLower(v.get<std::string>());
+    return t == "1" || t == "yes" || t == "true";
+  }
+  return false;
+}
+
+std::string Slugify(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (std::isalnum(u)) {
+      out.push_back(static_cast<char>(std::tolower(u)));
+    } else if (!out.empty() && out.back() != '-') {
+      out.push_back('-');
+    }
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out;
+}
+
+std::string PriceHtml(std::string_view currency, std::string_view amount) {
+  std::string symbol = currency == "EUR"   ? "&euro;"
+                       : currency == "USD" ? "&#36;"
+                       : currency == "GBP" ? "&pound;"
+                                           : std::string(currency);
+  return absl::StrCat(
+      "<span class=\"woocommerce-Price-amount amount\"><bdi><span "
+      "class=\"woocommerce-Price-currencySymbol\">",
+      symbol, "</span>", core::AbslSv(amount), "</bdi></span>");
+}
+
+// The _fields global parameter: the top-level fields to keep (empty = all).
+std::set<std::string> FieldsParam(const std::map<std::string, std::string>& q) {
+  std::set<std::string> out;
+  auto it = q.find("_fields");
+  if (it == q.end()) return out;
+  for (absl::string_view f : absl::StrSplit(it->second, ',', absl::SkipEmpty())) {
+    std::string name(absl::StripAsciiWhitespace(f));
+    if (!name.empty()) out.insert(std::move(name));
+  }
+  return out;
+}
+
+// Builds an ordered_json object field by field, leaving out what _fields does not ask for.
+class DocBuilder {
+ public:
+  explicit DocBuilder(const std::set<std::string>& fields) : fields_(fields) {}
+  template <typename T>
+  DocBuilder& operator()(const char* key, T&& value) {
+    if (fields_.empty() || fields_.contains(key)) {
+      doc_.push_back({key, ojson(std::forward<T>(value))});  // ordered_map append, no lookup
+    }
+    return *this;
+  }
+  bool wants(const char* key) const { return fields_.empty() || fields_.contains(key); }
+  ojson take() { return std::move(doc_); }
+
+ private:
+  const std::set<std::string>& fields_;
+  ojson doc_ = ojson::object();
+};
+
+// Query parameter parsing shared by the list endpoints, as WordPress validates them.
+struct ListParams {
+  int64_t page = 1;
+  int64_t per_page = 10;
+  bool asc = false;
+  std::vector<std::tuple<std::string, std::string, std::string>> errors;
+};
+
+ListParams ParseListParams(const std::map<std::string, std::string>& q,
+                           const std::vector<std::string>& orderby_enum) {
+  ListParams out;
+  auto int_param = [&](const std::string& name, int64_t def, int64_t min, int64_t max) {
+    auto it = q.find(name);
+    if (it == q.end()) return def;
+    int64_t n = 0;
+    if (!absl::SimpleAtoi(it->second, &n)) {
+      out.errors.emplace_back(name, "rest_invalid_type",
+                              absl::StrCat(name, " is not of type integer."));
+      return def;
+    }
+    if (n < min || n > max) {
+      out.errors.emplace_back(name, "rest_out_of_bounds",
+                              max == INT64_MAX
+                                  ? absl::StrCat(name, " must be greater than or equal to ", min)
+                                  : absl::StrCat(name, " must be between ", min,
+                                                 " (inclusive) and ", max, " (inclusive)"));
+      return def;
+    }
+    return n;
+  };
+  out.page = int_param("page", 1, 1, INT64_MAX);
+  out.per_page = int_param("per_page", 10, 1, 100);
+  if (auto it = q.find("order"); it != q.end()) {
+    if (it->second != "asc" && it->second != "desc") {
+      out.errors.emplace_back("order", "rest_not_in_enum", "order is not one of asc and desc.");
+    }
+    out.asc = it->second == "asc";
+  }
+  if (auto it = q.find("orderby"); it != q.end()) {
+    if (std::find(orderby_enum.begin(), orderby_enum.end(), it->second) == orderby_enum.end()) {
+      std::vector<std::string> head(orderby_enum.begin(), orderby_enum.end() - 1);
+      out.errors.emplace_back("orderby", "rest_not_in_enum",
+                              absl::StrCat("orderby is not one of ", absl::StrJoin(head, ", "),
+                                           ", and ", orderby_enum.back(), "."));
+    }
+  }
+  return out;
+}
+
+// One page of `ids` (ascending) in the requested direction.
+std::vector<int64_t> PageOf(const std::vector<int64_t>& ids, const ListParams& p) {
+  std::vector<int64_t> out;
+  const int64_t total = static_cast<int64_t>(ids.size());
+  const int64_t first = (p.page - 1) * p.per_page;
+  for (int64_t i = first; i < total && i < first + p.per_page; ++i) {
+    out.push_back(p.asc ? ids[i] : ids[total - 1 - i]);
+  }
+  return out;
+}
+
+net::HttpResponse Paged(ojson items, int64_t total, int64_t per_page) {
+  net::HttpResponse res = JsonBody(status::ok, PhpJsonEncode(items));
+  res.set("X-WP-Total", absl::StrCat(total));
+  res.set("X-WP-TotalPages", absl::StrCat((total + per_page - 1) / per_page));
+  return res;
+}
+
+}  // namespace
+
+absl::StatusOr<WooProductIds> WooCommerceSim::AddProduct(const WooProductSpec& spec) {
+  if (spec.type != "simple" && spec.type != "variable") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("product type must be simple or variable, got \"", spec.type, "\""));
+  }
+  auto check = [](const std::string& sku, const std::string& status, const std::string& bo) {
+    if (sku.empty()) return absl::InvalidArgumentError("a SKU is required");
+    if (!KnownStockStatus(status)) {
+      return absl::InvalidArgumentError(absl::StrCat(sku, ": unknown stock_status ", status));
+    }
+    if (!KnownBackorders(bo)) {
+      return absl::InvalidArgumentError(absl::StrCat(sku, ": unknown backorders ", bo));
+    }
+    return absl::OkStatus();
+  };
+  if (absl::Status s = check(spec.sku, spec.stock_status, spec.backorders); !s.ok()) return s;
+  std::set<std::string> skus = {spec.sku};
+  for (const WooVariationSpec& v : spec.variations) {
+    if (absl::Status s = check(v.sku, v.stock_status, v.backorders); !s.ok()) return s;
+    if (!skus.insert(v.sku).second) {
+      return absl::AlreadyExistsError(absl::StrCat("SKU ", v.sku, " given twice"));
+    }
+  }
+  if (spec.type == "simple" && !spec.variations.empty()) {
+    return absl::InvalidArgumentError("a simple product has no variations");
+  }
+  const std::string now = FormatDate(Now());
+  absl::MutexLock l(&cat_mu_);
+  for (const std::string& sku : skus) {
+    if (skus_.contains(sku)) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("product_invalid_sku: Invalid or duplicated SKU. (", sku, ")"));
+    }
+  }
+  WooProductIds ids;
+  Product p;
+  p.id = ids.id = next_product_id_++;
+  p.type = spec.type;
+  p.sku = spec.sku;
+  p.name = spec.name.empty() ? "Product " + spec.sku : spec.name;
+  p.slug = Slugify(p.name);
+  p.regular_price = spec.type == "simple" ? spec.regular_price : "";
+  p.manage_stock = spec.manage_stock;
+  p.stock_quantity = spec.stock_quantity;
+  p.stock_status = spec.stock_status;
+  p.backorders = spec.backorders;
+  p.date_created = p.date_modified = now;
+  for (const WooVariationSpec& vs : spec.variations) {
+    Product v;
+    v.id = next_product_id_++;
+    v.parent_id = p.id;
+    v.type = "variation";
+    v.sku = vs.sku;
+    v.option = vs.option.empty() ? vs.sku : vs.option;
+    v.name = absl::StrCat(p.name, " - ", v.option);
+    v.slug = Slugify(v.name);
+    v.regular_price = vs.regular_price;
+    v.manage_stock = vs.manage_stock;
+    v.stock_quantity = vs.stock_quantity;
+    v.stock_status = vs.stock_status;
+    v.backorders = vs.backorders;
+    v.date_created = v.date_modified = now;
+    ValidateStockLocked(v);
+    p.children.push_back(v.id);
+    ids.variation_ids.push_back(v.id);
+    skus_[v.sku] = v.id;
+    products_.emplace(v.id, std::move(v));
+  }
+  ValidateStockLocked(p);
+  skus_[p.sku] = p.id;
+  listed_.push_back(p.id);
+  products_.emplace(p.id, std::move(p));
+  SyncParentLocked(ids.id);
+  return ids;
+}
+
+void WooCommerceSim::ValidateStockLocked(Product& p) {
+  if (!p.manage_stock) {
+    p.stock_quantity.reset();
+    p.backorders = "no";
+    return;
+  }
+  if (!p.stock_quantity) p.stock_quantity = 0;
+  p.stock_status = StatusForQuantity(*p.stock_quantity, p.backorders);
+}
+
+void WooCommerceSim::SyncParentLocked(int64_t parent_id) {
+  auto it = products_.find(parent_id);
+  if (it == products_.end() || it->second.type != "variable") return;
+  Product& parent = it->second;
+  if (parent.manage_stock) return;  // its own quantity decides (ValidateStockLocked)
+  // WC_Product_Variable_Data_Store_CPT: in stock if any child is, else on backorder if any
+  // child is, else out of stock (also with no children at all).
+  bool instock = false, backorder = false;
+  for (int64_t c : parent.children) {
+    const WooStock s = StockLocked(products_.at(c));
+    instock |= s.stock_status == "instock";
+    backorder |= s.stock_status == "onbackorder";
+  }
+  parent.stock_status = instock ? "instock" : backorder ? "onbackorder" : "outofstock";
+}
+
+WooStock WooCommerceSim::StockLocked(const Product& p) const {
+  WooStock s;
+  s.type = p.type;
+  if (p.type != "variation") {
+    s.product_id = p.id;
+    s.manage_stock = p.manage_stock ? "true" : "false";
+    s.stock_quantity = p.stock_quantity;
+    s.stock_status = p.stock_status;
+    s.backorders = p.backorders;
+    return s;
+  }
+  s.product_id = p.parent_id;
+  s.variation_id = p.id;
+  const Product* parent = nullptr;
+  if (auto it = products_.find(p.parent_id); it != products_.end()) parent = &it->second;
+  if (!p.manage_stock && parent != nullptr && parent->manage_stock) {
+    // WC_Product_Variation's view-context getters inherit from the parent.
+    s.manage_stock = "parent";
+    s.stock_quantity = parent->stock_quantity;
+    s.stock_status = parent->stock_status;
+    s.backorders = parent->backorders;
+    return s;
+  }
+  s.manage_stock = p.manage_stock ? "true" : "false";
+  s.stock_quantity = p.stock_quantity;
+  s.stock_status = p.stock_status;
+  s.backorders = p.backorders;
+  return s;
+}
+
+std::optional<WooStock> WooCommerceSim::StockBySku(std::string_view sku) const {
+  absl::MutexLock l(&cat_mu_);
+  auto it = skus_.find(std::string(sku));
+  if (it == skus_.end()) return std::nullopt;
+  return StockLocked(products_.at(it->second));
+}
+
+absl::Status WooCommerceSim::SetStockBySku(std::string_view sku, std::optional<int64_t> quantity,
+                                           std::string_view stock_status) {
+  if (!stock_status.empty() && !KnownStockStatus(stock_status)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown stock_status ", core::AbslSv(stock_status)));
+  }
+  const std::string now = FormatDate(Now());
+  absl::MutexLock l(&cat_mu_);
+  auto it = skus_.find(std::string(sku));
+  if (it == skus_.end()) {
+    return absl::NotFoundError(absl::StrCat("no product with SKU ", core::AbslSv(sku)));
+  }
+  Product* p = &products_.at(it->second);
+  // get_stock_managed_by_id(): a "parent" variation's stock is its parent's.
+  if (StockLocked(*p).manage_stock == "parent") p = &products_.at(p->parent_id);
+  if (p->manage_stock) {
+    if (quantity) p->stock_quantity = *quantity;
+  } else if (!stock_status.empty()) {
+    p->stock_status = std::string(stock_status);
+  }
+  ValidateStockLocked(*p);
+  p->date_modified = now;
+  if (p->type == "variation") {
+    SyncParentLocked(p->parent_id);
+  } else {
+    SyncParentLocked(p->id);
+  }
+  return absl::OkStatus();
+}
+
+void WooCommerceSim::FailNextBatchItem(std::string sku, std::string code, std::string message,
+                                       int status) {
+  absl::MutexLock l(&cat_mu_);
+  item_failures_[std::move(sku)] = {std::move(code), std::move(message), status};
+}
+
+nlohmann::ordered_json WooCommerceSim::ProductDocLocked(const Product& p,
+                                                        const std::set<std::string>& fields,
+                                                        bool edit) const {
+  const bool variation = p.type == "variation";
+  const Product* parent = nullptr;
+  if (variation) {
+    if (auto it = products_.find(p.parent_id); it != products_.end()) parent = &it->second;
+  }
+  const WooStock stock = StockLocked(p);
+  const std::string site = url();
+  const std::string self = absl::StrCat(site, kRestPrefix, "/products/", p.id);
+  // Price: a variable product shows the range of its children's prices.
+  std::string price = p.regular_price, price_html;
+  if (p.type == "variable") {
+    std::vector<std::pair<double, std::string>> prices;
+    for (int64_t c : p.children) {
+      const std::string& cp = products_.at(c).regular_price;
+      double d = 0;
+      if (absl::SimpleAtod(cp, &d)) prices.emplace_back(d, cp);
+    }
+    std::sort(prices.begin(), prices.end());
+    if (!prices.empty()) {
+      price = prices.front().second;
+      price_html = prices.front().second == prices.back().second
+                       ? PriceHtml(options_.currency, price)
+                       : absl::StrCat(PriceHtml(options_.currency, price), " &ndash; ",
+                                      PriceHtml(options_.currency, prices.back().second));
+    }
+  } else if (!price.empty()) {
+    price_html = PriceHtml(options_.currency, price);
+  }
+  ojson attributes = ojson::array();
+  if (p.type == "variable" && !p.children.empty()) {
+    std::vector<std::string> options;
+    for (int64_t c : p.children) options.push_back(products_.at(c).option);
+    std::sort(options.begin(), options.end());
+    attributes.push_back({{"id", 1},
+                          {"name", "Size"},
+                          {"position", 0},
+                          {"visible", true},
+                          {"variation", true},
+                          {"options", options}});
+  } else if (variation) {
+    attributes.push_back({{"id", 1}, {"name", "Size"}, {"option", p.option}});
+  }
+  const std::string permalink =
+      variation ? absl::StrCat(site, "/product/", parent ? parent->slug : "",
+                               "/?attribute_pa_size=", absl::AsciiStrToLower(p.option))
+                : absl::StrCat(site, "/product/", p.slug, "/");
+  const bool managed = stock.manage_stock != "false";
+  const bool backorders_allowed = stock.backorders != "no";
+  const bool purchasable = !price.empty();
+  const ojson quantity = stock.stock_quantity ? ojson(*stock.stock_quantity) : ojson(nullptr);
+  const ojson stock_flag = stock.manage_stock == "parent" ? ojson("parent") : ojson(managed);
+
+  DocBuilder b(fields);
+  b("id", p.id)("name", p.name)("slug", p.slug)("permalink", permalink)(
+      "date_created", p.date_created)("date_created_gmt", p.date_created)(
+      "date_modified", p.date_modified)("date_modified_gmt", p.date_modified)("type", p.type)(
+      "status", "publish")("featured", false)("catalog_visibility", "visible")("description", "")(
+      "short_description", "")("sku", p.sku)("price", price)("regular_price", p.regular_price)(
+      "sale_price", "")("date_on_sale_from", nullptr)("date_on_sale_from_gmt", nullptr)(
+      "date_on_sale_to", nullptr)("date_on_sale_to_gmt", nullptr)("on_sale", false)(
+      "purchasable", purchasable)("total_sales", variation ? ojson("0") : ojson(0))(
+      "virtual", false)("downloadable", false)("downloads", ojson::array())("download_limit", -1)(
+      "download_expiry", -1)("external_url", "")("button_text", "")("tax_status", "taxable")(
+      "tax_class", "")("manage_stock", stock_flag)("stock_quantity", quantity)(
+      "backorders", stock.backorders)("backorders_allowed", backorders_allowed)(
+      "backordered", stock.stock_status == "onbackorder" ||
+                         (managed && backorders_allowed && stock.stock_quantity.value_or(0) < 0))(
+      "low_stock_amount", nullptr)("sold_individually", false)("weight", "")(
+      "dimensions", ojson{{"length", ""}, {"width", ""}, {"height", ""}})(
+      "shipping_required", true)("shipping_taxable", true)("shipping_class", "")(
+      "shipping_class_id", 0)("reviews_allowed", !variation)("average_rating", edit ? "0" : "0.00")(
+      "rating_count", 0)("upsell_ids", ojson::array())("cross_sell_ids", ojson::array())(
+      "parent_id", p.parent_id)("purchase_note", "")(
+      "categories",
+      variation
+          ? ojson::array()
+          : ojson::array({{{"id", 15}, {"name", "Uncategorized"}, {"slug", "uncategorized"}}}))(
+      "tags", ojson::array())("images", ojson::array())("attributes", attributes)(
+      "default_attributes", ojson::array())("variations", p.children)(
+      "grouped_products", ojson::array())("menu_order", 0)("price_html", price_html)(
+      "related_ids", ojson::array())("meta_data", ojson::array())(
+      "stock_status", stock.stock_status)("has_options", p.type == "variable");
+  if (edit && !variation) {
+    b("permalink_template", absl::StrCat(site, "/product/%pagename%/"))("generated_slug", p.slug);
+  }
+  if (fields.empty() || fields.contains("_links")) {
+    ojson links = {
+        {"self", ojson::array({{{"href", self}}})},
+        {"collection", ojson::array({{{"href", absl::StrCat(site, kRestPrefix, "/products")}}})}};
+    if (variation) {
+      links["up"] =
+          ojson::array({{{"href", absl::StrCat(site, kRestPrefix, "/products/", p.parent_id)}}});
+    }
+    b("_links", std::move(links));
+  }
+  return b.take();
+}
+
+nlohmann::ordered_json WooCommerceSim::VariationDocLocked(
+    const Product& v, const std::set<std::string>& fields) const {
+  const Product* parent = nullptr;
+  if (auto it = products_.find(v.parent_id); it != products_.end()) parent = &it->second;
+  const WooStock stock = StockLocked(v);
+  const std::string site = url();
+  const std::string base = absl::StrCat(site, kRestPrefix, "/products/", v.parent_id);
+  const bool managed = stock.manage_stock != "false";
+  const bool backorders_allowed = stock.backorders != "no";
+  DocBuilder b(fields);
+  b("id", v.id)("date_created", v.date_created)("date_created_gmt", v.date_created)(
+      "date_modified", v.date_modified)("date_modified_gmt", v.date_modified)("description", "")(
+      "permalink", absl::StrCat(site, "/product/", parent ? parent->slug : "",
+                                "/?attribute_pa_size=", absl::AsciiStrToLower(v.option)))(
+      "sku", v.sku)("price", v.regular_price)("regular_price", v.regular_price)("sale_price", "")(
+      "date_on_sale_from", nullptr)("date_on_sale_from_gmt", nullptr)("date_on_sale_to", nullptr)(
+      "date_on_sale_to_gmt", nullptr)("on_sale", false)("status", "publish")(
+      "purchasable", !v.regular_price.empty())("virtual", false)("downloadable", false)(
+      "downloads", ojson::array())("download_limit", -1)("download_expiry", -1)(
+      "tax_status", "taxable")("tax_class", "")(
+      "manage_stock", stock.manage_stock == "parent" ? ojson("parent") : ojson(managed))(
+      "stock_quantity", stock.stock_quantity ? ojson(*stock.stock_quantity) : ojson(nullptr))(
+      "stock_status", stock.stock_status)("backorders", stock.backorders)("backorders_allowed",
+                                                                          backorders_allowed)(
+      "backordered", stock.stock_status == "onbackorder" ||
+                         (managed && backorders_allowed && stock.stock_quantity.value_or(0) < 0))(
+      "low_stock_amount", nullptr)("weight", "")(
+      "dimensions", ojson{{"length", ""}, {"width", ""}, {"height", ""}})("shipping_class", "")(
+      "shipping_class_id", 0)("image", nullptr)(
+      "attributes", ojson::array({{{"id", 1}, {"name", "Size"}, {"option", v.option}}}))(
+      "menu_order", 0)("meta_data", ojson::array());
+  if (fields.empty() || fields.contains("_links")) {
+    b("_links",
+      ojson{{"self", ojson::array({{{"href", absl::StrCat(base, "/variations/", v.id)}}})},
+            {"collection", ojson::array({{{"href", base + "/variations"}}})},
+            {"up", ojson::array({{{"href", base}}})}});
+  }
+  return b.take();
+}
+
+void WooCommerceSim::HandleProducts(net::HttpRequest& req, net::Responder respond) {
+  using net::http::verb;
+  const verb method = req.raw.method();
+  const bool batch = absl::EndsWith(req.path, "/batch");
+  const bool variations = absl::StrContains(req.path, "/variations");
+  const bool collection = !req.params.contains("id") || (variations && !batch);
+  std::string_view code = "woocommerce_rest_cannot_view";
+  std::string_view message = "Sorry, you cannot view this resource.";
+  if (batch) {
+    code = "woocommerce_rest_cannot_batch";
+    message = "Sorry, you are not allowed to batch manipulate this resource.";
+  } else if (collection) {
+    message = "Sorry, you cannot list resources.";
+  } else if (method != verb::get) {
+    code = "woocommerce_rest_cannot_edit";
+    message = "Sorry, you are not allowed to edit this resource.";
+  }
+  if (auto denied = Gate(req, code, message)) {
+    respond(std::move(*denied));
+    return;
+  }
+  int64_t id = 0;
+  if (req.params.contains("id") && (!absl::SimpleAtoi(req.params["id"], &id) || id <= 0)) {
+    respond(
+        WcError(404, "rest_no_route", "No route was found matching the URL and request method"));
+    return;
+  }
+  if (batch) {
+    respond(BatchRest(id, req));
+  } else if (variations) {
+    respond(ListVariationsRest(id, req));
+  } else if (id == 0) {
+    respond(ListProductsRest(req));
+  } else if (method == verb::get) {
+    respond(GetProductRest(id, req));
+  } else {
+    respond(UpdateProductRest(id, req));
+  }
+}
+
+net::HttpResponse WooCommerceSim::ListProductsRest(const net::HttpRequest& req) {
+  const std::map<std::string, std::string> q = ParseQuery(req.query);
+  ListParams lp = ParseListParams(q, {"date", "id", "include", "title", "slug", "price",
+                                      "popularity", "rating", "menu_order", "modified"});
+  std::string type;
+  if (auto it = q.find("type"); it != q.end()) {
+    type = it->second;
+    if (type != "simple" && type != "grouped" && type != "external" && type != "variable") {
+      lp.errors.emplace_back("type", "rest_not_in_enum",
+                             "type is not one of simple, grouped, external, and variable.");
+    }
+  }
+  if (!lp.errors.empty()) return InvalidParams(lp.errors);
+  const std::set<std::string> fields = FieldsParam(q);
+  std::string sku;
+  if (auto it = q.find("sku"); it != q.end()) sku = it->second;
+
+  absl::MutexLock l(&cat_mu_);
+  ++cat_stats_.product_gets;
+  // Creation order is id order here, so date and id sort alike (ties by id, as "date ID").
+  std::vector<int64_t> filtered;
+  const std::vector<int64_t>* ids = &listed_;
+  if (!sku.empty()) {
+    ++cat_stats_.sku_lookups;
+    // The sku filter is a meta IN query over products and variations: every comma-separated
+    // part, plus the whole string when there is more than one part.
+    std::vector<std::string> parts = absl::StrSplit(sku, ',');
+    if (parts.size() > 1) parts.push_back(sku);
+    std::set<int64_t> found;
+    for (const std::string& s : parts) {
+      if (auto it = skus_.find(s); it != skus_.end()) found.insert(it->second);
+    }
+    filtered.assign(found.begin(), found.end());
+    ids = &filtered;
+  }
+  if (!type.empty()) {
+    std::vector<int64_t> typed;
+    for (int64_t id : *ids) {
+      if (products_.at(id).type == type) typed.push_back(id);
+    }
+    filtered = std::move(typed);
+    ids = &filtered;
+  }
+  ojson items = ojson::array();
+  for (int64_t id : PageOf(*ids, lp)) {
+    items.push_back(ProductDocLocked(products_.at(id), fields, /*edit=*/false));
+  }
+  return Paged(std::move(items), static_cast<int64_t>(ids->size()), lp.per_page);
+}
+
+net::HttpResponse WooCommerceSim::GetProductRest(int64_t id, const net::HttpRequest& req) {
+  const std::set<std::string> fields = FieldsParam(ParseQuery(req.query));
+  absl::MutexLock l(&cat_mu_);
+  ++cat_stats_.product_gets;
+  auto it = products_.find(id);
+  if (it == products_.end()) {
+    return WcError(404, "woocommerce_rest_product_invalid_id", "Invalid ID.");
+  }
+  return JsonBody(status::ok, PhpJsonEncode(ProductDocLocked(it->second, fields, false)));
+}
+
+net::HttpResponse WooCommerceSim::ListVariationsRest(int64_t product_id,
+                                                     const net::HttpRequest& req) {
+  const std::map<std::string, std::string> q = ParseQuery(req.query);
+  ListParams lp =
+      ParseListParams(q, {"date", "id", "include", "title", "slug", "modified", "menu_order"});
+  if (!lp.errors.empty()) return InvalidParams(lp.errors);
+  const std::set<std::string> fields = FieldsParam(q);
+  absl::MutexLock l(&cat_mu_);
+  ++cat_stats_.product_gets;
+  // A query on post_parent: an unknown parent simply has no variations.
+  std::vector<int64_t> children;
+  if (auto it = products_.find(product_id);
+      it != products_.end() && it->second.type == "variable") {
+    children = it->second.children;
+  }
+  ojson items = ojson::array();
+  for (int64_t id : PageOf(children, lp)) {
+    items.push_back(VariationDocLocked(products_.at(id), fields));
+  }
+  return Paged(std::move(items), static_cast<int64_t>(children.size()), lp.per_page);
+}
+
+std::optional<WooCommerceSim::ItemFailure> WooCommerceSim::UpdateOneLocked(
+    int64_t parent_id, const nlohmann::json& item) {
+  const bool variations = parent_id != 0;
+  const ItemFailure invalid_id =
+      variations ? ItemFailure{"woocommerce_rest_product_variation_invalid_id", "Invalid ID.", 400}
+                 : ItemFailure{"woocommerce_rest_product_invalid_id", "Invalid ID.", 400};
+  if (!item.is_object()) return invalid_id;
+  int64_t id = 0;
+  if (auto it = item.find("id"); it != item.end()) id = StockAmount(*it);
+  auto found = products_.find(id);
+  if (found == products_.end()) return invalid_id;
+  Product& p = found->second;
+  if (!variations && p.type == "variation") {
+    return ItemFailure{"woocommerce_rest_invalid_product_id",
+                       "To manipulate product variations you should use the "
+                       "/products/&lt;product_id&gt;/variations/&lt;id&gt; endpoint.",
+                       404};
+  }
+  // The real controller would move a variation of another product under this one; the
+  // simulator treats that as the mistake it almost always is.
+  if (variations && (p.type != "variation" || p.parent_id != parent_id)) return invalid_id;
+  if (auto f = item_failures_.find(p.sku); f != item_failures_.end()) {
+    ItemFailure failure = std::move(f->second);
+    item_failures_.erase(f);
+    return failure;
+  }
+  if (auto it = item.find("sku"); it != item.end() && it->is_string() && *it != p.sku) {
+    const std::string new_sku = it->get<std::string>();
+    if (!new_sku.empty() && skus_.contains(new_sku)) {
+      // WC_Product_Data_Store_CPT::is_existing_sku() through set_sku().
+      return ItemFailure{"product_invalid_sku", "Invalid or duplicated SKU.", 400};
+    }
+    skus_.erase(p.sku);
+    p.sku = new_sku;
+    if (!new_sku.empty()) skus_[new_sku] = p.id;
+  }
+  const auto before =
+      std::make_tuple(p.manage_stock, p.stock_quantity, p.stock_status, p.backorders, p.sku);
+  auto get = [&item](const char* key) -> const nlohmann::json* {
+    auto it = item.find(key);
+    return it == item.end() || it->is_null() ? nullptr : &*it;
+  };
+  if (const auto* v = get("manage_stock")) p.manage_stock = StringToBool(*v);
+  if (const auto* v = get("backorders");
+      v && v->is_string() && KnownBackorders(v->get<std::string>())) {
+    p.backorders = v->get<std::string>();
+  }
+  std::optional<std::string> status;
+  if (const auto* v = get("stock_status");
+      v && v->is_string() && KnownStockStatus(v->get<std::string>())) {
+    status = v->get<std::string>();
+  }
+  // A variation's view-context manage_stock is "parent" (truthy) when its parent manages stock;
+  // the quantity it takes then is never shown (its parent's is), so it is not kept here.
+  if (p.manage_stock) {
+    if (const auto* v = get("stock_quantity")) {
+      p.stock_quantity = StockAmount(*v);
+    } else if (const auto* d = get("inventory_delta")) {
+      p.stock_quantity = p.stock_quantity.value_or(0) + StockAmount(*d);
+    }
+  } else if (status && p.type != "variable") {
+    p.stock_status = *status;
+  }
+  ValidateStockLocked(p);
+  if (p.type == "variation") {
+    SyncParentLocked(p.parent_id);
+  } else {
+    SyncParentLocked(p.id);
+  }
+  if (before !=
+      std::make_tuple(p.manage_stock, p.stock_quantity, p.stock_status, p.backorders, p.sku)) {
+    p.date_modified = FormatDate(Now());
+  }
+  return std::nullopt;
+}
+
+net::HttpResponse WooCommerceSim::UpdateProductRest(int64_t id, const net::HttpRequest& req) {
+  nlohmann::json body = nlohmann::json::object();
+  if (!req.raw.body().empty()) {
+    body = nlohmann::json::parse(req.raw.body(), nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object()) {
+      return WcError(400, "rest_invalid_json", "Invalid JSON body passed.");
+    }
+  }
+  body["id"] = id;
+  absl::MutexLock l(&cat_mu_);
+  if (auto failure = UpdateOneLocked(0, body)) {
+    return WcError(failure->status, failure->code, failure->message);
+  }
+  ++cat_stats_.items_updated;
+  return JsonBody(status::ok, PhpJsonEncode(ProductDocLocked(products_.at(id), {}, true)));
+}
+
+net::HttpResponse WooCommerceSim::BatchRest(int64_t parent_id, const net::HttpRequest& req) {
+  nlohmann::json body = nlohmann::json::object();
+  if (!req.raw.body().empty()) {
+    body = nlohmann::json::parse(req.raw.body(), nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object()) {
+      return WcError(400, "rest_invalid_json", "Invalid JSON body passed.");
+    }
+  }
+  auto list = [&body](const char* key) {
+    auto it = body.find(key);
+    return it != body.end() && it->is_array() ? *it : nlohmann::json::array();
+  };
+  const nlohmann::json creates = list("create"), updates = list("update"), deletes = list("delete");
+  absl::MutexLock l(&cat_mu_);
+  ++cat_stats_.batch_calls;
+  // check_batch_limit(): the three lists together.
+  if (creates.size() + updates.size() + deletes.size() > static_cast<size_t>(kBatchLimit)) {
+    ++cat_stats_.batch_rejected;
+    return WcError(
+        413, "woocommerce_rest_request_entity_too_large",
+        absl::StrCat("Unable to accept more than ", kBatchLimit, " items for this request."));
+  }
+  const bool variations = parent_id != 0;
+  auto render = [&](const Product& p) {
+    return variations ? VariationDocLocked(p, {}) : ProductDocLocked(p, {}, true);
+  };
+  auto error_entry = [&](ojson id, const ItemFailure& f) {
+    ++cat_stats_.items_failed;
+    return ojson{
+        {"id", std::move(id)},
+        {"error", {{"code", f.code}, {"message", f.message}, {"data", {{"status", f.status}}}}}};
+  };
+  ojson out = ojson::object();
+  if (!creates.empty()) {
+    ojson created = ojson::array();
+    auto parent = products_.find(parent_id);
+    for (const auto& item : creates) {
+      const std::string sku = item.is_object() ? item.value("sku", "") : "";
+      if (variations && (parent == products_.end() || parent->second.type != "variable")) {
+        created.push_back(error_entry(0, {"woocommerce_rest_product_variation_invalid_parent",
+                                          "Invalid parent product.", 404}));
+        continue;
+      }
+      if (!sku.empty() && skus_.contains(sku)) {
+        created.push_back(
+            error_entry(0, {"product_invalid_sku", "Invalid or duplicated SKU.", 400}));
+        continue;
+      }
+      Product p;
+      p.id = next_product_id_++;
+      p.sku = sku;
+      p.date_created = p.date_modified = FormatDate(Now());
+      p.manage_stock = item.contains("manage_stock") && StringToBool(item["manage_stock"]);
+      if (item.contains("stock_quantity")) p.stock_quantity = StockAmount(item["stock_quantity"]);
+      if (item.contains("backorders") && item["backorders"].is_string() &&
+          KnownBackorders(item["backorders"].get<std::string>())) {
+        p.backorders = item["backorders"];
+      }
+      if (item.contains("stock_status") && item["stock_status"].is_string() &&
+          KnownStockStatus(item["stock_status"].get<std::string>())) {
+        p.stock_status = item["stock_status"];
+      }
+      p.regular_price = item.value("regular_price", "");
+      if (variations) {
+        p.type = "variation";
+        p.parent_id = parent_id;
+        p.option = p.sku;
+        if (auto a = item.find("attributes");
+            a != item.end() && a->is_array() && !a->empty() && (*a)[0].is_object()) {
+          p.option = (*a)[0].value("option", p.sku);
+        }
+        p.name = absl::StrCat(parent->second.name, " - ", p.option);
+        parent->second.children.push_back(p.id);
+      } else {
+        p.type = item.value("type", "simple") == "variable" ? "variable" : "simple";
+        p.name = item.value("name", "Product");
+        if (p.type == "variable") p.regular_price.clear();
+        listed_.push_back(p.id);
+      }
+      p.slug = Slugify(p.name);
+      ValidateStockLocked(p);
+      if (!p.sku.empty()) skus_[p.sku] = p.id;
+      const int64_t new_id = p.id;
+      products_.emplace(new_id, std::move(p));
+      SyncParentLocked(variations ? parent_id : new_id);
+      created.push_back(render(products_.at(new_id)));
+    }
+    out["create"] = std::move(created);
+  }
+  if (!updates.empty()) {
+    ojson updated = ojson::array();
+    for (const auto& item : updates) {
+      if (auto failure = UpdateOneLocked(parent_id, item)) {
+        const ojson id = item.is_object() && item.contains("id") ? ojson::parse(item["id"].dump())
+                                                                 : ojson(nullptr);
+        updated.push_back(error_entry(id, *failure));
+        continue;
+      }
+      ++cat_stats_.items_updated;
+      updated.push_back(render(products_.at(StockAmount(item["id"]))));
+    }
+    out["update"] = std::move(updated);
+  }
+  if (!deletes.empty()) {
+    ojson deleted = ojson::array();
+    for (const auto& item : deletes) {
+      const int64_t id = StockAmount(item);
+      if (id == 0) continue;
+      auto it = products_.find(id);
+      const bool ok = it != products_.end() && (variations ? it->second.parent_id == parent_id
+                                                           : it->second.type != "variation");
+      if (!ok) {
+        deleted.push_back(
+            error_entry(id, {variations ? "woocommerce_rest_product_variation_invalid_id"
+                                        : "woocommerce_rest_product_invalid_id",
+                             "Invalid ID.", 404}));
+        continue;
+      }
+      deleted.push_back(render(it->second));
+      std::vector<int64_t> gone = it->second.children;
+      gone.push_back(id);
+      for (int64_t g : gone) {
+        auto git = products_.find(g);
+        if (git == products_.end()) continue;
+        skus_.erase(git->second.sku);
+        products_.erase(git);
+      }
+      if (variations) {
+        auto& kids = products_.at(parent_id).children;
+        kids.erase(std::remove(kids.begin(), kids.end(), id), kids.end());
+        SyncParentLocked(parent_id);
+      } else {
+        listed_.erase(std::remove(listed_.begin(), listed_.end(), id), listed_.end());
+      }
+    }
+    out["delete"] = std::move(deleted);
+  }
+  // An empty PHP array encodes as [].
+  return JsonBody(status::ok, out.empty() ? "[]" : PhpJsonEncode(out));
+}
+
+void WooCommerceSim::HandleCatalogAdmin(net::HttpRequest& req, net::Responder respond) {
+  using net::http::verb;
+  nlohmann::json body = nlohmann::json::object();
+  if (!req.raw.body().empty()) {
+    body = nlohmann::json::parse(req.raw.body(), nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object()) {
+      respond(net::Problem(status::bad_request, "Bad Request", "body must be a JSON object"));
+      return;
+    }
+  }
+  auto fail = [&respond](const absl::Status& s) {
+    respond(net::Problem(
+        s.code() == absl::StatusCode::kNotFound ? status::not_found : status::bad_request,
+        "Rejected", core::StdSv(s.message())));
+  };
+  if (req.path == "/_sim/products/stock" && req.raw.method() == verb::get) {
+    auto stock = StockBySku(req.QueryParam("sku"));
+    if (!stock) {
+      fail(absl::NotFoundError("no product with that SKU"));
+      return;
+    }
+    nlohmann::json j = {
+        {"product_id", stock->product_id},
+        {"variation_id", stock->variation_id},
+        {"type", stock->type},
+        {"manage_stock", stock->manage_stock},
+        {"stock_quantity",
+         stock->stock_quantity ? nlohmann::json(*stock->stock_quantity) : nlohmann::json(nullptr)},
+        {"stock_status", stock->stock_status},
+        {"backorders", stock->backorders}};
+    respond(net::Json(status::ok, j.dump()));
+    return;
+  }
+  if (req.path == "/_sim/products/stock") {  // PUT {"sku","stock_quantity","stock_status"}
+    std::optional<int64_t> quantity;
+    if (body.contains("stock_quantity") && body["stock_quantity"].is_number_integer()) {
+      quantity = body["stock_quantity"].get<int64_t>();
+    }
+    absl::Status s = SetStockBySku(body.value("sku", ""), quantity, body.value("stock_status", ""));
+    if (!s.ok()) {
+      fail(s);
+      return;
+    }
+    respond(net::Json(status::ok, R"({"ok":true})"));
+    return;
+  }
+  if (req.path == "/_sim/products/fail-next") {
+    FailNextBatchItem(body.value("sku", ""), body.value("code", "product_invalid_sku"),
+                      body.value("message", "Invalid or duplicated SKU."),
+                      body.value("status", 400));
+    respond(net::Json(status::ok, R"({"ok":true})"));
+    return;
+  }
+  // POST /_sim/products: a WooProductSpec as JSON.
+  WooProductSpec spec;
+  spec.sku = body.value("sku", "");
+  spec.name = body.value("name", "");
+  spec.type = body.value("type", "simple");
+  spec.manage_stock = body.value("manage_stock", true);
+  spec.stock_quantity = body.value("stock_quantity", int64_t{0});
+  spec.stock_status = body.value("stock_status", "instock");
+  spec.backorders = body.value("backorders", "no");
+  spec.regular_price = body.value("regular_price", "19.99");
+  if (auto vs = body.find("variations"); vs != body.end() && vs->is_array()) {
+    for (const auto& v : *vs) {
+      if (!v.is_object()) continue;
+      spec.variations.push_back({.sku = v.value("sku", ""),
+                                 .option = v.value("option", ""),
+                                 .manage_stock = v.value("manage_stock", true),
+                                 .stock_quantity = v.value("stock_quantity", int64_t{0}),
+                                 .stock_status = v.value("stock_status", "instock"),
+                                 .backorders = v.value("backorders", "no"),
+                                 .regular_price = v.value("regular_price", "15.00")});
+    }
+  }
+  auto ids = AddProduct(spec);
+  if (!ids.ok()) {
+    fail(ids.status());
+    return;
+  }
+  respond(net::Json(status::created,
+                    nlohmann::json{{"id", ids->id}, {"variation_ids", ids->variation_ids}}.dump()));
 }
 
 }  // namespace keelson::sim

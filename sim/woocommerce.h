@@ -3,11 +3,11 @@
 // traffic in testdata/woocommerce) for tests, the demo and load benches. It is the two faces
 // Keelson sees of a real store:
 //
-// REST API v3 on http://host:port/wp-json/wc/v3 (orders only), authenticated like WooCommerce
-// over plain HTTP: OAuth 1.0a one-legged, HMAC-SHA1 or HMAC-SHA256, parameters in the query string
-// or an "Authorization: OAuth" header, 15-minute timestamp window, single-use nonces. HTTP Basic
-// is ignored over plain HTTP (as WooCommerce does), so such a request is anonymous and gets 401
-// woocommerce_rest_cannot_view.
+// REST API v3 on http://host:port/wp-json/wc/v3 (orders and products), authenticated like
+// WooCommerce over plain HTTP: OAuth 1.0a one-legged, HMAC-SHA1 or HMAC-SHA256, parameters in the
+// query string or an "Authorization: OAuth" header, 15-minute timestamp window, single-use nonces.
+// HTTP Basic is ignored over plain HTTP (as WooCommerce does), so such a request is anonymous and
+// gets 401 woocommerce_rest_cannot_view.
 //   GET  /orders                 modified_after/modified_before/after/before (+dates_are_gmt),
 //                                orderby date|id|modified (+order asc|desc, ties by id), status,
 //                                page, per_page (1..100, else 400 rest_invalid_param);
@@ -18,6 +18,28 @@
 //                                fires order.updated after the answer, as WooCommerce's async
 //                                delivery does
 //   GET|POST /orders/{id}/notes  POST answers 201 with the note (no webhook)
+// The catalog (stock publication; products and variations share one id sequence from
+// Options::first_product_id, shaped like the recorded 7.8 answers):
+//   GET  /products               page, per_page (1..100), orderby, order (default newest first),
+//                                type (simple|grouped|external|variable), sku (comma-separated,
+//                                exact, finds variations too, as WooCommerce's meta IN query
+//                                over product and product_variation does), _fields (top-level
+//                                fields only); X-WP-Total, X-WP-TotalPages
+//   GET  /products/{id}          a variation id answers the variation in the products shape
+//   PUT|POST|PATCH /products/{id}
+//   GET  /products/{id}/variations            paged like /products; unknown parent: []
+//   POST|PUT|PATCH /products/batch, /products/{id}/variations/batch
+//                                {"create","update","delete"}: more than 100 objects in all is
+//                                413 woocommerce_rest_request_entity_too_large; a failing item
+//                                becomes {"id","error":{"code","message","data":{"status"}}} in
+//                                its place and the rest go on (HTTP 200). Answers in edit context.
+// Stock follows WC_Product::validate_props(): a managed product's stock_status is recomputed
+// from its quantity (> 0 instock, else onbackorder when backorders are allowed, else
+// outofstock) whatever status was sent; an unmanaged one ignores stock_quantity and takes
+// stock_status; an unmanaged variable product takes its status from its children; a variation
+// that does not manage stock while its parent does shows manage_stock "parent" and the parent's
+// quantity, status and backorders, and ignores a quantity sent to it. Product writes send no
+// product.updated webhook.
 // Errors are WooCommerce's {"code","message","data":{"status"}} bodies.
 //
 // Webhooks like WooCommerce 7.8 delivers them: one webhook per topic (order.created id 1,
@@ -41,7 +63,10 @@
 //
 // Standalone: WooCommerceSim sim({.port = 8081, .webhook_target_url =
 // "http://127.0.0.1:8080/v1/webhooks/woocommerce/main"}); sim.Start(); then the /_sim admin
-// endpoints (no auth): POST /_sim/orders {"status","email","lines":[{"sku","quantity","price"}],
+// endpoints (no auth): POST /_sim/products (a WooProductSpec as JSON) -> 201
+// {"id","variation_ids"}; GET /_sim/products/stock?sku=; PUT /_sim/products/stock
+// {"sku","stock_quantity"|"stock_status"}; POST /_sim/products/fail-next {"sku","code",
+// "message","status"}; POST /_sim/orders {"status","email","lines":[{"sku","quantity","price"}],
 // "silent":false} -> 201 {"id"}; PUT /_sim/orders/{id}/status {"status"}; DELETE
 // /_sim/orders/{id}[?force=true]; PUT /_sim/webhook-target {"url"}; GET /_sim/stats;
 // POST /_sim/webhooks/reenable.
@@ -65,6 +90,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -117,6 +143,48 @@ struct WooDelivery {
   bool succeeded = false;  // 200..302
 };
 
+// A variation of a variable product (see WooProductSpec).
+struct WooVariationSpec {
+  std::string sku;
+  std::string option;  // its value of the parent's "Size" attribute; "" = the SKU
+  // false: the variation does not track its own stock; when the parent does, WooCommerce shows
+  // its manage_stock as "parent" and its stock as the parent's.
+  bool manage_stock = true;
+  int64_t stock_quantity = 0;            // when managing stock
+  std::string stock_status = "instock";  // when not: instock | outofstock | onbackorder
+  std::string backorders = "no";         // no | notify | yes
+  std::string regular_price = "15.00";
+};
+
+// A product as an admin creates it: simple, or variable with variations.
+struct WooProductSpec {
+  std::string sku;
+  std::string name;             // "" = "Product <sku>"
+  std::string type = "simple";  // simple | variable
+  bool manage_stock = true;
+  int64_t stock_quantity = 0;            // when managing stock
+  std::string stock_status = "instock";  // when not (a variable one derives it from its children)
+  std::string backorders = "no";
+  std::string regular_price = "19.99";       // simple only
+  std::vector<WooVariationSpec> variations;  // variable only
+};
+
+struct WooProductIds {
+  int64_t id = 0;
+  std::vector<int64_t> variation_ids;  // in the spec's order
+};
+
+// Stock of one SKU as the REST API shows it (view context).
+struct WooStock {
+  int64_t product_id = 0;                 // the product, or the variation's parent
+  int64_t variation_id = 0;               // 0 for a product
+  std::string type;                       // simple | variable | variation
+  std::string manage_stock;               // "true" | "false" | "parent"
+  std::optional<int64_t> stock_quantity;  // null when not managed; the parent's for "parent"
+  std::string stock_status;
+  std::string backorders;
+};
+
 struct WooSimStats {
   int64_t orders = 0;             // orders in the store (trashed ones included)
   int64_t webhooks_sent = 0;      // delivery requests made (duplicates included, pings not)
@@ -130,6 +198,15 @@ struct WooSimStats {
   int64_t pings_failed = 0;  // answered other than 200 (WooCommerce requires 200)
   int64_t rest_requests = 0;
   int64_t rest_unauthorized = 0;  // REST requests answered 401
+  // Catalog.
+  int64_t products = 0;  // simple and variable products
+  int64_t variations = 0;
+  int64_t product_gets = 0;    // GET /products, /products/{id}, /products/{id}/variations
+  int64_t sku_lookups = 0;     // of those: GET /products with a sku filter
+  int64_t batch_calls = 0;     // POST /products/batch and /products/{id}/variations/batch
+  int64_t batch_rejected = 0;  // of those: 413, more than 100 objects
+  int64_t items_updated = 0;   // batch update items and PUTs that succeeded
+  int64_t items_failed = 0;    // batch items answered with an error entry
 };
 
 struct WooBurstResult {
@@ -156,6 +233,7 @@ class WooCommerceSim {
     uint64_t seed = 1;
     std::string currency = "EUR";
     int64_t first_order_id = 100;
+    int64_t first_product_id = 10;  // products and variations share one id sequence
     bool updated_on_create = true;  // 7.8 sends order.updated right after order.created
     std::string user_agent = "WooCommerce/7.8.0 Hookshot (WordPress/6.2.2)";
     absl::Duration delivery_timeout = absl::Seconds(60);  // WooCommerce's MINUTE_IN_SECONDS
@@ -215,6 +293,22 @@ class WooCommerceSim {
   // error body, plus "Retry-After: retry_after_seconds" when it is > 0.
   void FailNextRestRequests(int count, int http_status, int retry_after_seconds = 0);
 
+  // Catalog (stock publication). Adds a product and its variations as an admin would (no
+  // webhook). kAlreadyExists for a SKU already used (WooCommerce: product_invalid_sku),
+  // kInvalidArgument for an unknown type, status, backorders value or an empty SKU.
+  absl::StatusOr<WooProductIds> AddProduct(const WooProductSpec& spec);
+  // The stock REST shows for `sku` (a product or a variation); nullopt when unknown.
+  std::optional<WooStock> StockBySku(std::string_view sku) const;
+  // Changes stock behind Keelson's back, as wc_update_product_stock() does for an order or an
+  // admin: a "parent" variation changes its parent; a managed product takes `quantity` and its
+  // status follows WooCommerce's rule; an unmanaged one takes `stock_status`. kNotFound.
+  absl::Status SetStockBySku(std::string_view sku, std::optional<int64_t> quantity,
+                             std::string_view stock_status = "");
+  // The next batch update item for the product or variation with `sku` fails with this error
+  // entry (once). The default is the WC_Data_Exception set_sku() throws.
+  void FailNextBatchItem(std::string sku, std::string code = "product_invalid_sku",
+                         std::string message = "Invalid or duplicated SKU.", int status = 400);
+
   // Load: creates `orders` orders from `threads` threads at once, each delivering its webhooks
   // synchronously; returns when all are done.
   WooBurstResult EmitBurst(int orders, int threads, const OrderSpec& spec = {});
@@ -226,6 +320,21 @@ class WooCommerceSim {
     nlohmann::ordered_json doc;
     std::string body;  // PhpJsonEncode(doc), refreshed on every change
     std::vector<WooNote> notes;
+  };
+  struct Product {
+    int64_t id = 0;
+    int64_t parent_id = 0;  // variations only
+    std::string type;       // simple | variable | variation
+    std::string sku, name, slug, option, regular_price, backorders = "no";
+    bool manage_stock = false;  // the variation's own flag, not "parent"
+    std::optional<int64_t> stock_quantity;
+    std::string stock_status = "instock";
+    std::vector<int64_t> children;  // variable: variation ids, ascending
+    std::string date_created, date_modified;
+  };
+  struct ItemFailure {
+    std::string code, message;
+    int status = 400;
   };
   struct Webhook {
     int64_t id = 0;
@@ -264,6 +373,35 @@ class WooCommerceSim {
                                     std::optional<Event>* event);
   net::HttpResponse CreateNoteRest(int64_t id, const net::HttpRequest& req);
   net::HttpResponse ListNotesRest(int64_t id);
+  // Counts the request, authenticates it and applies FailNextRestRequests: nullopt when it may
+  // proceed, else the answer to send.
+  std::optional<net::HttpResponse> Gate(const net::HttpRequest& req,
+                                        std::string_view anonymous_code,
+                                        std::string_view anonymous_message);
+  // Catalog REST.
+  void HandleProducts(net::HttpRequest& req, net::Responder respond);
+  net::HttpResponse ListProductsRest(const net::HttpRequest& req);
+  net::HttpResponse GetProductRest(int64_t id, const net::HttpRequest& req);
+  net::HttpResponse ListVariationsRest(int64_t product_id, const net::HttpRequest& req);
+  net::HttpResponse UpdateProductRest(int64_t id, const net::HttpRequest& req);
+  net::HttpResponse BatchRest(int64_t parent_id, const net::HttpRequest& req);
+  void HandleCatalogAdmin(net::HttpRequest& req, net::Responder respond);
+  // One update applied as update_item() does; the error entry's (code, message, status) or
+  // nullopt. `parent_id` 0 = the products endpoint.
+  std::optional<ItemFailure> UpdateOneLocked(int64_t parent_id, const nlohmann::json& item)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(cat_mu_);
+  // WC_Product::validate_props() and the variable product's sync from its children.
+  void ValidateStockLocked(Product& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(cat_mu_);
+  void SyncParentLocked(int64_t parent_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(cat_mu_);
+  // Renders a product (or a variation in the products endpoint's shape), or a variation in
+  // the variations endpoint's shape. `fields`: the _fields filter (empty = all); `edit`:
+  // edit context (answers to writes).
+  nlohmann::ordered_json ProductDocLocked(const Product& p, const std::set<std::string>& fields,
+                                          bool edit) const ABSL_SHARED_LOCKS_REQUIRED(cat_mu_);
+  nlohmann::ordered_json VariationDocLocked(const Product& v,
+                                            const std::set<std::string>& fields) const
+      ABSL_SHARED_LOCKS_REQUIRED(cat_mu_);
+  WooStock StockLocked(const Product& p) const ABSL_SHARED_LOCKS_REQUIRED(cat_mu_);
   // nullopt when the request may proceed; otherwise the 401 to send.
   std::optional<net::HttpResponse> Authenticate(const net::HttpRequest& req,
                                                 std::string_view anonymous_code,
@@ -292,6 +430,16 @@ class WooCommerceSim {
   int fail_next_ ABSL_GUARDED_BY(mu_) = 0;
   int fail_status_ ABSL_GUARDED_BY(mu_) = 500;
   int fail_retry_after_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // The catalog has a lock of its own so that stock traffic and order traffic do not contend.
+  // Never taken while holding mu_ or the other way round.
+  mutable absl::Mutex cat_mu_;
+  std::map<int64_t, Product> products_ ABSL_GUARDED_BY(cat_mu_);  // products and variations
+  absl::flat_hash_map<std::string, int64_t> skus_ ABSL_GUARDED_BY(cat_mu_);
+  std::vector<int64_t> listed_ ABSL_GUARDED_BY(cat_mu_);  // non-variation ids, ascending
+  int64_t next_product_id_ ABSL_GUARDED_BY(cat_mu_);
+  absl::flat_hash_map<std::string, ItemFailure> item_failures_ ABSL_GUARDED_BY(cat_mu_);
+  WooSimStats cat_stats_ ABSL_GUARDED_BY(cat_mu_);  // only the catalog counters
 
   // Deliveries caused by REST writes, made after the answer on async_thread_.
   absl::Mutex async_mu_;

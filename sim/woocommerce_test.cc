@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/match.h"
@@ -688,5 +689,275 @@ TEST_F(WooSimRestTest, AdminEndpointsForStandaloneUse) {
   EXPECT_EQ(stats["webhooks"]["order.created"], true);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Catalog: products, variations, stock, batches
+
+std::vector<std::string> Keys(const nlohmann::json& j) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : j.items()) out.push_back(k);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class WooSimCatalogTest : public WooSimRestTest {
+ protected:
+  // The recorded store's catalog: simple WID-BLUE (10), variable TSHIRT (11) with S (12) and
+  // M (13, backorders notify).
+  void AddRecordedCatalog() {
+    KEELSON_ASSERT_OK_AND_ASSIGN(
+        WooProductIds blue,
+        sim_->AddProduct({.sku = "WID-BLUE", .name = "Widget Blue", .stock_quantity = 10}));
+    EXPECT_EQ(blue.id, 10);
+    KEELSON_ASSERT_OK_AND_ASSIGN(
+        WooProductIds shirt,
+        sim_->AddProduct({.sku = "TSHIRT",
+                          .name = "T-Shirt",
+                          .type = "variable",
+                          .manage_stock = false,
+                          .variations = {{.sku = "TSHIRT-S", .option = "S", .stock_quantity = 5},
+                                         {.sku = "TSHIRT-M",
+                                          .option = "M",
+                                          .stock_quantity = 0,
+                                          .backorders = "notify",
+                                          .regular_price = "15.00"}}}));
+    EXPECT_EQ(shirt.id, 11);
+    EXPECT_EQ(shirt.variation_ids, (std::vector<int64_t>{12, 13}));
+  }
+  nlohmann::json Json(const keelson::testing::HttpResult& r) {
+    return nlohmann::json::parse(r.body, nullptr, false);
+  }
+};
+
+TEST_F(WooSimCatalogTest, ShapesAreWooCommerce78s) {
+  AddRecordedCatalog();
+  auto simple = Signed("GET", "/wp-json/wc/v3/products/10");
+  ASSERT_EQ(simple.status, 200) << simple.body;
+  // View context: the create answer's keys without the edit-only two.
+  std::vector<std::string> view_keys =
+      Keys(nlohmann::json::parse(Testdata("product.create.simple.response.json")));
+  std::erase(view_keys, "permalink_template");
+  std::erase(view_keys, "generated_slug");
+  EXPECT_EQ(Keys(Json(simple)), view_keys);
+  EXPECT_EQ(Keys(Json(Signed("GET", "/wp-json/wc/v3/products/11"))),
+            Keys(nlohmann::json::parse(Testdata("product.variable.get.response.json"))));
+  auto variations = Signed("GET", "/wp-json/wc/v3/products/11/variations");
+  ASSERT_EQ(variations.status, 200);
+  const auto recorded = nlohmann::json::parse(Testdata("product-variations.list.response.json"));
+  ASSERT_EQ(Json(variations).size(), 2u);
+  EXPECT_EQ(Keys(Json(variations)[0]), Keys(recorded[0]));
+  // Newest first, as the recorded list (13 before 12).
+  EXPECT_EQ(Json(variations)[0]["id"], 13);
+  EXPECT_EQ(Json(variations)[0]["stock_quantity"], 0);
+  EXPECT_EQ(Json(variations)[0]["stock_status"], "onbackorder");  // backorders notify
+  EXPECT_EQ(Json(variations)[0]["backordered"], true);
+  EXPECT_EQ(Json(variations)[1]["stock_status"], "instock");
+  EXPECT_EQ(variations.headers["x-wp-total"], "2");
+  const nlohmann::json shirt = Json(Signed("GET", "/wp-json/wc/v3/products/11"));
+  EXPECT_EQ(shirt["variations"], nlohmann::json::array({12, 13}));
+  EXPECT_EQ(shirt["manage_stock"], false);
+  EXPECT_EQ(shirt["stock_quantity"], nullptr);
+  EXPECT_EQ(shirt["stock_status"], "instock");  // a child is in stock
+  EXPECT_EQ(shirt["attributes"][0]["options"], nlohmann::json::array({"M", "S"}));
+
+  // Batch answers are in edit context, as recorded.
+  auto batch = Signed("POST", "/wp-json/wc/v3/products/batch", {},
+                      R"({"update":[{"id":10,"stock_quantity":42}]})");
+  ASSERT_EQ(batch.status, 200) << batch.body;
+  const auto recorded_batch =
+      nlohmann::json::parse(Testdata("products.batch.stock-update.response.json"));
+  EXPECT_EQ(Keys(Json(batch)), Keys(recorded_batch));
+  EXPECT_EQ(Keys(Json(batch)["update"][0]), Keys(recorded_batch["update"][0]));
+  EXPECT_EQ(Json(batch)["update"][0]["stock_quantity"], 42);
+  auto vbatch = Signed("POST", "/wp-json/wc/v3/products/11/variations/batch", {},
+                       R"({"update":[{"id":13,"stock_quantity":3}]})");
+  ASSERT_EQ(vbatch.status, 200) << vbatch.body;
+  const auto recorded_vbatch =
+      nlohmann::json::parse(Testdata("product-variations.batch.stock-update.response.json"));
+  EXPECT_EQ(Keys(Json(vbatch)["update"][0]), Keys(recorded_vbatch["update"][0]));
+  EXPECT_EQ(Json(vbatch)["update"][0]["stock_status"], "instock");
+  EXPECT_EQ(Json(vbatch)["update"][0]["backorders"], "notify");
+}
+
+TEST_F(WooSimCatalogTest, ListsPagesFiltersBySkuIncludingVariationsAndByType) {
+  AddRecordedCatalog();
+  for (int i = 0; i < 23; ++i) {
+    KEELSON_ASSERT_OK(sim_->AddProduct({.sku = absl::StrCat("BULK-", i)}).status());
+  }
+  auto page = Signed("GET", "/wp-json/wc/v3/products",
+                     {{"per_page", "10"}, {"page", "3"}, {"orderby", "id"}, {"order", "asc"}});
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.headers["x-wp-total"], "25");  // variations are not listed
+  EXPECT_EQ(page.headers["x-wp-totalpages"], "3");
+  EXPECT_EQ(Ids(page.body), (std::vector<int64_t>{32, 33, 34, 35, 36}));
+  // Default order: newest first.
+  EXPECT_EQ(Ids(Signed("GET", "/wp-json/wc/v3/products", {{"per_page", "2"}}).body),
+            (std::vector<int64_t>{36, 35}));
+
+  auto by_sku = Signed("GET", "/wp-json/wc/v3/products", {{"sku", "TSHIRT-M"}});
+  ASSERT_EQ(by_sku.status, 200);
+  ASSERT_EQ(Json(by_sku).size(), 1u);
+  EXPECT_EQ(Json(by_sku)[0]["id"], 13);
+  EXPECT_EQ(Json(by_sku)[0]["type"], "variation");
+  EXPECT_EQ(Json(by_sku)[0]["parent_id"], 11);
+  EXPECT_EQ(Keys(Json(by_sku)[0]),
+            Keys(nlohmann::json::parse(Testdata("product.variable.get.response.json"))));
+  auto several = Signed("GET", "/wp-json/wc/v3/products",
+                        {{"sku", "WID-BLUE,TSHIRT-S,NOPE"}, {"_fields", "id,sku,stock_quantity"}});
+  EXPECT_EQ(several.body, R"([{"id":12,"sku":"TSHIRT-S","stock_quantity":5},)"
+                          R"({"id":10,"sku":"WID-BLUE","stock_quantity":10}])");
+  EXPECT_EQ(Ids(Signed("GET", "/wp-json/wc/v3/products", {{"type", "variable"}}).body),
+            (std::vector<int64_t>{11}));
+  EXPECT_EQ(Signed("GET", "/wp-json/wc/v3/products", {{"sku", "NOPE"}}).body, "[]");
+
+  auto too_many = Signed("GET", "/wp-json/wc/v3/products", {{"per_page", "101"}});
+  EXPECT_EQ(too_many.status, 400);
+  EXPECT_EQ(Json(too_many)["code"], "rest_invalid_param");
+  EXPECT_EQ(Json(too_many)["data"]["params"]["per_page"],
+            "per_page must be between 1 (inclusive) and 100 (inclusive)");
+  EXPECT_EQ(Signed("GET", "/wp-json/wc/v3/products/11/variations", {{"per_page", "0"}}).status,
+            400);
+  auto missing = Signed("GET", "/wp-json/wc/v3/products/999");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(Json(missing)["code"], "woocommerce_rest_product_invalid_id");
+  WooSimStats stats = sim_->stats();
+  EXPECT_EQ(stats.products, 25);
+  EXPECT_EQ(stats.variations, 2);
+  EXPECT_EQ(stats.product_gets, 7);
+  EXPECT_EQ(stats.sku_lookups, 3);
+}
+
+TEST_F(WooSimCatalogTest, BatchFailsItemsInPlaceAndRejectsMoreThanAHundred) {
+  AddRecordedCatalog();
+  sim_->FailNextBatchItem("TSHIRT");
+  auto r = Signed("POST", "/wp-json/wc/v3/products/batch", {},
+                  R"({"update":[{"id":10,"stock_quantity":0},{"id":999,"stock_quantity":1},)"
+                  R"({"id":12,"stock_quantity":1},{"id":11,"stock_status":"outofstock"}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const nlohmann::json j = Json(r);
+  ASSERT_EQ(j["update"].size(), 4u);
+  EXPECT_EQ(j["update"][0]["stock_quantity"], 0);
+  EXPECT_EQ(j["update"][0]["stock_status"], "outofstock");  // quantity 0, no backorders
+  EXPECT_EQ(nlohmann::ordered_json::parse(r.body)["update"][1].dump(),
+            R"({"id":999,"error":{"code":"woocommerce_rest_product_invalid_id",)"
+            R"("message":"Invalid ID.","data":{"status":400}}})");
+  EXPECT_EQ(j["update"][2]["error"]["code"], "woocommerce_rest_invalid_product_id");
+  EXPECT_EQ(j["update"][2]["error"]["data"]["status"], 404);
+  EXPECT_EQ(j["update"][3]["error"]["code"], "product_invalid_sku");  // injected, once
+  EXPECT_EQ(sim_->StockBySku("WID-BLUE")->stock_status, "outofstock");
+  EXPECT_EQ(sim_->StockBySku("TSHIRT-S")->stock_quantity, 5);
+
+  std::string big = R"({"update":[)";
+  for (int i = 0; i < 101; ++i) absl::StrAppend(&big, i ? "," : "", R"({"id":10})");
+  big += "]}";
+  auto rejected = Signed("POST", "/wp-json/wc/v3/products/batch", {}, big);
+  EXPECT_EQ(rejected.status, 413);
+  EXPECT_EQ(rejected.body, Testdata("error.413.batch-too-large.response.json"));
+  // 100 objects over create, update and delete together are accepted.
+  std::string hundred = R"({"update":[)";
+  for (int i = 0; i < 100; ++i) absl::StrAppend(&hundred, i ? "," : "", R"({"id":10})");
+  hundred += "]}";
+  EXPECT_EQ(Signed("POST", "/wp-json/wc/v3/products/batch", {}, hundred).status, 200);
+
+  WooSimStats stats = sim_->stats();
+  EXPECT_EQ(stats.batch_calls, 3);
+  EXPECT_EQ(stats.batch_rejected, 1);
+  EXPECT_EQ(stats.items_updated, 101);
+  EXPECT_EQ(stats.items_failed, 3);
+}
+
+TEST_F(WooSimCatalogTest, StockStatusFollowsWooCommercesRule) {
+  KEELSON_ASSERT_OK(sim_->AddProduct({.sku = "NO-BO", .stock_quantity = 3}).status());
+  KEELSON_ASSERT_OK(
+      sim_->AddProduct({.sku = "BO", .stock_quantity = 3, .backorders = "notify"}).status());
+  KEELSON_ASSERT_OK(
+      sim_->AddProduct({.sku = "UNMANAGED", .manage_stock = false, .stock_status = "instock"})
+          .status());
+  auto r = Signed("POST", "/wp-json/wc/v3/products/batch", {},
+                  R"({"update":[{"id":10,"stock_quantity":-2,"stock_status":"instock"},)"
+                  R"({"id":11,"stock_quantity":"0"},)"
+                  R"({"id":12,"stock_quantity":9,"stock_status":"onbackorder"}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(sim_->StockBySku("NO-BO")->stock_status, "outofstock");  // the sent status loses
+  EXPECT_EQ(sim_->StockBySku("NO-BO")->stock_quantity, -2);
+  EXPECT_EQ(sim_->StockBySku("BO")->stock_status, "onbackorder");
+  EXPECT_EQ(sim_->StockBySku("BO")->stock_quantity, 0);
+  EXPECT_EQ(sim_->StockBySku("UNMANAGED")->stock_status, "onbackorder");
+  EXPECT_EQ(sim_->StockBySku("UNMANAGED")->stock_quantity, std::nullopt);  // ignored
+  // A single PUT does the same.
+  auto put = Signed("PUT", "/wp-json/wc/v3/products/11", {}, R"({"stock_quantity":41})");
+  ASSERT_EQ(put.status, 200);
+  EXPECT_EQ(Json(put)["stock_status"], "instock");
+  EXPECT_EQ(Json(put)["generated_slug"], "product-bo");
+  EXPECT_EQ(Signed("PUT", "/wp-json/wc/v3/products/77", {}, R"({"stock_quantity":1})").status, 400);
+}
+
+TEST_F(WooSimCatalogTest, ParentManagedVariationsShowAndTakeTheParentsStock) {
+  KEELSON_ASSERT_OK_AND_ASSIGN(
+      WooProductIds ids,
+      sim_->AddProduct({.sku = "HOODIE",
+                        .type = "variable",
+                        .stock_quantity = 7,
+                        .variations = {{.sku = "HOODIE-S", .manage_stock = false},
+                                       {.sku = "HOODIE-L", .stock_quantity = 2}}}));
+  std::optional<WooStock> s = sim_->StockBySku("HOODIE-S");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->manage_stock, "parent");
+  EXPECT_EQ(s->stock_quantity, 7);
+  EXPECT_EQ(s->product_id, ids.id);
+  EXPECT_EQ(s->variation_id, ids.variation_ids[0]);
+  auto list = Json(Signed("GET", absl::StrCat("/wp-json/wc/v3/products/", ids.id, "/variations"),
+                          {{"order", "asc"}}));
+  EXPECT_EQ(list[0]["manage_stock"], "parent");
+  EXPECT_EQ(list[0]["stock_quantity"], 7);
+  EXPECT_EQ(list[1]["manage_stock"], true);
+  // Sending a quantity to the variation changes nothing visible: the parent's stock it is.
+  auto vb = Signed(
+      "POST", absl::StrCat("/wp-json/wc/v3/products/", ids.id, "/variations/batch"), {},
+      absl::StrCat(R"({"update":[{"id":)", ids.variation_ids[0], R"(,"stock_quantity":99}]})"));
+  ASSERT_EQ(vb.status, 200) << vb.body;
+  EXPECT_EQ(Json(vb)["update"][0]["stock_quantity"], 7);
+  // Through the parent it takes.
+  ASSERT_EQ(Signed("POST", "/wp-json/wc/v3/products/batch", {},
+                   absl::StrCat(R"({"update":[{"id":)", ids.id, R"(,"stock_quantity":0}]})"))
+                .status,
+            200);
+  EXPECT_EQ(sim_->StockBySku("HOODIE-S")->stock_quantity, 0);
+  EXPECT_EQ(sim_->StockBySku("HOODIE-S")->stock_status, "outofstock");
+  EXPECT_EQ(sim_->StockBySku("HOODIE-L")->stock_quantity, 2);
+  // A variation id from another product is refused in place.
+  auto wrong = Signed("POST", "/wp-json/wc/v3/products/999/variations/batch", {},
+                      absl::StrCat(R"({"update":[{"id":)", ids.variation_ids[1], "}]}"));
+  EXPECT_EQ(Json(wrong)["update"][0]["error"]["code"],
+            "woocommerce_rest_product_variation_invalid_id");
+  // Behind Keelson's back (an order, an admin): the parent again.
+  KEELSON_ASSERT_OK(sim_->SetStockBySku("HOODIE-S", 4));
+  EXPECT_EQ(sim_->StockBySku("HOODIE")->stock_quantity, 4);
+  EXPECT_THAT(sim_->SetStockBySku("NOPE", 1), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(sim_->AddProduct({.sku = "HOODIE-L"}).status(),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+}
+
+TEST_F(WooSimCatalogTest, AdminEndpointsForProducts) {
+  auto created = client_->Request("POST", "/_sim/products", {{"Content-Type", "application/json"}},
+                                  R"({"sku":"CAP","type":"variable","manage_stock":false,)"
+                                  R"("variations":[{"sku":"CAP-RED","stock_quantity":3}]})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.body, R"({"id":10,"variation_ids":[11]})");
+  EXPECT_EQ(
+      client_->Request("PUT", "/_sim/products/stock", {}, R"({"sku":"CAP-RED","stock_quantity":0})")
+          .status,
+      200);
+  auto stock = client_->Request("GET", "/_sim/products/stock?sku=CAP-RED", {}, "");
+  EXPECT_EQ(stock.body,
+            R"({"backorders":"no","manage_stock":"true","product_id":10,"stock_quantity":0,)"
+            R"("stock_status":"outofstock","type":"variation","variation_id":11})");
+  EXPECT_EQ(sim_->StockBySku("CAP")->stock_status, "outofstock");  // synced from its child
+  EXPECT_EQ(client_->Request("POST", "/_sim/products/fail-next", {}, R"({"sku":"CAP-RED"})").status,
+            200);
+  auto r = Signed("POST", "/wp-json/wc/v3/products/10/variations/batch", {},
+                  R"({"update":[{"id":11,"stock_quantity":5}]})");
+  EXPECT_EQ(Json(r)["update"][0]["error"]["code"], "product_invalid_sku");
+  EXPECT_EQ(client_->Request("GET", "/_sim/products/stock?sku=NOPE", {}, "").status, 404);
+}
 }  // namespace
 }  // namespace keelson::sim

@@ -329,6 +329,95 @@ TEST_F(WooRestClientWireTest, RejectsBadArgumentsWithoutARequest) {
   EXPECT_TRUE(http_.requests.empty());
 }
 
+TEST_F(WooRestClientWireTest, ReadsTheRecordedBatchAnswers) {
+  auto client = Client("https://shop.example.com");
+  http_.response = Answer(200, Testdata("products.batch.stock-update.response.json"));
+  const StockUpdate product[] = {{.id = 10, .stock_quantity = 42}};
+  KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<BatchItemResult> r,
+                               client->BatchUpdateProducts(product));
+  ASSERT_EQ(r.size(), 1u);
+  KEELSON_EXPECT_OK(r[0].status);
+  EXPECT_EQ(r[0].stock.id, 10);
+  EXPECT_EQ(r[0].stock.type, "simple");
+  EXPECT_EQ(r[0].stock.sku, "WID-BLUE");
+  EXPECT_EQ(r[0].stock.manage_stock, "true");
+  EXPECT_EQ(r[0].stock.stock_quantity, 42);
+  EXPECT_EQ(r[0].stock.stock_status, "instock");
+  EXPECT_EQ(http_.requests[0].method, "POST");
+  EXPECT_EQ(http_.requests[0].url, "https://shop.example.com/wp-json/wc/v3/products/batch");
+  EXPECT_EQ(http_.requests[0].body, R"({"update":[{"id":10,"stock_quantity":42}]})");
+
+  http_.response = Answer(200, Testdata("product-variations.batch.stock-update.response.json"));
+  const StockUpdate variation[] = {{.id = 13, .stock_quantity = 3, .stock_status = "instock"}};
+  KEELSON_ASSERT_OK_AND_ASSIGN(r, client->BatchUpdateVariations(11, variation));
+  KEELSON_EXPECT_OK(r[0].status);
+  EXPECT_EQ(r[0].stock.type, "variation");
+  EXPECT_EQ(r[0].stock.parent_id, 11);
+  EXPECT_EQ(r[0].stock.sku, "TSHIRT-M");
+  EXPECT_EQ(r[0].stock.backorders, "notify");
+  EXPECT_EQ(http_.requests[1].url,
+            "https://shop.example.com/wp-json/wc/v3/products/11/variations/batch");
+  EXPECT_EQ(http_.requests[1].body,
+            R"({"update":[{"id":13,"stock_quantity":3,"stock_status":"instock"}]})");
+
+  // An answer for another id than sent is not taken for the one sent.
+  const StockUpdate other[] = {{.id = 12, .stock_quantity = 3}};
+  KEELSON_ASSERT_OK_AND_ASSIGN(r, client->BatchUpdateVariations(11, other));
+  EXPECT_THAT(r[0].status, StatusIs(absl::StatusCode::kInternal));
+
+  http_.response = Answer(413, Testdata("error.413.batch-too-large.response.json"));
+  absl::Status s = client->BatchUpdateProducts(product).status();
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("HTTP 413 woocommerce_rest_request_entity_too_large"));
+
+  std::vector<StockUpdate> too_many(101, StockUpdate{.id = 10, .stock_quantity = 1});
+  const size_t sent = http_.requests.size();
+  EXPECT_THAT(client->BatchUpdateProducts(too_many), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(client->ListProducts({.per_page = 101}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(http_.requests.size(), sent);
+}
+
+TEST_F(WooRestClientWireTest, ListProductsAsksForTheStockFieldsOnly) {
+  http_.response = Answer(200, Testdata("product-variations.list.response.json"));
+  auto client = Client("https://shop.example.com");
+  KEELSON_ASSERT_OK_AND_ASSIGN(ProductsPage page, client->ListVariations(11, 2, 50));
+  ASSERT_EQ(page.items.size(), 2u);
+  EXPECT_EQ(page.items[0].id, 13);
+  EXPECT_EQ(page.items[0].parent_id, 11);
+  EXPECT_EQ(page.items[1].stock_quantity, 4);
+  auto [base, params] = SplitUrl(http_.requests[0].url);
+  EXPECT_EQ(base, "https://shop.example.com/wp-json/wc/v3/products/11/variations");
+  EXPECT_EQ(params["_fields"],
+            "id,parent_id,type,sku,manage_stock,stock_quantity,stock_status,backorders,variations");
+  EXPECT_EQ(params["page"], "2");
+  EXPECT_EQ(params["per_page"], "50");
+
+  http_.response = Answer(200, "[]");
+  KEELSON_ASSERT_OK(client->ListProducts({.skus = {"A-1", "B 2"}, .type = "simple"}).status());
+  std::tie(base, params) = SplitUrl(http_.requests[1].url);
+  EXPECT_EQ(base, "https://shop.example.com/wp-json/wc/v3/products");
+  EXPECT_EQ(params["sku"], "A-1,B 2");
+  EXPECT_EQ(params["type"], "simple");
+  EXPECT_EQ(params["per_page"], "100");
+}
+
+TEST(WooClassifyResponseTest, BatchItemErrorsMapLikeAnswers) {
+  EXPECT_THAT(ClassifyItemError(400, "woocommerce_rest_product_invalid_id", "Invalid ID.", "x"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ClassifyItemError(404, "woocommerce_rest_invalid_product_id", "…", "x"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(ClassifyItemError(500, "db_error", "…", "x"),
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(ClassifyItemError(0, "odd", "…", "x"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(
+      ClassifyItemError(400, "product_invalid_sku", "Invalid or duplicated SKU.",
+                        "POST /products/batch item 7")
+          .message(),
+      "POST /products/batch item 7: HTTP 400 product_invalid_sku: Invalid or duplicated SKU.");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Against the simulator over real HTTP (OAuth 1.0a verified by the simulator's own code).
 
@@ -407,6 +496,55 @@ TEST_F(WooRestClientSimTest, NotFoundThrottledAndUnavailable) {
   sim_->FailNextRestRequests(1, 503);
   EXPECT_THAT(client->GetOrder(id), StatusIs(absl::StatusCode::kUnavailable));
   KEELSON_EXPECT_OK(client->GetOrder(id));
+}
+
+TEST_F(WooRestClientSimTest, ListsAndBatchUpdatesProductsAndVariations) {
+  KEELSON_ASSERT_OK(sim_->AddProduct({.sku = "WID-BLUE", .stock_quantity = 10}).status());
+  KEELSON_ASSERT_OK_AND_ASSIGN(
+      sim::WooProductIds shirt,
+      sim_->AddProduct({.sku = "TSHIRT",
+                        .type = "variable",
+                        .stock_quantity = 6,
+                        .variations = {{.sku = "TSHIRT-S", .manage_stock = false},
+                                       {.sku = "TSHIRT-M", .stock_quantity = 2}}}));
+  auto client = Client();
+  KEELSON_ASSERT_OK_AND_ASSIGN(ProductsPage page, client->ListProducts({.per_page = 1}));
+  EXPECT_EQ(page.total, 2);
+  EXPECT_EQ(page.total_pages, 2);
+  ASSERT_EQ(page.items.size(), 1u);
+  EXPECT_EQ(page.items[0].sku, "WID-BLUE");
+  KEELSON_ASSERT_OK_AND_ASSIGN(page, client->ListProducts({.skus = {"TSHIRT-S", "WID-BLUE"}}));
+  ASSERT_EQ(page.items.size(), 2u);
+  EXPECT_EQ(page.items[1].sku, "TSHIRT-S");
+  EXPECT_EQ(page.items[1].type, "variation");
+  EXPECT_EQ(page.items[1].parent_id, shirt.id);
+  EXPECT_EQ(page.items[1].manage_stock, "parent");
+  EXPECT_EQ(page.items[1].stock_quantity, 6);
+  KEELSON_ASSERT_OK_AND_ASSIGN(page, client->ListVariations(shirt.id, 1, 100));
+  ASSERT_EQ(page.items.size(), 2u);
+  EXPECT_EQ(page.items[1].sku, "TSHIRT-M");
+  EXPECT_EQ(page.items[1].manage_stock, "true");
+
+  const StockUpdate products[] = {{.id = 10, .stock_quantity = 0},
+                                  {.id = 999, .stock_quantity = 1},
+                                  {.id = shirt.id, .stock_quantity = 9}};
+  KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<BatchItemResult> r,
+                               client->BatchUpdateProducts(products));
+  ASSERT_EQ(r.size(), 3u);
+  KEELSON_EXPECT_OK(r[0].status);
+  EXPECT_EQ(r[0].stock.stock_status, "outofstock");
+  EXPECT_THAT(r[1].status, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(r[1].error_code, "woocommerce_rest_product_invalid_id");
+  EXPECT_EQ(r[2].stock.stock_quantity, 9);
+  EXPECT_EQ(sim_->StockBySku("TSHIRT-S")->stock_quantity, 9);
+  const StockUpdate variations[] = {{.id = shirt.variation_ids[1], .stock_quantity = 5}};
+  KEELSON_ASSERT_OK_AND_ASSIGN(r, client->BatchUpdateVariations(shirt.id, variations));
+  KEELSON_EXPECT_OK(r[0].status);
+  EXPECT_EQ(r[0].stock.stock_quantity, 5);
+  EXPECT_EQ(sim_->StockBySku("TSHIRT-M")->stock_quantity, 5);
+  sim_->FailNextRestRequests(1, 502);
+  EXPECT_THAT(client->BatchUpdateVariations(shirt.id, variations),
+              StatusIs(absl::StatusCode::kUnavailable));
 }
 
 TEST_F(WooRestClientSimTest, ClosedPortIsUnavailable) {
