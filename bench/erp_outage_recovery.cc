@@ -21,8 +21,10 @@
 //
 // Measured from the end of the outage until the backlog has drained (the orders not yet in the
 // ERP are back to at most 2 s of arrivals): ERP requests admitted per second against the allowed
-// rate, the share of requests answered 429, duplicates (sales orders per reference), the dead
-// letters by reason (from the hub's /metrics), and a 10-second timeline of admitted requests.
+// rate, both while more than 10 s of orders were still waiting (the ERP sets the pace there: the
+// figure for the target) and over the whole drain (its tail is paced by arrivals); the share of
+// requests answered 429; duplicates (sales orders per reference); the dead letters by reason
+// (from the hub's /metrics); and a 10-second timeline of admitted requests.
 //
 //   erp_outage_recovery --keelson build/release/keelson [--outage_s 600] [--rate 20]
 //       [--allowed_rps 100] [--window_s 60] [--pre_s 20] [--max_drain_s N] [--latency_ms 20]
@@ -348,6 +350,11 @@ int main(int argc, char** argv) {
   const int64_t slack = static_cast<int64_t>(2 * flags.rate) + 1;
   absl::Time drained_at = absl::InfiniteFuture();
   BusinessCentralSim::Stats at_drained;
+  // While the backlog is above 10 s of arrivals the ERP, not the arrivals, sets the pace: the
+  // rate over that stretch is the one to hold against the allowed rate.
+  const int64_t backlogged = static_cast<int64_t>(10 * flags.rate);
+  absl::Time backlogged_until = absl::InfiniteFuture();
+  BusinessCentralSim::Stats at_backlogged;
   BusinessCentralSim::Stats last = at_end_of_outage;
   absl::Time last_tick = outage_end;
   std::vector<std::string> timeline;
@@ -367,6 +374,11 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
       last = s;
       last_tick = absl::Now();
+    }
+    if (backlogged_until == absl::InfiniteFuture() &&
+        static_cast<int64_t>(fed.size()) - in <= backlogged) {
+      backlogged_until = absl::Now();
+      at_backlogged = s;
     }
     if (static_cast<int64_t>(fed.size()) - in <= slack) {
       drained_at = absl::Now();
@@ -390,6 +402,14 @@ int main(int argc, char** argv) {
   const double achieved = drain_s > 0 ? admitted / drain_s : 0;
   const double pct_allowed = 100.0 * achieved / allowed;
   const double pct_429 = requests > 0 ? 100.0 * answered_429 / requests : 0;
+  if (backlogged_until == absl::InfiniteFuture()) {
+    backlogged_until = drained_at;
+    at_backlogged = at_drained;
+  }
+  const double backlogged_s = absl::ToDoubleSeconds(backlogged_until - outage_end);
+  const double backlogged_rate =
+      backlogged_s > 0 ? (at_backlogged.admitted - at_end_of_outage.admitted) / backlogged_s : 0;
+  const double pct_backlogged = 100.0 * backlogged_rate / allowed;
 
   // Duplicates over every order fed, and what is still missing.
   std::map<std::string, int> refs;
@@ -418,26 +438,30 @@ int main(int argc, char** argv) {
       static_cast<long long>(intake_errors[kDown]), Percentile(latency_ms[kBefore], 99),
       Percentile(latency_ms[kAfter], 99));
   std::printf(
-      "drain: backlog %lld orders at the end of the outage; %s in %.1f s; ERP admitted %lld "
-      "requests = %.1f req/s = %.1f %% of the allowed %.1f req/s (target >= 95 %%); answered "
-      "429: %lld of %lld (%.3f %%, target < 0.5 %%)\n",
+      "drain: backlog %lld orders at the end of the outage; %s in %.1f s; while more than 10 s "
+      "of orders were waiting (the first %.1f s) the ERP admitted %.1f req/s = %.1f %% of the "
+      "allowed %.1f req/s (target >= 95 %%); over the whole drain %lld requests = %.1f req/s = "
+      "%.1f %%; answered 429: %lld of %lld (%.3f %%, target < 0.5 %%)\n",
       static_cast<long long>(backlog_at_outage_end), drained ? "drained" : "NOT drained", drain_s,
-      static_cast<long long>(admitted), achieved, pct_allowed, allowed,
-      static_cast<long long>(answered_429), static_cast<long long>(requests), pct_429);
+      backlogged_s, backlogged_rate, pct_backlogged, allowed, static_cast<long long>(admitted),
+      achieved, pct_allowed, static_cast<long long>(answered_429), static_cast<long long>(requests),
+      pct_429);
   std::printf("orders fed %zu, in the ERP %lld, duplicates %lld; dead letters: %s\n", fed.size(),
               static_cast<long long>(in_erp), static_cast<long long>(duplicates),
               dead.empty() ? "none" : dead.c_str());
   std::printf(
       "SUMMARY {\"bench\":\"erp_outage_recovery\",\"rate\":%.1f,\"outage_s\":%.0f,"
       "\"allowed_per_s\":%.2f,\"backlog\":%lld,\"drained\":%s,\"drain_s\":%.1f,"
+      "\"backlogged_s\":%.1f,\"backlogged_per_s\":%.2f,\"pct_of_allowed_backlogged\":%.1f,"
       "\"achieved_per_s\":%.2f,\"pct_of_allowed\":%.1f,\"requests\":%lld,\"answered_429\":%lld,"
       "\"pct_429\":%.3f,\"duplicates\":%lld,\"orders\":%zu,\"in_erp\":%lld,"
       "\"intake_down_p50_ms\":%.2f,\"intake_down_p99_ms\":%.2f,\"intake_down_n\":%zu,"
       "\"dead_max_attempts\":%.0f,\"dead_deadline\":%.0f}\n",
       flags.rate, flags.outage_s, allowed, static_cast<long long>(backlog_at_outage_end),
-      drained ? "true" : "false", drain_s, achieved, pct_allowed, static_cast<long long>(requests),
-      static_cast<long long>(answered_429), pct_429, static_cast<long long>(duplicates), fed.size(),
-      static_cast<long long>(in_erp), Percentile(down, 50), Percentile(down, 99), down.size(),
+      drained ? "true" : "false", drain_s, backlogged_s, backlogged_rate, pct_backlogged, achieved,
+      pct_allowed, static_cast<long long>(requests), static_cast<long long>(answered_429), pct_429,
+      static_cast<long long>(duplicates), fed.size(), static_cast<long long>(in_erp),
+      Percentile(down, 50), Percentile(down, 99), down.size(),
       m1["keelson_dead_letters{reason=\"max_attempts\"}"],
       m1["keelson_dead_letters{reason=\"deadline\"}"]);
   kill(pid, SIGTERM);
