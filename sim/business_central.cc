@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <variant>
 
@@ -388,6 +389,7 @@ class BusinessCentralSim::Impl {
   explicit Impl(Options options) : options_(std::move(options)) {
     absl::MutexLock l(&mu_);
     latency_ = options_.latency;
+    rng_.seed(options_.seed);
     for (const auto& [number, name] : options_.accounts) {
       accounts_.push_back({NewGuid(), Upper(number), name});
     }
@@ -474,6 +476,13 @@ class BusinessCentralSim::Impl {
     return std::count_if(orders_.begin(), orders_.end(),
                          [&](const Order& o) { return IEquals(o.external_document_number, ref); });
   }
+  std::vector<std::pair<std::string, std::string>> SalesOrderReferences() const {
+    absl::MutexLock l(&mu_);
+    std::vector<std::pair<std::string, std::string>> out;
+    out.reserve(orders_.size());
+    for (const Order& o : orders_) out.emplace_back(o.external_document_number, o.number);
+    return out;
+  }
   int64_t SalesOrderLineCount(std::string_view ref) const {
     absl::MutexLock l(&mu_);
     const Order* o = FindByRef(ref);
@@ -525,9 +534,47 @@ class BusinessCentralSim::Impl {
     fail_next_ = n;
     fail_status_ = status;
   }
-  void SetLatency(absl::Duration d) {
+  void SetLatency(absl::Duration d, absl::Duration jitter) {
     absl::MutexLock l(&mu_);
     latency_ = d;
+    latency_jitter_ = jitter;
+  }
+  void SetOutage(bool on, OutageMode mode) {
+    absl::MutexLock l(&mu_);
+    outage_ = on;
+    outage_mode_ = mode;
+  }
+  void Throttle429Next(int n) {
+    absl::MutexLock l(&mu_);
+    storm_next_ = n;
+  }
+  void Throttle429For(absl::Duration d) {
+    absl::MutexLock l(&mu_);
+    storm_until_ = Now() + d;
+  }
+  void SetResetProbability(double p) {
+    absl::MutexLock l(&mu_);
+    reset_probability_ = p;
+  }
+  void SetDropAfterCommitProbability(double p) {
+    absl::MutexLock l(&mu_);
+    drop_probability_ = p;
+  }
+  void SeedFaults(uint64_t seed) {
+    absl::MutexLock l(&mu_);
+    rng_.seed(seed);
+  }
+  void ClearFaults() {
+    absl::MutexLock l(&mu_);
+    outage_ = false;
+    storm_next_ = 0;
+    storm_until_ = absl::InfinitePast();
+    reset_probability_ = 0;
+    drop_probability_ = 0;
+    fail_next_ = 0;
+    drop_next_order_create_ = false;
+    latency_ = options_.latency;
+    latency_jitter_ = absl::ZeroDuration();
   }
   void RevokeTokens() {
     absl::MutexLock l(&mu_);
@@ -616,12 +663,32 @@ class BusinessCentralSim::Impl {
   void OnApi(net::HttpRequest& req, net::Responder respond) {
     auto r = std::make_shared<net::HttpRequest>(std::move(req));
     std::optional<net::HttpResponse> early;
+    bool close = false;
     {
       absl::MutexLock l(&mu_);
       ++stats_.requests;
-      if (fail_next_ > 0) {
+      if (outage_ && outage_mode_ == OutageMode::kClose) {
+        ++stats_.outage_closed;
+        close = true;
+      } else if (outage_) {
+        ++stats_.answered_503;
+        ++stats_.outage_503;
+        early = BcError(http::status::service_unavailable, "ServiceUnavailable",
+                        "The service is temporarily unavailable because of maintenance. "
+                        "Please try again later.");
+        early->set(http::field::retry_after, RetryAfterSeconds());
+      } else if (reset_probability_ > 0 && ChanceLocked(reset_probability_)) {
+        ++stats_.resets;
+        close = true;
+      } else if (fail_next_ > 0) {
         --fail_next_;
         early = InjectedFailureLocked();
+      } else if (storm_next_ > 0 || Now() < storm_until_) {
+        if (storm_next_ > 0) --storm_next_;
+        ++stats_.answered_429;
+        ++stats_.storm_429;
+        early = BcError(http::status::too_many_requests, "Application_TooManyRequests",
+                        "Too many requests reached. Please try again later.");
       } else if (!AuthorizedLocked(*r)) {
         ++stats_.answered_401;
         early = BcError(http::status::unauthorized, "Authentication_InvalidCredentials",
@@ -657,6 +724,11 @@ class BusinessCentralSim::Impl {
         }
       }
     }
+    if (close) {
+      // Nothing processed, nothing answered: letting the responder go closes the connection.
+      net::Responder gone = std::move(respond);
+      return;
+    }
     if (early) {
       respond(std::move(*early));
       return;
@@ -672,11 +744,16 @@ class BusinessCentralSim::Impl {
             ? BcError(http::status::too_many_requests, "TooManyRequests", "Too many requests.")
             : BcError(static_cast<http::status>(fail_status_), "Internal_ServerError",
                       "The service is temporarily unavailable.");
-    if (fail_status_ == 503) {
-      res.set(http::field::retry_after,
-              Cat(std::max<int64_t>(1, absl::ToInt64Seconds(options_.retry_after))));
-    }
+    if (fail_status_ == 503) res.set(http::field::retry_after, RetryAfterSeconds());
     return res;
+  }
+
+  std::string RetryAfterSeconds() const {
+    return Cat(std::max<int64_t>(1, absl::ToInt64Seconds(options_.retry_after)));
+  }
+
+  bool ChanceLocked(double p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return std::uniform_real_distribution<double>(0.0, 1.0)(rng_) < p;
   }
 
   void Run(std::shared_ptr<net::HttpRequest> r, net::Responder respond) {
@@ -693,6 +770,11 @@ class BusinessCentralSim::Impl {
         res = BcError(http::status::bad_request, "BadRequest", "Invalid Request Body");
       }
       latency = latency_;
+      if (latency_jitter_ > absl::ZeroDuration()) {
+        latency += absl::Nanoseconds(std::uniform_int_distribution<int64_t>(
+            0, absl::ToInt64Nanoseconds(latency_jitter_) - 1)(rng_));
+      }
+      if (latency > absl::ZeroDuration()) ++stats_.delayed;
     }
     if (latency > absl::ZeroDuration()) {
       auto shared_res = std::make_shared<net::HttpResponse>(std::move(res));
@@ -1363,6 +1445,8 @@ class BusinessCentralSim::Impl {
     if (drop_next_order_create_) {
       drop_next_order_create_ = false;
       *drop = true;
+    } else if (drop_probability_ > 0 && ChanceLocked(drop_probability_)) {
+      *drop = true;
     }
     json j = OrderJson(orders_.back(), with_lines);
     j["@odata.context"] = Context("salesOrders/$entity");
@@ -1511,6 +1595,11 @@ class BusinessCentralSim::Impl {
              {"answered_429", s.answered_429},
              {"answered_503", s.answered_503},
              {"dropped", s.dropped},
+             {"outage_503", s.outage_503},
+             {"outage_closed", s.outage_closed},
+             {"resets", s.resets},
+             {"storm_429", s.storm_429},
+             {"delayed", s.delayed},
              {"token_requests", s.token_requests},
              {"tokens_issued", s.tokens_issued},
              {"orders_created", s.orders_created},
@@ -1573,12 +1662,47 @@ class BusinessCentralSim::Impl {
       if (b.is_discarded() || !b.is_object()) {
         return reply(r, http::status::bad_request, {{"error", "want a JSON object"}});
       }
+      const std::string mode = b.value("outage_mode", std::string("503"));
+      if (mode != "503" && mode != "close") {
+        return reply(r, http::status::bad_request,
+                     {{"error", "outage_mode: \"503\" or \"close\""}});
+      }
+      if (b.value("clear", false)) ClearFaults();
+      if (b.value("seed", json()).is_number_unsigned()) SeedFaults(b["seed"].get<uint64_t>());
+      if (b.value("outage", json()).is_boolean()) {
+        SetOutage(b["outage"].get<bool>(), mode == "close" ? OutageMode::kClose : OutageMode::k503);
+      }
+      if (b.value("throttle_429_next", json()).is_number_integer()) {
+        Throttle429Next(b["throttle_429_next"].get<int>());
+      }
+      if (b.value("throttle_429_ms", json()).is_number()) {
+        Throttle429For(absl::Milliseconds(b["throttle_429_ms"].get<double>()));
+      }
+      if (b.value("reset_probability", json()).is_number()) {
+        SetResetProbability(b["reset_probability"].get<double>());
+      }
+      if (b.value("drop_after_commit_probability", json()).is_number()) {
+        SetDropAfterCommitProbability(b["drop_after_commit_probability"].get<double>());
+      }
       if (b.value("fail_next", json()).is_number_integer()) {
         FailNextRequests(b["fail_next"].get<int>(), b.value("status", 503));
       }
       if (b.value("drop_next_order_create", false)) DropResponseAfterNextOrderCreate();
-      if (b.value("latency_ms", json()).is_number()) {
-        SetLatency(absl::Milliseconds(b["latency_ms"].get<double>()));
+      if (b.value("latency_ms", json()).is_number() ||
+          b.value("latency_jitter_ms", json()).is_number()) {
+        absl::Duration latency, jitter;
+        {
+          absl::MutexLock l(&mu_);
+          latency = latency_;
+          jitter = latency_jitter_;
+        }
+        if (b.value("latency_ms", json()).is_number()) {
+          latency = absl::Milliseconds(b["latency_ms"].get<double>());
+        }
+        if (b.value("latency_jitter_ms", json()).is_number()) {
+          jitter = absl::Milliseconds(b["latency_jitter_ms"].get<double>());
+        }
+        SetLatency(latency, jitter);
       }
       if (b.value("revoke_tokens", false)) RevokeTokens();
       reply(r, http::status::ok, json::object());
@@ -1604,6 +1728,14 @@ class BusinessCentralSim::Impl {
   int fail_status_ ABSL_GUARDED_BY(mu_) = 503;
   bool drop_next_order_create_ ABSL_GUARDED_BY(mu_) = false;
   absl::Duration latency_ ABSL_GUARDED_BY(mu_);
+  absl::Duration latency_jitter_ ABSL_GUARDED_BY(mu_);
+  bool outage_ ABSL_GUARDED_BY(mu_) = false;
+  OutageMode outage_mode_ ABSL_GUARDED_BY(mu_) = OutageMode::k503;
+  int storm_next_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time storm_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  double reset_probability_ ABSL_GUARDED_BY(mu_) = 0;
+  double drop_probability_ ABSL_GUARDED_BY(mu_) = 0;
+  std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -1630,6 +1762,9 @@ void BusinessCentralSim::AddAccount(std::string_view number, std::string_view di
 int64_t BusinessCentralSim::CountSalesOrders(std::string_view reference) const {
   return impl_->CountSalesOrders(reference);
 }
+std::vector<std::pair<std::string, std::string>> BusinessCentralSim::SalesOrderReferences() const {
+  return impl_->SalesOrderReferences();
+}
 int64_t BusinessCentralSim::SalesOrderLineCount(std::string_view reference) const {
   return impl_->SalesOrderLineCount(reference);
 }
@@ -1649,7 +1784,21 @@ void BusinessCentralSim::DropResponseAfterNextOrderCreate() {
   impl_->DropResponseAfterNextOrderCreate();
 }
 void BusinessCentralSim::FailNextRequests(int n, int status) { impl_->FailNextRequests(n, status); }
-void BusinessCentralSim::SetLatency(absl::Duration latency) { impl_->SetLatency(latency); }
+void BusinessCentralSim::SetLatency(absl::Duration latency) {
+  impl_->SetLatency(latency, absl::ZeroDuration());
+}
+void BusinessCentralSim::SetLatency(absl::Duration latency, absl::Duration jitter) {
+  impl_->SetLatency(latency, jitter);
+}
+void BusinessCentralSim::SetOutage(bool on, OutageMode mode) { impl_->SetOutage(on, mode); }
+void BusinessCentralSim::Throttle429Next(int n) { impl_->Throttle429Next(n); }
+void BusinessCentralSim::Throttle429For(absl::Duration d) { impl_->Throttle429For(d); }
+void BusinessCentralSim::SetResetProbability(double p) { impl_->SetResetProbability(p); }
+void BusinessCentralSim::SetDropAfterCommitProbability(double p) {
+  impl_->SetDropAfterCommitProbability(p);
+}
+void BusinessCentralSim::SeedFaults(uint64_t seed) { impl_->SeedFaults(seed); }
+void BusinessCentralSim::ClearFaults() { impl_->ClearFaults(); }
 void BusinessCentralSim::RevokeTokens() { impl_->RevokeTokens(); }
 BusinessCentralSim::Stats BusinessCentralSim::stats() const { return impl_->stats(); }
 

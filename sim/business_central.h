@@ -30,7 +30,28 @@
 //   POST /_sim/salesOrders/ship   {"externalDocumentNumber"}            ships every line
 //   GET  /_sim/customers?email=E                  {"count"}
 //   POST /_sim/faults {"fail_next":N,"status":503,"drop_next_order_create":true,
-//                      "latency_ms":20,"revoke_tokens":true}
+//                      "latency_ms":20,"latency_jitter_ms":10,"revoke_tokens":true,
+//                      "outage":true,"outage_mode":"503"|"close",
+//                      "throttle_429_next":N,"throttle_429_ms":MS,
+//                      "reset_probability":0.1,"drop_after_commit_probability":0.1,
+//                      "seed":N,"clear":true}
+//   ("clear" first clears every fault, then the other keys of the same body apply.)
+//
+// Chaos faults (for resilience tests and benches), checked in this order for every API request,
+// before authentication and throttling; the token endpoint and /_sim are never affected:
+//   outage        every request answered 503 with a BC error body (code "ServiceUnavailable")
+//                 and Retry-After, as the front end answers while the environment is down for
+//                 maintenance; or, in OutageMode::kClose, the connection is closed unanswered.
+//   reset         with a probability, the connection is closed before the request is processed
+//                 (nothing is committed).
+//   fail_next     the next N requests answered with a status (FailNextRequests).
+//   429 storm     the next N requests, or every request until a deadline of Options::clock,
+//                 answered 429 {"error":{"code":"Application_TooManyRequests"}} without
+//                 Retry-After.
+// and, after processing: drop-after-commit (a successful salesOrders POST commits, then the
+// connection is closed unanswered) with a probability, and latency with uniform jitter. The
+// probabilities and the jitter draw from one RNG seeded by Options::seed (SeedFaults), so a run
+// with the same seed and the same request order injects the same faults.
 //
 // Start it standalone: BusinessCentralSim sim({.port = 8089}); sim.Start(); then point Keelson's
 // erp.url at sim.base_url() and erp.auth.token_url at sim.token_url() with the options'
@@ -80,6 +101,8 @@ class BusinessCentralSim {
     // Retry-After on injected 503s.
     absl::Duration retry_after = absl::Seconds(1);
     int threads = 2;
+    // Seeds the fault RNG (reset and drop-after-commit probabilities, latency jitter).
+    uint64_t seed = 1;
     // Token expiry and the throttling window read this clock. Never null.
     core::Clock* clock = core::Clock::Real();
     // G/L accounts that "Account" lines may name.
@@ -92,8 +115,13 @@ class BusinessCentralSim {
     int64_t admitted = 0;  // of those, passed auth and throttling and were processed
     int64_t answered_401 = 0;
     int64_t answered_429 = 0;
-    int64_t answered_503 = 0;    // injected
-    int64_t dropped = 0;         // answers withheld by DropResponseAfterNextOrderCreate
+    int64_t answered_503 = 0;    // injected (FailNextRequests and outage)
+    int64_t dropped = 0;         // creates committed, answer withheld (drop-after-commit)
+    int64_t outage_503 = 0;      // of answered_503: during an outage
+    int64_t outage_closed = 0;   // connections closed unanswered in an OutageMode::kClose outage
+    int64_t resets = 0;          // connections closed before processing (reset probability)
+    int64_t storm_429 = 0;       // of answered_429: injected by a 429 storm
+    int64_t delayed = 0;         // answers held back by latency (with or without jitter)
     int64_t token_requests = 0;  // POSTs to the token endpoint, granted or not
     int64_t tokens_issued = 0;
     int64_t orders_created = 0;
@@ -125,6 +153,9 @@ class BusinessCentralSim {
   void AddAccount(std::string_view number, std::string_view display_name);
   // Sales orders whose externalDocumentNumber equals `reference` (case-insensitive).
   int64_t CountSalesOrders(std::string_view reference) const;
+  // {externalDocumentNumber (as stored, upper-cased), number} of every sales order, in creation
+  // order: one pass for tests and benches that count thousands of references.
+  std::vector<std::pair<std::string, std::string>> SalesOrderReferences() const;
   // Lines of the first such order; -1 when there is none.
   int64_t SalesOrderLineCount(std::string_view reference) const;
   // Customers whose email equals `email` (case-insensitive).
@@ -139,11 +170,32 @@ class BusinessCentralSim {
   std::optional<nlohmann::json> SalesOrderJson(std::string_view reference) const;
 
   // --- Faults ---
+  enum class OutageMode {
+    k503,    // answered 503 with BC's error body and Retry-After (Options::retry_after)
+    kClose,  // the connection is accepted, the request read, and closed without an answer
+  };
   // The next successful salesOrders POST commits, then the connection is closed unanswered.
   void DropResponseAfterNextOrderCreate();
   // The next `n` API requests are answered with `status` (503 carries Retry-After).
   void FailNextRequests(int n, int status = 503);
   void SetLatency(absl::Duration latency);
+  // Latency plus a uniform random extra in [0, jitter).
+  void SetLatency(absl::Duration latency, absl::Duration jitter);
+  // While on, every API request fails as `mode` says. Off restores normal service.
+  void SetOutage(bool on, OutageMode mode = OutageMode::k503);
+  // The next `n` API requests are answered 429 Application_TooManyRequests (no Retry-After).
+  void Throttle429Next(int n);
+  // Every API request until Options::clock reaches now + `d` is answered so.
+  void Throttle429For(absl::Duration d);
+  // Each API request's connection is closed before processing with probability `p` (0..1).
+  void SetResetProbability(double p);
+  // Each successful salesOrders POST commits and then loses its answer with probability `p`.
+  void SetDropAfterCommitProbability(double p);
+  // Re-seeds the fault RNG.
+  void SeedFaults(uint64_t seed);
+  // Ends every fault above (outage, storms, resets, drops, fail_next, latency back to
+  // Options::latency); tokens stay as they are.
+  void ClearFaults();
   // Every issued token stops being accepted (401), as after a secret rotation.
   void RevokeTokens();
 

@@ -1,5 +1,6 @@
 #include "sim/business_central.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "absl/time/clock.h"
@@ -345,6 +346,176 @@ TEST_F(BusinessCentralSimTest, InjectedFaults) {
   EXPECT_EQ(sim_->stats().dropped, 1);
   req.body = json{{"customerId", customer["id"]}, {"externalDocumentNumber", "main:17"}}.dump();
   EXPECT_EQ(http_->Send(req)->status, 201);  // only the next create was dropped
+}
+
+TEST_F(BusinessCentralSimTest, OutageAnswers503WithRetryAfterUntilItEnds) {
+  StartSim();
+  token_ = Token();
+  sim_->SetOutage(true);
+  net::OutboundResponse r = Api("GET", "/items");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(ErrorCode(r), "ServiceUnavailable");
+  EXPECT_EQ(r.Header("retry-after"), "1");
+  EXPECT_EQ(Api("POST", "/customers", json{{"displayName", "Ada"}}.dump()).status, 503);
+  EXPECT_EQ(TokenRequest(sim_->options().client_secret).status, 200);  // identity stays up
+  sim_->SetOutage(false);
+  EXPECT_EQ(Api("GET", "/items").status, 200);
+  BusinessCentralSim::Stats s = sim_->stats();
+  EXPECT_EQ(s.outage_503, 2);
+  EXPECT_EQ(s.answered_503, 2);
+  EXPECT_EQ(s.customers_created, 0);
+  EXPECT_EQ(s.admitted, 1);
+}
+
+TEST_F(BusinessCentralSimTest, OutageInCloseModeClosesConnectionsUnanswered) {
+  StartSim();
+  sim_->AddItem("WIDGET-1", "Widget", {1250, "EUR"});
+  json customer = CreateCustomer("ada@example.com");
+  sim_->SetOutage(true, BusinessCentralSim::OutageMode::kClose);
+  net::OutboundRequest req;
+  req.method = "POST";
+  req.url = Company() + "/salesOrders";
+  req.headers = {{"Authorization", "Bearer " + token_}, {"Content-Type", "application/json"}};
+  req.body = json{{"customerId", customer["id"]}, {"externalDocumentNumber", "main:1"}}.dump();
+  EXPECT_THAT(http_->Send(req), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(sim_->CountSalesOrders("main:1"), 0);
+  EXPECT_EQ(sim_->stats().outage_closed, 1);
+  sim_->SetOutage(false);
+  EXPECT_EQ(http_->Send(req)->status, 201);
+  EXPECT_EQ(sim_->CountSalesOrders("main:1"), 1);
+}
+
+TEST_F(BusinessCentralSimTest, Throttle429StormsByCountAndByDuration) {
+  StartSim();
+  token_ = Token();
+  sim_->Throttle429Next(2);
+  net::OutboundResponse r = Api("GET", "/items");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(ErrorCode(r), "Application_TooManyRequests");
+  EXPECT_EQ(r.Header("retry-after"), "");  // BC's 429 carries none
+  EXPECT_EQ(Api("GET", "/items").status, 429);
+  EXPECT_EQ(Api("GET", "/items").status, 200);
+
+  sim_->Throttle429For(absl::Seconds(10));
+  EXPECT_EQ(Api("GET", "/items").status, 429);
+  clock_.Advance(absl::Seconds(9));
+  EXPECT_EQ(Api("GET", "/items").status, 429);
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(Api("GET", "/items").status, 200);
+  BusinessCentralSim::Stats s = sim_->stats();
+  EXPECT_EQ(s.storm_429, 4);
+  EXPECT_EQ(s.answered_429, 4);
+  EXPECT_EQ(s.admitted, 2);
+}
+
+TEST_F(BusinessCentralSimTest, ResetsCloseTheConnectionBeforeProcessingReproduciblyBySeed) {
+  StartSim({.seed = 42});
+  sim_->AddItem("WIDGET-1", "Widget", {1250, "EUR"});
+  json customer = CreateCustomer("ada@example.com");
+  sim_->SetResetProbability(1.0);
+  net::OutboundRequest req;
+  req.method = "POST";
+  req.url = Company() + "/salesOrders";
+  req.headers = {{"Authorization", "Bearer " + token_}, {"Content-Type", "application/json"}};
+  req.body = json{{"customerId", customer["id"]}, {"externalDocumentNumber", "main:2"}}.dump();
+  EXPECT_THAT(http_->Send(req), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(sim_->CountSalesOrders("main:2"), 0);  // nothing committed
+  EXPECT_EQ(sim_->stats().resets, 1);
+
+  // One fresh connection per request, so no client retries a reused connection behind our back.
+  sim_->SetResetProbability(0.5);
+  auto pattern = [&] {
+    std::string out;
+    for (int i = 0; i < 40; ++i) {
+      net::OutboundRequest get;
+      get.method = "GET";
+      get.url = Company() + "/items";
+      get.headers = {{"Authorization", "Bearer " + token_}, {"Connection", "close"}};
+      get.fresh_connection = true;
+      absl::StatusOr<net::OutboundResponse> r = http_->Send(get);
+      out.push_back(r.ok() && r->status == 200 ? '.' : 'x');
+    }
+    return out;
+  };
+  sim_->SeedFaults(7);
+  const std::string first = pattern();
+  sim_->SeedFaults(7);
+  EXPECT_EQ(pattern(), first);
+  const int64_t failed = std::count(first.begin(), first.end(), 'x');
+  EXPECT_GT(failed, 0);
+  EXPECT_LT(failed, 40);
+  EXPECT_EQ(sim_->stats().resets, 1 + 2 * failed);
+}
+
+TEST_F(BusinessCentralSimTest, DropAfterCommitProbabilityCommitsAndLosesTheAnswer) {
+  StartSim();
+  sim_->AddItem("WIDGET-1", "Widget", {1250, "EUR"});
+  json customer = CreateCustomer("ada@example.com");
+  sim_->SetDropAfterCommitProbability(1.0);
+  EXPECT_EQ(Api("GET", "/items").status, 200);  // only creates lose their answer
+  net::OutboundRequest req;
+  req.method = "POST";
+  req.url = Company() + "/salesOrders";
+  req.headers = {{"Authorization", "Bearer " + token_}, {"Content-Type", "application/json"}};
+  req.body = json{{"customerId", customer["id"]}, {"externalDocumentNumber", "main:3"}}.dump();
+  EXPECT_THAT(http_->Send(req), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(sim_->CountSalesOrders("main:3"), 1);
+  EXPECT_EQ(sim_->stats().dropped, 1);
+  sim_->SetDropAfterCommitProbability(0.0);
+  req.body = json{{"customerId", customer["id"]}, {"externalDocumentNumber", "main:4"}}.dump();
+  EXPECT_EQ(http_->Send(req)->status, 201);
+  EXPECT_EQ(sim_->stats().dropped, 1);
+  auto refs = sim_->SalesOrderReferences();
+  ASSERT_EQ(refs.size(), 2u);
+  EXPECT_EQ(refs[0].first, "MAIN:3");
+  EXPECT_EQ(refs[1].first, "MAIN:4");
+  EXPECT_EQ(refs[0].second, sim_->SalesOrderJson("main:3").value()["number"]);
+}
+
+TEST_F(BusinessCentralSimTest, LatencyWithJitterHoldsTheAnswer) {
+  StartSim();
+  token_ = Token();
+  sim_->SetLatency(absl::Milliseconds(50), absl::Milliseconds(50));
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(Api("GET", "/items").status, 200);
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(50));
+  EXPECT_EQ(sim_->stats().delayed, 1);
+  sim_->ClearFaults();
+  EXPECT_EQ(Api("GET", "/items").status, 200);
+  EXPECT_EQ(sim_->stats().delayed, 1);
+}
+
+TEST_F(BusinessCentralSimTest, ChaosFaultsOverTheAdminEndpoint) {
+  StartSim();
+  token_ = Token();
+  const std::string faults = "http://127.0.0.1:" + std::to_string(sim_->port()) + "/_sim/faults";
+  EXPECT_EQ(Send("POST", faults, R"({"outage":true,"outage_mode":"sideways"})").status, 400);
+  EXPECT_EQ(Send("POST", faults, R"({"outage":true})").status, 200);
+  EXPECT_EQ(Api("GET", "/items").status, 503);
+  EXPECT_EQ(Send("POST", faults, R"({"clear":true,"throttle_429_next":1})").status, 200);
+  EXPECT_EQ(Api("GET", "/items").status, 429);
+  EXPECT_EQ(Api("GET", "/items").status, 200);
+  EXPECT_EQ(Send("POST", faults, R"({"throttle_429_ms":60000})").status, 200);
+  EXPECT_EQ(Api("GET", "/items").status, 429);
+  EXPECT_EQ(Send("POST", faults, R"({"clear":true,"latency_ms":1,"latency_jitter_ms":2})").status,
+            200);
+  EXPECT_EQ(Api("GET", "/items").status, 200);
+  EXPECT_EQ(Send("POST", faults, R"({"clear":true,"reset_probability":1.0,"seed":3})").status, 200);
+  net::OutboundRequest get;
+  get.method = "GET";
+  get.url = Company() + "/items";
+  get.headers = {{"Authorization", "Bearer " + token_}, {"Connection", "close"}};
+  get.fresh_connection = true;
+  EXPECT_THAT(http_->Send(get), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(Send("POST", faults, R"({"clear":true,"drop_after_commit_probability":0.5})").status,
+            200);
+  json stats = json::parse(
+      Send("GET", "http://127.0.0.1:" + std::to_string(sim_->port()) + "/_sim/stats").body);
+  EXPECT_EQ(stats["outage_503"], 1);
+  EXPECT_EQ(stats["storm_429"], 2);
+  EXPECT_EQ(stats["delayed"], 1);
+  EXPECT_EQ(stats["resets"], 1);
+  EXPECT_EQ(stats["outage_closed"], 0);
 }
 
 TEST_F(BusinessCentralSimTest, AdminEndpointsMirrorTheAccessors) {
