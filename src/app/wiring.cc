@@ -41,6 +41,15 @@ class WooShop final : public flows::ShopWriteBack {
     return rest_->AddOrderNote(order_id, note, /*customer_note=*/false).status();
   }
 
+  absl::StatusOr<bool> HasOrderNote(int64_t order_id, std::string_view note) override {
+    auto notes = rest_->ListOrderNotes(order_id);
+    if (!notes.ok()) return notes.status();
+    for (const std::string& n : *notes) {
+      if (n == note) return true;
+    }
+    return false;
+  }
+
   absl::Status SetOrderMeta(int64_t order_id, std::string_view key,
                             std::string_view value) override {
     connectors::woocommerce::OrderUpdate update;

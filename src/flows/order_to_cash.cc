@@ -367,7 +367,8 @@ absl::Status OrderToCash::WriteBack(jobs::JobContext& ctx) {
     return absl::FailedPreconditionError(
         absl::StrCat("order ", held->key.Reference(), " has no ERP number to write back"));
   }
-  return WriteBackNow(ctx, held->key, held->record.erp_number, MayHaveRunBefore(ctx.job));
+  // This job exists only because the create job's write-back failed part-way: always check.
+  return WriteBackNow(ctx, held->key, held->record.erp_number, /*may_have_run_before=*/true);
 }
 
 absl::Status OrderToCash::WriteBackNow(jobs::JobContext& ctx, const OrderKey& key,
@@ -382,15 +383,22 @@ absl::Status OrderToCash::WriteBackNow(jobs::JobContext& ctx, const OrderKey& ke
     return absl::OkStatus();
   }
   // The note is not idempotent on the shop's side. The meta value is written after it, so when
-  // it is already there both happened; only an uncertain note write can repeat the note.
+  // it is already there both happened. Without it, an earlier attempt may still have written the
+  // note (its answer lost, or the process killed between the two writes): look for it.
+  const std::string note = absl::StrCat("Keelson: ERP sales order ", number, " created in ",
+                                        core::AbslSv(erp_->name()), ".");
+  bool note_there = false;
   if (may_have_run_before) {
     auto meta = shop->GetOrderMeta(key.order_id, kErpRefMetaKey);
     if (!meta.ok()) return meta.status();
     if (meta->has_value() && **meta == number) return absl::OkStatus();
+    auto has = shop->HasOrderNote(key.order_id, note);
+    if (!has.ok()) return has.status();
+    note_there = *has;
   }
-  const std::string note = absl::StrCat("Keelson: ERP sales order ", number, " created in ",
-                                        core::AbslSv(erp_->name()), ".");
-  if (auto s = shop->AddOrderNote(key.order_id, note); !s.ok()) return s;
+  if (!note_there) {
+    if (auto s = shop->AddOrderNote(key.order_id, note); !s.ok()) return s;
+  }
   if (auto s = shop->SetOrderMeta(key.order_id, kErpRefMetaKey, number); !s.ok()) return s;
   if (m_writebacks_) m_writebacks_->Inc();
   ctx.Defer([key, corr, number](store::Tx& tx) {

@@ -67,6 +67,8 @@ class ShopWriteBack {
   virtual absl::StatusOr<std::optional<std::string>> GetOrderMeta(int64_t order_id,
                                                                   std::string_view key) = 0;
   virtual absl::Status AddOrderNote(int64_t order_id, std::string_view note) = 0;
+  // Whether the order already carries a note with exactly this text.
+  virtual absl::StatusOr<bool> HasOrderNote(int64_t order_id, std::string_view note) = 0;
   virtual absl::Status SetOrderMeta(int64_t order_id, std::string_view key,
                                     std::string_view value) = 0;
 };

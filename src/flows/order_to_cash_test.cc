@@ -50,11 +50,22 @@ class FakeShop final : public ShopWriteBack {
     notes_[order_id].emplace_back(note);
     return absl::OkStatus();
   }
+  absl::StatusOr<bool> HasOrderNote(int64_t order_id, std::string_view note) override {
+    for (const auto& n : notes_[order_id]) {
+      if (n == note) return true;
+    }
+    return false;
+  }
   absl::Status SetOrderMeta(int64_t order_id, std::string_view key,
                             std::string_view value) override {
+    if (fail_meta_ > 0) {
+      --fail_meta_;
+      return absl::UnavailableError("502 Bad Gateway");
+    }
     meta_[{order_id, std::string(key)}] = std::string(value);
     return absl::OkStatus();
   }
+  int fail_meta_ = 0;
   std::map<int64_t, std::vector<std::string>> notes_;
   std::map<std::pair<int64_t, std::string>, std::string> meta_;
   int fail_notes_ = 0;
@@ -320,6 +331,16 @@ TEST_F(OrderToCashTest, WriteBackRetryDoesNotRepeatTheNote) {
               ElementsAre("webhook.received", "order.updated", "erp.order_created",
                           "shop.writeback_deferred", "shop.erp_ref_written"));
   EXPECT_EQ(Held(24).erp_state, "created");
+}
+
+// The note went through but the meta write after it failed (or the process died between the
+// two): the retry finds the note and writes only the meta.
+TEST_F(OrderToCashTest, NoteWrittenBeforeAFailedMetaWriteIsNotRepeated) {
+  shop_.fail_meta_ = 1;
+  Deliver("order.created", WooOrder(25, "processing", 1));
+  Drain();
+  EXPECT_EQ(shop_.notes_[25].size(), 1u);
+  EXPECT_EQ((shop_.meta_[{25, "_keelson_erp_ref"}]), "SO1001");
 }
 
 TEST_F(OrderToCashTest, StoreWithoutRestCredentialsSkipsWriteBackVisibly) {

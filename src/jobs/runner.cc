@@ -303,6 +303,7 @@ void Runner::Stop() {
     lane->ready.clear();
     lane->busy = 0;
   }
+  leases_.clear();
   started_ = false;
 }
 
@@ -351,13 +352,17 @@ void Runner::DispatchLoop() {
       }
       if (jobs->empty()) continue;
       std::lock_guard<std::mutex> l(mu_);
-      for (auto& j : *jobs) lane.ready.push_back(std::move(j));
+      for (auto& j : *jobs) {
+        leases_[j.id] = j.lease_expires_at;
+        lane.ready.push_back(std::move(j));
+      }
       if (static_cast<int>(jobs->size()) == want) {
         lane.full = true;
         claimed_any_full = true;
       }
     }
     work_cv_.notify_all();
+    RenewLeases();
     std::unique_lock<std::mutex> l(mu_);
     if (stopping_) return;
     // A lane that got all it asked for may have more due: claim again as soon as one of its
@@ -379,6 +384,34 @@ void Runner::DispatchLoop() {
     });
     if (stopping_) return;
     notified_ = false;
+  }
+}
+
+void Runner::RenewLeases() {
+  const absl::Time now = clock_->Now();
+  std::vector<int64_t> due;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [id, expires] : leases_) {
+      if (expires - now < options_.lease / 2) due.push_back(id);
+    }
+  }
+  if (due.empty()) return;
+  const absl::Time until = now + options_.lease;
+  auto lost = store_->ExtendLeases(due, options_.owner, until);
+  if (!lost.ok()) {
+    obs::LogWarn("renewing job leases failed", {{"jobs", due.size()},
+                                                {"error", lost.status().ToString()}});
+    return;
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  for (int64_t id : due) {
+    auto it = leases_.find(id);
+    if (it != leases_.end()) it->second = until;
+  }
+  for (int64_t id : *lost) {
+    // Another worker owns it now; this worker's outcome will be fenced off when recorded.
+    obs::LogWarn("job lease lost before renewal", {{"job_id", id}});
   }
 }
 
@@ -418,6 +451,7 @@ void Runner::CompleterLoop() {
     Record(outcomes, jobs);
     {
       std::lock_guard<std::mutex> l(mu_);
+      for (const store::Job& j : jobs) leases_.erase(j.id);
       notified_ = true;  // the partitions' next jobs may be claimable now
     }
     outcomes.clear();

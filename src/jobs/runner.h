@@ -142,6 +142,8 @@ class Runner {
                               const std::vector<store::Job>& jobs);
   Lane* LaneFor(std::string_view kind);
   void DispatchLoop();
+  // Extends the leases of jobs in hand that run out within half a lease.
+  void RenewLeases();
   void WorkerLoop(Lane* lane);
   void CompleterLoop();
 
@@ -159,6 +161,10 @@ class Runner {
   bool started_ = false;
   std::thread dispatcher_;
   std::thread completer_;
+  // Jobs in hand (claimed, running, or waiting for their outcome's commit) -> when their lease
+  // runs out. The dispatcher renews those within half a lease of it (the heartbeat), so a slow
+  // handler is never run a second time next to itself.
+  absl::flat_hash_map<int64_t, absl::Time> leases_;
   // Outcomes waiting for the completer's next commit, with the jobs they belong to.
   std::vector<store::JobOutcome> finished_;
   std::vector<store::Job> finished_jobs_;

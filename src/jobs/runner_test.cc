@@ -609,6 +609,56 @@ TEST(RunnerLanesThreadedTest, ShutLaneHoldsItsJobsWhileOthersRunThenDrainsOneAtA
   EXPECT_EQ(finished.size(), static_cast<size_t>(2 * kEach));
 }
 
+// Real threads: a handler that runs four times its lease keeps the job (the dispatcher's
+// heartbeat renews the lease), so another node polling meanwhile never takes it over.
+TEST(RunnerHeartbeatTest, ASlowHandlerKeepsItsLease) {
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) /
+      absl::StrCat("keelson_heartbeat_", ::getpid(), "_", absl::ToUnixNanos(absl::Now()));
+  std::filesystem::create_directories(dir);
+  struct Cleanup {
+    std::filesystem::path dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{dir};
+  KEELSON_ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<store::Store> st,
+      store::OpenSqliteStore(store::SqliteOptions{.path = (dir / "jobs.db").string()}));
+  const int64_t id = keelson::testing::EnqueueJob(*st, absl::Now(),
+                                                  NewJob{.kind = "slow", .payload = "{}"});
+  std::atomic<int> calls{0};
+  HandlerRegistry handlers;
+  handlers.Register("slow", [&](JobContext&) -> absl::Status {
+    ++calls;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    return absl::OkStatus();
+  });
+  RunnerOptions o;
+  o.workers = 1;
+  o.lease = absl::Milliseconds(300);
+  o.poll_interval = absl::Milliseconds(20);
+  Runner runner(st.get(), core::Clock::Real(), &handlers, o);
+  runner.Start();
+  int stolen = 0;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < end) {
+    KEELSON_ASSERT_OK_AND_ASSIGN(Job job, st->GetJob(id));
+    if (job.state == JobState::kDone) break;
+    auto other = st->ClaimJobs("other-node", absl::Now(), absl::Seconds(30), 10);
+    ASSERT_TRUE(other.ok()) << other.status();
+    stolen += static_cast<int>(other->size());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  runner.Stop();
+  EXPECT_EQ(stolen, 0);
+  EXPECT_EQ(calls.load(), 1);
+  KEELSON_ASSERT_OK_AND_ASSIGN(Job job, st->GetJob(id));
+  EXPECT_EQ(StateOf(job), "done");
+  EXPECT_EQ(job.attempts, 1);
+}
+
 // The one test with real threads and real time, bounded by a 20 s wait.
 TEST(RunnerThreadedTest, FourWorkersKeepPartitionsSerialAndOrdered) {
   const std::filesystem::path dir =

@@ -237,6 +237,11 @@ class Store {
   virtual absl::StatusOr<std::vector<absl::Status>> RecordOutcomes(
       std::span<const JobOutcome> outcomes, absl::Time now) = 0;
   virtual absl::Status ExtendLease(int64_t id, std::string_view owner, absl::Time until) = 0;
+  // The job runner's heartbeat: extends, in one commit, the leases `owner` still holds among
+  // `ids` to `until`. Returns the ids whose lease was already lost.
+  virtual absl::StatusOr<std::vector<int64_t>> ExtendLeases(std::span<const int64_t> ids,
+                                                            std::string_view owner,
+                                                            absl::Time until) = 0;
   // Puts a dead job back in the queue: attempts reset, due now, deadline window restarted.
   // kNotFound if no such job, kFailedPrecondition if it is not dead.
   virtual absl::Status ReplayJob(int64_t id, absl::Time now) = 0;

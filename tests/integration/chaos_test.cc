@@ -14,9 +14,7 @@
 // and the store-backed gauges agree (`keelson_dead_letters{reason="business"}` 25, nothing for
 // another reason), as does the ERP's orders_created with the number of paid orders.
 //
-// KEELSON_CHAOS_SEED=N changes the seed (default 20261124). The resilience keys of issue 4
-// (erp.limits.breaker, jobs.lanes) are written into the config only when kResilienceKeys is
-// true or KEELSON_CHAOS_RESILIENCE=1; a binary without them rejects them as unknown keys.
+// KEELSON_CHAOS_SEED=N changes the seed (default 20261124).
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -58,9 +56,8 @@ using testing::HttpClient;
 using testing::KeelsonProcess;
 using testing::TempDir;
 
-// ---- The issue-4 keys (breaker per endpoint, job lanes). Flip to true once the lead's
-// resilience branch is merged; until then main rejects them as unknown keys. ----
-constexpr bool kResilienceKeys = false;
+// The resilience policy under test: a breaker that opens after 5 technical failures in a row,
+// and lanes so the ERP's outage holds only the ERP's jobs.
 constexpr char kBreakerKeys[] =
     ", breaker: {consecutive_failures: 5, open_ms: 1000, max_open_ms: 5000}";
 constexpr char kLaneKeys[] = ", lanes: {erp: 4, woocommerce: 2, core: 4}";
@@ -87,11 +84,6 @@ uint64_t Seed() {
   const char* s = std::getenv("KEELSON_CHAOS_SEED");
   uint64_t v = 0;
   return s != nullptr && absl::SimpleAtoi(s, &v) ? v : 20261124;
-}
-
-bool ResilienceKeys() {
-  const char* s = std::getenv("KEELSON_CHAOS_RESILIENCE");
-  return kResilienceKeys || (s != nullptr && std::string(s) == "1");
 }
 
 // `name{labels}` -> value, from a Prometheus text exposition.
@@ -131,7 +123,6 @@ class ChaosTest : public ::testing::Test {
 
     db_ = dir_.File("keelson.db");
     config_ = dir_.File("keelson.yaml");
-    const bool resilience = ResilienceKeys();
     std::ofstream f(config_);
     f << "server: {listen: \"127.0.0.1:0\", io_threads: 2}\n"
       << "storage: {engine: sqlite, path: \"" << db_ << "\"}\n"
@@ -146,16 +137,17 @@ class ChaosTest : public ::testing::Test {
       << "  auth: {token_url: \"" << bc_->token_url() << "\", client_id: \"" << bo.client_id
       << "\", client_secret: \"" << bo.client_secret << "\", scope: \"" << bo.scope << "\"}\n"
       << "  mapping: {shipping: \"6610\", fees: \"6620\"}\n"
-      << "  limits: {concurrency: 5, timeout_ms: 3000" << (resilience ? kBreakerKeys : "") << "}\n"
+      // Paced far above the 50 orders/s fed in: faults are this test's subject, not BC's quota.
+      << "  limits: {requests_per_second: 1000, concurrency: 5, timeout_ms: 3000" << kBreakerKeys
+      << "}\n"
       << "order_to_cash: {backfill_interval_s: 2, backfill_overlap_s: 5, "
          "backfill_lookback_hours: 1}\n"
       << "jobs: {workers: 8, lease_ms: 15000, poll_interval_ms: 50, backoff_base_ms: 100, "
          "backoff_cap_ms: 5000"
-      << (resilience ? kLaneKeys : "") << "}\n"
+      << kLaneKeys << "}\n"
       << "log: {level: warn, format: json}\n";
     f.close();
-    std::printf("chaos: seed %llu, resilience keys %s\n", static_cast<unsigned long long>(Seed()),
-                resilience ? "on" : "off");
+    std::printf("chaos: seed %llu\n", static_cast<unsigned long long>(Seed()));
     StartKeelson();
   }
 

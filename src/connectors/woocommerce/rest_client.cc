@@ -137,6 +137,24 @@ class WooRestClient final : public RestClient {
     if (options_.clock == nullptr) options_.clock = core::Clock::Real();
   }
 
+  absl::StatusOr<std::vector<std::string>> ListOrderNotes(int64_t order_id) override {
+    const std::string path = absl::StrCat("/orders/", order_id, "/notes");
+    auto r = Call("GET", path, {}, "");
+    if (!r.ok()) return r.status();
+    auto j = ParseBody(*r, "GET " + path);
+    if (!j.ok()) return j.status();
+    if (!j->is_array()) {
+      return absl::InternalError(absl::StrCat("GET ", path, ": answer is not a JSON array"));
+    }
+    std::vector<std::string> notes;
+    for (const auto& n : *j) {
+      if (n.is_object() && n.contains("note") && n["note"].is_string()) {
+        notes.push_back(n["note"].get<std::string>());
+      }
+    }
+    return notes;
+  }
+
   absl::StatusOr<nlohmann::json> GetOrder(int64_t order_id) override {
     const std::string path = absl::StrCat("/orders/", order_id);
     auto r = Call("GET", path, {}, "");

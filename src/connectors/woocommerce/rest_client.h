@@ -119,6 +119,8 @@ class RestClient {
   // POST /orders/{id}/notes; returns the note id.
   virtual absl::StatusOr<int64_t> AddOrderNote(int64_t order_id, std::string_view note,
                                                bool customer_note) = 0;
+  // GET /orders/{id}/notes: the text of every note on the order.
+  virtual absl::StatusOr<std::vector<std::string>> ListOrderNotes(int64_t order_id) = 0;
   // PUT /orders/{id} with only the fields set in `update`.
   virtual absl::Status UpdateOrder(int64_t order_id, const OrderUpdate& update) = 0;
 

@@ -558,6 +558,26 @@ class SqliteStore final : public Store {
     return LeaseOutcome(id);
   }
 
+  absl::StatusOr<std::vector<int64_t>> ExtendLeases(std::span<const int64_t> ids,
+                                                    std::string_view owner,
+                                                    absl::Time until) override {
+    absl::MutexLock l(&mu_);
+    std::vector<int64_t> lost;
+    absl::Status st = InTx([&]() -> absl::Status {
+      for (int64_t id : ids) {
+        Stmt s = Prepare(
+            "UPDATE jobs SET lease_expires_at=?3 WHERE id=?1 AND state='running' AND "
+            "lease_owner=?2");
+        s.Bind(1, id).Bind(2, owner).Bind(3, ToMillis(until));
+        if (auto e = s.Exec(); !e.ok()) return e;
+        if (sqlite3_changes(db_) == 0) lost.push_back(id);
+      }
+      return absl::OkStatus();
+    }, Sync::kBuffered);
+    if (!st.ok()) return st;
+    return lost;
+  }
+
   absl::Status ReplayJob(int64_t id, absl::Time now) override {
     absl::MutexLock l(&mu_);
     return InTx([&]() -> absl::Status {
