@@ -152,7 +152,9 @@ int Serve(const Config& config, const ServeOptions& options) {
                     store::NewJob{.kind = flows::kBackfillJobKind,
                                   .partition_key = name,
                                   .payload = nlohmann::json{{"store", s.id}}.dump(),
-                                  .max_attempts = 3});
+                                  // A poll that fails retries like any shop call: a burst of
+                                  // 503s from the shop is not an operator's problem.
+                                  .max_attempts = config.jobs.max_attempts});
     }
   }
 
