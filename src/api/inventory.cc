@@ -93,9 +93,10 @@ absl::StatusOr<flows::StockEvent> ParseStockEvent(std::string_view text) {
     if (!v.ok()) return v.status();
     e.occurred_at = *v;
   }
-  for (auto [field, out] : {std::pair<const char*, std::optional<int64_t>*>{"allocated", &e.allocated},
-                            {"inbound", &e.inbound},
-                            {"safety_stock", &e.safety_stock}}) {
+  for (auto [field, out] :
+       {std::pair<const char*, std::optional<int64_t>*>{"allocated", &e.allocated},
+        {"inbound", &e.inbound},
+        {"safety_stock", &e.safety_stock}}) {
     auto v = Quantity(body, field, /*required=*/false);
     if (!v.ok()) return v.status();
     *out = *v;
@@ -170,8 +171,8 @@ absl::StatusOr<json> InventoryView(store::Store& store, const flows::InventorySe
               {"channels", channels}};
 }
 
-void AddInventoryRoutes(net::Router& router, const OpsDeps& deps,
-                        flows::InventoryService* service, std::function<void()> on_enqueue) {
+void AddInventoryRoutes(net::Router& router, const OpsDeps& deps, flows::InventoryService* service,
+                        std::function<void()> on_enqueue) {
   router.Add(net::http::verb::post, "/v1/inventory/events",
              GuardedHandler(deps, [deps, service, on_enqueue](net::HttpRequest& req) {
                absl::StatusOr<flows::StockEvent> event = ParseStockEvent(req.raw.body());
@@ -186,15 +187,14 @@ void AddInventoryRoutes(net::Router& router, const OpsDeps& deps,
                    });
                if (!st.ok()) return ProblemFromStatus(st);
                if (result == flows::StockEventResult::kApplied && on_enqueue) on_enqueue();
-               return net::Json(status::ok,
-                                json{{"status", flows::StockEventResultName(result)},
-                                     {"event_id", event->event_id}}
-                                    .dump());
+               return net::Json(status::ok, json{{"status", flows::StockEventResultName(result)},
+                                                 {"event_id", event->event_id}}
+                                                .dump());
              }));
   router.Add(net::http::verb::get, "/v1/inventory/{sku}",
              GuardedHandler(deps, [deps, service](net::HttpRequest& req) {
-               auto view = InventoryView(*deps.store, *service, req.params["sku"],
-                                         deps.clock->Now());
+               auto view =
+                   InventoryView(*deps.store, *service, req.params["sku"], deps.clock->Now());
                if (!view.ok()) return ProblemFromStatus(view.status());
                return net::Json(status::ok, view->dump());
              }));

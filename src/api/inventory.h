@@ -16,9 +16,8 @@
 // Thread-safety: the handlers hold only thread-safe pointers (Store, InventoryService).
 
 #include <functional>
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "api/ops.h"
@@ -37,7 +36,7 @@ absl::StatusOr<nlohmann::json> InventoryView(store::Store& store,
 
 // Adds both routes. `on_enqueue` (may be empty) is called after an applied event, which may have
 // queued publish jobs: it wakes the job runner.
-void AddInventoryRoutes(net::Router& router, const OpsDeps& deps,
-                        flows::InventoryService* service, std::function<void()> on_enqueue);
+void AddInventoryRoutes(net::Router& router, const OpsDeps& deps, flows::InventoryService* service,
+                        std::function<void()> on_enqueue);
 
 }  // namespace keelson::api

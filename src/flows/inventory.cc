@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <iterator>
 #include <map>
-#include <utility>
-
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -37,8 +36,7 @@ absl::StatusOr<std::string> StoreOf(const store::Job& job) {
   return p["store"].get<std::string>();
 }
 
-const InventoryPosition* Find(const std::vector<InventoryPosition>& ps,
-                              std::string_view location) {
+const InventoryPosition* Find(const std::vector<InventoryPosition>& ps, std::string_view location) {
   for (const InventoryPosition& p : ps) {
     if (p.location == location) return &p;
   }
@@ -60,9 +58,7 @@ std::vector<InventoryLine> Merge(std::span<const InventoryLine> lines) {
   return out;
 }
 
-absl::Status Apply(store::Tx& tx, Movement m) {
-  return tx.ApplyMovement(m).status();
-}
+absl::Status Apply(store::Tx& tx, Movement m) { return tx.ApplyMovement(m).status(); }
 
 std::string ReserveKey(std::string_view order_ref, std::string_view sku) {
   return Cat("inventory.reserve:", order_ref, ":", sku);
@@ -76,9 +72,8 @@ absl::Status RetryableSummary(int failed, const std::vector<absl::Status>& statu
     if (first.empty()) first = std::string(s.message());
     if (auto ra = jobs::RetryAfterOf(s); ra && (!wait || *ra > *wait)) wait = ra;
   }
-  absl::Status st = absl::UnavailableError(
-      Cat(failed, " stock level(s) not published (technical failure; marked dirty again): ",
-          first));
+  absl::Status st = absl::UnavailableError(Cat(
+      failed, " stock level(s) not published (technical failure; marked dirty again): ", first));
   return wait ? jobs::WithRetryAfter(st, *wait) : st;
 }
 
@@ -96,9 +91,8 @@ Sorted SortOutcomes(std::span<const StockTarget> targets, const std::vector<Sink
   Sorted s;
   for (const StockTarget& t : targets) {
     auto it = by_sku.find(t.sku);
-    absl::Status st = it == by_sku.end()
-                          ? absl::UnavailableError(Cat("no outcome for SKU ", t.sku))
-                          : it->second;
+    absl::Status st =
+        it == by_sku.end() ? absl::UnavailableError(Cat("no outcome for SKU ", t.sku)) : it->second;
     if (st.ok()) {
       s.ok.push_back(t);
     } else if (jobs::Classify(st) == jobs::FailureClass::kRetryable) {
@@ -116,27 +110,31 @@ Sorted SortOutcomes(std::span<const StockTarget> targets, const std::vector<Sink
 absl::Status RecordOutcomes(store::Tx& tx, std::string_view store_id, const Sorted& s,
                             std::string_view correlation_id) {
   for (const StockTarget& t : s.ok) {
-    if (auto st = tx.PutPublished({.store_id = std::string(store_id), .sku = t.sku,
-                                   .quantity = t.quantity, .stock_status = t.stock_status,
+    if (auto st = tx.PutPublished({.store_id = std::string(store_id),
+                                   .sku = t.sku,
+                                   .quantity = t.quantity,
+                                   .stock_status = t.stock_status,
                                    .status = "ok"});
         !st.ok()) {
       return st;
     }
   }
   for (const auto& [t, reason] : s.rejected) {
-    if (auto st = tx.PutPublished({.store_id = std::string(store_id), .sku = t.sku,
-                                   .quantity = t.quantity, .stock_status = t.stock_status,
-                                   .status = "rejected", .error = reason});
+    if (auto st = tx.PutPublished({.store_id = std::string(store_id),
+                                   .sku = t.sku,
+                                   .quantity = t.quantity,
+                                   .stock_status = t.stock_status,
+                                   .status = "rejected",
+                                   .error = reason});
         !st.ok()) {
       return st;
     }
-    if (auto st = tx.AppendTimeline({.entity = SkuEntity(t.sku),
-                                     .correlation_id = std::string(correlation_id),
-                                     .kind = "inventory.publish_rejected",
-                                     .detail_json = json{{"store", store_id},
-                                                         {"quantity", t.quantity},
-                                                         {"reason", reason}}
-                                                        .dump()});
+    if (auto st = tx.AppendTimeline(
+            {.entity = SkuEntity(t.sku),
+             .correlation_id = std::string(correlation_id),
+             .kind = "inventory.publish_rejected",
+             .detail_json =
+                 json{{"store", store_id}, {"quantity", t.quantity}, {"reason", reason}}.dump()});
         !st.ok()) {
       return st;
     }
@@ -202,15 +200,14 @@ InventoryService::InventoryService(StockSink* sink, InventoryOptions options,
     ChannelMetrics m;
     m.published = metrics->GetCounter("keelson_inventory_published_total",
                                       "Stock levels published to a store", store);
-    m.retryable = metrics->GetCounter(
-        "keelson_inventory_publish_failures_total",
-        "Stock levels a store did not take, by failure class",
-        {{"store", c.channel}, {"class", "technical"}});
+    m.retryable = metrics->GetCounter("keelson_inventory_publish_failures_total",
+                                      "Stock levels a store did not take, by failure class",
+                                      {{"store", c.channel}, {"class", "technical"}});
     m.rejected = metrics->GetCounter("keelson_inventory_publish_failures_total", "",
                                      {{"store", c.channel}, {"class", "business"}});
-    m.shortfall = metrics->GetCounter(
-        "keelson_inventory_shortfall_units_total",
-        "Units ordered that could not be reserved (sold without stock)", store);
+    m.shortfall =
+        metrics->GetCounter("keelson_inventory_shortfall_units_total",
+                            "Units ordered that could not be reserved (sold without stock)", store);
     m.drift = metrics->GetGauge("keelson_inventory_drift_skus",
                                 "SKUs whose level in the store differed from the computed ATS "
                                 "at the last reconciliation",
@@ -263,8 +260,7 @@ store::NewJob InventoryService::ReconcileJob(std::string_view store_id) const {
           .max_attempts = options_.max_attempts};
 }
 
-absl::StatusOr<bool> InventoryService::EnsurePublishJob(store::Tx& tx,
-                                                        std::string_view store_id) {
+absl::StatusOr<bool> InventoryService::EnsurePublishJob(store::Tx& tx, std::string_view store_id) {
   absl::StatusOr<bool> fresh = tx.PutIdempotencyKey(PendingFlag(store_id));
   if (!fresh.ok() || !*fresh) return fresh;
   if (auto id = tx.EnqueueJob(PublishJob(store_id)); !id.ok()) return id.status();
@@ -300,7 +296,9 @@ absl::StatusOr<StockEventResult> InventoryService::ApplyStockEvent(store::Tx& tx
   }
   for (const auto& [name, v] :
        {std::pair<const char*, std::optional<int64_t>>{"on_hand", e.on_hand},
-        {"allocated", e.allocated}, {"inbound", e.inbound}, {"safety_stock", e.safety_stock}}) {
+        {"allocated", e.allocated},
+        {"inbound", e.inbound},
+        {"safety_stock", e.safety_stock}}) {
     if (v.has_value() && *v < 0) return absl::InvalidArgumentError(Cat(name, " must be >= 0"));
   }
 
@@ -316,16 +314,16 @@ absl::StatusOr<StockEventResult> InventoryService::ApplyStockEvent(store::Tx& tx
       p != nullptr && e.occurred_at < p->as_of) {
     // Delivered out of order: the newer truth already applied stands.
     if (m_events_stale_) m_events_stale_->Inc();
-    if (auto s = tx.AppendTimeline(
-            {.entity = SkuEntity(e.sku),
-             .correlation_id = e.event_id,
-             .kind = "inventory.event_stale",
-             .detail_json = json{{"event_id", e.event_id},
-                                 {"location", e.location},
-                                 {"on_hand", e.on_hand},
-                                 {"occurred_at", absl::FormatTime(e.occurred_at)},
-                                 {"applied_as_of", absl::FormatTime(p->as_of)}}
-                                .dump()});
+    if (auto s =
+            tx.AppendTimeline({.entity = SkuEntity(e.sku),
+                               .correlation_id = e.event_id,
+                               .kind = "inventory.event_stale",
+                               .detail_json = json{{"event_id", e.event_id},
+                                                   {"location", e.location},
+                                                   {"on_hand", e.on_hand},
+                                                   {"occurred_at", absl::FormatTime(e.occurred_at)},
+                                                   {"applied_as_of", absl::FormatTime(p->as_of)}}
+                                                  .dump()});
         !s.ok()) {
       return s;
     }
@@ -400,8 +398,7 @@ absl::StatusOr<std::vector<ReservedLine>> InventoryService::Reserve(
         const InventoryPosition* p = Find(*ps, rule->locations[i]);
         if (p == nullptr) continue;
         const int64_t physical = std::max<int64_t>(0, p->on_hand - p->allocated - p->reserved);
-        const int64_t limit =
-            pass == 0 ? std::min(physical, model::SellableAt(*p)) : physical;
+        const int64_t limit = pass == 0 ? std::min(physical, model::SellableAt(*p)) : physical;
         const int64_t t = std::min(remaining, std::max<int64_t>(0, limit - take[i]));
         take[i] += t;
         remaining -= t;
@@ -518,7 +515,8 @@ absl::StatusOr<std::vector<ConsumedLine>> InventoryService::Consume(
       const int64_t take = std::min(delta, r->reserved);
       if (take <= 0) continue;
       const InventoryPosition* p = Find(*ps, r->location);
-      const int64_t from_stock = std::min(take, p == nullptr ? 0 : std::max<int64_t>(0, p->on_hand));
+      const int64_t from_stock =
+          std::min(take, p == nullptr ? 0 : std::max<int64_t>(0, p->on_hand));
       const Movement base{.sku = line.sku,
                           .location = r->location,
                           .source = "order",
@@ -601,11 +599,11 @@ absl::Status InventoryService::RunPublish(jobs::JobContext& ctx) {
   Sorted sorted;
   if (!targets.empty()) sorted = SortOutcomes(targets, sink_->Publish(*store_id, targets));
   const std::string corr = ctx.job.correlation_id;
-  ctx.Defer([store_id = *store_id, sorted, taker = ctx.job.id,
-             corr](store::Tx& tx) -> absl::Status {
-    if (auto n = tx.ClearDirty(store_id, taker); !n.ok()) return n.status();
-    return RecordOutcomes(tx, store_id, sorted, corr);
-  });
+  ctx.Defer(
+      [store_id = *store_id, sorted, taker = ctx.job.id, corr](store::Tx& tx) -> absl::Status {
+        if (auto n = tx.ClearDirty(store_id, taker); !n.ok()) return n.status();
+        return RecordOutcomes(tx, store_id, sorted, corr);
+      });
   if (const ChannelMetrics* m = MetricsFor(*store_id)) {
     m->published->Inc(static_cast<double>(sorted.ok.size()));
     m->rejected->Inc(static_cast<double>(sorted.rejected.size()));
@@ -643,8 +641,8 @@ absl::Status InventoryService::RunReconcile(jobs::JobContext& ctx) {
     std::string status;
   };
   std::vector<Found> found;
-  absl::Status scanned = sink_->Scan(
-      *store_id, [&](std::string_view sku, int64_t quantity, std::string_view status) {
+  absl::Status scanned =
+      sink_->Scan(*store_id, [&](std::string_view sku, int64_t quantity, std::string_view status) {
         found.push_back({std::string(sku), quantity, std::string(status)});
       });
   // An incomplete scan proves nothing about the SKUs it did not reach: try the whole run again.
@@ -683,9 +681,8 @@ absl::Status InventoryService::RunReconcile(jobs::JobContext& ctx) {
 
   Sorted sorted;
   for (size_t i = 0; i < corrections.size(); i += options_.publish_batch) {
-    std::span<const StockTarget> chunk(corrections.data() + i,
-                                       std::min<size_t>(options_.publish_batch,
-                                                        corrections.size() - i));
+    std::span<const StockTarget> chunk(
+        corrections.data() + i, std::min<size_t>(options_.publish_batch, corrections.size() - i));
     Sorted part = SortOutcomes(chunk, sink_->Publish(*store_id, chunk));
     std::move(part.ok.begin(), part.ok.end(), std::back_inserter(sorted.ok));
     std::move(part.rejected.begin(), part.rejected.end(), std::back_inserter(sorted.rejected));

@@ -135,8 +135,11 @@ class InventoryPropertyTest : public ::testing::TestWithParam<uint64_t> {
   void Receipt() {
     const std::string sku = Pick(kSkus), loc = Pick(kLocations);
     KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](store::Tx& tx) -> absl::Status {
-      auto p = tx.ApplyMovement({.sku = sku, .location = loc, .kind = MovementKind::kReceipt,
-                                 .quantity = Rand(1, 5), .source = "test"});
+      auto p = tx.ApplyMovement({.sku = sku,
+                                 .location = loc,
+                                 .kind = MovementKind::kReceipt,
+                                 .quantity = Rand(1, 5),
+                                 .source = "test"});
       if (!p.ok()) return p.status();
       return service_->MarkDirty(tx, sku, loc);
     }));
@@ -193,9 +196,8 @@ class InventoryPropertyTest : public ::testing::TestWithParam<uint64_t> {
   void Cancel() {
     if (open_.empty()) return;
     auto it = std::next(open_.begin(), Rand(0, static_cast<int>(open_.size()) - 1));
-    KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](store::Tx& tx) {
-      return service_->Release(tx, it->first).status();
-    }));
+    KEELSON_ASSERT_OK(store_->Transact(
+        clock_.Now(), [&](store::Tx& tx) { return service_->Release(tx, it->first).status(); }));
     open_.erase(it);
   }
 
@@ -290,10 +292,9 @@ class InventoryPropertyTest : public ::testing::TestWithParam<uint64_t> {
           EXPECT_LE(expected, *rule.cap);
         }
         const int64_t pooled = model::PooledAts(from_ledger, rule, clock_.Now());
-        EXPECT_EQ(expected,
-                  std::min<int64_t>(rule.cap.value_or(INT64_MAX),
-                                    std::max<int64_t>(0, pooled - rule.holdback) * rule.percent /
-                                        100));
+        EXPECT_EQ(expected, std::min<int64_t>(
+                                rule.cap.value_or(INT64_MAX),
+                                std::max<int64_t>(0, pooled - rule.holdback) * rule.percent / 100));
         auto& shop = sink_->shop[rule.channel];
         auto it = shop.find(sku);
         if (it == shop.end()) {

@@ -44,11 +44,12 @@ class FakeSink final : public StockSink {
     }
     return out;
   }
-  absl::Status Scan(std::string_view store,
-                    absl::FunctionRef<void(std::string_view, int64_t, std::string_view)> on_item)
-      override {
+  absl::Status Scan(
+      std::string_view store,
+      absl::FunctionRef<void(std::string_view, int64_t, std::string_view)> on_item) override {
     if (!scan_error.ok()) return scan_error;
-    for (const auto& [sku, level] : shop[std::string(store)]) on_item(sku, level.first, level.second);
+    for (const auto& [sku, level] : shop[std::string(store)])
+      on_item(sku, level.first, level.second);
     return absl::OkStatus();
   }
   // The SKUs (and quantities) of the last call.
@@ -207,9 +208,15 @@ TEST_F(InventoryFlowTest, StockEventsAreIdempotentAndOutOfOrderOnesAreStale) {
 }
 
 TEST_F(InventoryFlowTest, OptionalWmsFieldsAreRecordedAsAbsoluteMovements) {
-  StockEvent e{.event_id = "e1", .sku = "A", .location = "WH1", .on_hand = 20,
-               .occurred_at = clock_.Now(), .allocated = 3, .inbound = 40,
-               .inbound_expected_at = clock_.Now() + absl::Hours(24), .safety_stock = 2};
+  StockEvent e{.event_id = "e1",
+               .sku = "A",
+               .location = "WH1",
+               .on_hand = 20,
+               .occurred_at = clock_.Now(),
+               .allocated = 3,
+               .inbound = 40,
+               .inbound_expected_at = clock_.Now() + absl::Hours(24),
+               .safety_stock = 2};
   InTx([&](store::Tx& tx) { return service_->ApplyStockEvent(tx, e).status(); });
   InventoryPosition p = Position("A", "WH1");
   EXPECT_EQ(p.on_hand, 20);
@@ -248,14 +255,16 @@ TEST_F(InventoryFlowTest, PublishCoalescesManyChangesIntoOneJobAndOneCall) {
   KEELSON_ASSERT_OK_AND_ASSIGN(auto dirty, store_->ListDirty("main", 10));
   EXPECT_THAT(dirty, IsEmpty());
   EXPECT_THAT(Jobs(store::JobState::kQueued), IsEmpty());
-  EXPECT_EQ(metrics_->GetCounter("keelson_inventory_published_total", "", {{"store", "main"}})
-                ->Value(),
-            2);
+  EXPECT_EQ(
+      metrics_->GetCounter("keelson_inventory_published_total", "", {{"store", "main"}})->Value(),
+      2);
 
   // A change that leaves the ATS where it was: a job runs, nothing is sent.
   InTx([&](store::Tx& tx) -> absl::Status {
-    if (auto s = tx.ApplyMovement({.sku = "A", .location = "WH1",
-                                   .kind = model::MovementKind::kAdjustment, .quantity = 0});
+    if (auto s = tx.ApplyMovement({.sku = "A",
+                                   .location = "WH1",
+                                   .kind = model::MovementKind::kAdjustment,
+                                   .quantity = 0});
         !s.ok()) {
       return s.status();
     }
@@ -345,9 +354,9 @@ TEST_F(InventoryFlowTest, AChangeWhilePublishingIsPublishedByTheNextRun) {
       }
       return inner->Publish(store, levels);
     }
-    absl::Status Scan(std::string_view,
-                      absl::FunctionRef<void(std::string_view, int64_t, std::string_view)>)
-        override {
+    absl::Status Scan(
+        std::string_view,
+        absl::FunctionRef<void(std::string_view, int64_t, std::string_view)>) override {
       return absl::OkStatus();
     }
   } racing;
@@ -366,15 +375,17 @@ TEST_F(InventoryFlowTest, AChangeWhilePublishingIsPublishedByTheNextRun) {
 TEST_F(InventoryFlowTest, ReserveTakesLocationsInOrderThenSafetyAndReportsTheShortfall) {
   InTx([&](store::Tx& tx) -> absl::Status {
     for (auto [loc, on_hand] : {std::pair{"WH1", 3}, {"WH2", 4}}) {
-      if (auto s = tx.ApplyMovement({.sku = "A", .location = loc,
+      if (auto s = tx.ApplyMovement({.sku = "A",
+                                     .location = loc,
                                      .kind = model::MovementKind::kSetOnHand,
                                      .quantity = on_hand});
           !s.ok()) {
         return s.status();
       }
     }
-    return tx.ApplyMovement({.sku = "A", .location = "WH1",
-                             .kind = model::MovementKind::kSetSafety, .quantity = 1})
+    return tx
+        .ApplyMovement(
+            {.sku = "A", .location = "WH1", .kind = model::MovementKind::kSetSafety, .quantity = 1})
         .status();
   });
   std::vector<ReservedLine> lines;
@@ -400,8 +411,7 @@ TEST_F(InventoryFlowTest, ReserveTakesLocationsInOrderThenSafetyAndReportsTheSho
   });
   EXPECT_EQ(lines[0].reserved, 1);  // WH1's safety unit: all that is physically left
   EXPECT_EQ(lines[0].shortfall, 2);
-  EXPECT_EQ(metrics_->GetCounter("keelson_inventory_shortfall_units_total", "",
-                                 {{"store", "main"}})
+  EXPECT_EQ(metrics_->GetCounter("keelson_inventory_shortfall_units_total", "", {{"store", "main"}})
                 ->Value(),
             2);
   KEELSON_ASSERT_OK_AND_ASSIGN(auto timeline, store_->ListTimeline("order:main:2", 10));
@@ -573,9 +583,8 @@ TEST_F(InventoryFlowTest, ApiAppliesEventsAndShowsTheSku) {
   int woken = 0;
   api::OpsDeps deps{.store = store_.get(), .clock = &clock_, .metrics = metrics_.get()};
   api::AddInventoryRoutes(router, deps, service_.get(), [&] { ++woken; });
-  const std::string event =
-      R"({"event_id":"e1","sku":"A","location":"WH2","on_hand":12,)"
-      R"("occurred_at":"2026-01-01T00:00:00Z","safety_stock":2})";
+  const std::string event = R"({"event_id":"e1","sku":"A","location":"WH2","on_hand":12,)"
+                            R"("occurred_at":"2026-01-01T00:00:00Z","safety_stock":2})";
   net::HttpResponse r = Call(router, net::http::verb::post, "/v1/inventory/events", event);
   EXPECT_EQ(r.result_int(), 200);
   EXPECT_EQ(json::parse(r.body()), json::parse(R"({"status":"applied","event_id":"e1"})"));
@@ -587,8 +596,9 @@ TEST_F(InventoryFlowTest, ApiAppliesEventsAndShowsTheSku) {
   EXPECT_EQ(json::parse(r.body())["status"], "stale");
   EXPECT_EQ(woken, 1);
 
-  r = Call(router, net::http::verb::post, "/v1/inventory/events",
-           R"({"event_id":"e2","location":"WH2","on_hand":1,"occurred_at":"2026-01-01T00:00:00Z"})");
+  r = Call(
+      router, net::http::verb::post, "/v1/inventory/events",
+      R"({"event_id":"e2","location":"WH2","on_hand":1,"occurred_at":"2026-01-01T00:00:00Z"})");
   EXPECT_EQ(r.result_int(), 400);
   EXPECT_EQ(r[net::http::field::content_type], "application/problem+json");
   EXPECT_THAT(json::parse(r.body())["detail"].get<std::string>(), HasSubstr("sku: is required"));

@@ -14,16 +14,11 @@ struct KindName {
 };
 
 constexpr KindName kKindNames[] = {
-    {MovementKind::kReceipt, "receipt"},
-    {MovementKind::kAdjustment, "adjustment"},
-    {MovementKind::kSetOnHand, "set_on_hand"},
-    {MovementKind::kSetAllocated, "set_allocated"},
-    {MovementKind::kAllocate, "allocate"},
-    {MovementKind::kReserve, "reserve"},
-    {MovementKind::kRelease, "release"},
-    {MovementKind::kConsume, "consume"},
-    {MovementKind::kSetInbound, "set_inbound"},
-    {MovementKind::kSetSafety, "set_safety"},
+    {MovementKind::kReceipt, "receipt"},        {MovementKind::kAdjustment, "adjustment"},
+    {MovementKind::kSetOnHand, "set_on_hand"},  {MovementKind::kSetAllocated, "set_allocated"},
+    {MovementKind::kAllocate, "allocate"},      {MovementKind::kReserve, "reserve"},
+    {MovementKind::kRelease, "release"},        {MovementKind::kConsume, "consume"},
+    {MovementKind::kSetInbound, "set_inbound"}, {MovementKind::kSetSafety, "set_safety"},
 };
 
 std::string Where(const Movement& m) { return core::Cat(m.sku, "@", m.location); }
@@ -36,8 +31,8 @@ absl::Status WrongSign(const Movement& m, std::string_view expected) {
 
 absl::Status BelowZero(const Movement& m, std::string_view field, int64_t held) {
   return absl::FailedPreconditionError(core::Cat(Where(m), ": ", MovementKindName(m.kind), " of ",
-                                                 m.quantity, " would take ", field,
-                                                 " below zero (", field, " is ", held, ")"));
+                                                 m.quantity, " would take ", field, " below zero (",
+                                                 field, " is ", held, ")"));
 }
 
 }  // namespace
@@ -125,7 +120,8 @@ int64_t PooledAts(std::span<const InventoryPosition> positions, const ChannelRul
   for (const InventoryPosition& p : positions) {
     if (!rule.Serves(p.location)) continue;
     pooled += SellableAt(p);
-    if (rule.backorderable && p.inbound > 0 && p.inbound_expected_at <= now + rule.inbound_horizon) {
+    if (rule.backorderable && p.inbound > 0 &&
+        p.inbound_expected_at <= now + rule.inbound_horizon) {
       pooled += p.inbound;
     }
   }

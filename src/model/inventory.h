@@ -5,7 +5,8 @@
 //
 // Available-to-sell of one channel at `now`:
 //   pooled = Σ over the channel's locations of max(0, on_hand − allocated − reserved − safety)
-//            (+ inbound expected within `inbound_horizon` of now, when the channel is backorderable)
+//            (+ inbound expected within `inbound_horizon` of now, when the channel is
+//            backorderable)
 //   ats    = min(cap, floor((max(0, pooled − holdback)) × percent / 100)), never below 0.
 // The hold-back is taken first (units kept for other channels), then the percentage of what is
 // left, then the cap.
@@ -64,10 +65,10 @@ struct Movement {
   std::string sku;
   std::string location;
   MovementKind kind = MovementKind::kAdjustment;
-  int64_t quantity = 0;  // see MovementKind
+  int64_t quantity = 0;                             // see MovementKind
   absl::Time expected_at = absl::InfiniteFuture();  // kSetInbound only
-  std::string source;          // who said so: "erp", "wms", "order", "api", "reconcile"
-  std::string correlation_id;  // the event id, the order reference ("main:14"), ...
+  std::string source;                    // who said so: "erp", "wms", "order", "api", "reconcile"
+  std::string correlation_id;            // the event id, the order reference ("main:14"), ...
   absl::Time at = absl::InfinitePast();  // when it happened (the event's occurred_at)
   absl::Time recorded_at = absl::InfinitePast();  // when the store recorded it
 };
@@ -86,9 +87,9 @@ struct ChannelRule {
   // channel's stock status is "onbackorder" rather than "outofstock" at 0.
   bool backorderable = false;
   absl::Duration inbound_horizon = absl::ZeroDuration();
-  int percent = 100;            // of the pooled ATS, 0..100, rounded down
-  std::optional<int64_t> cap;   // at most this many
-  int64_t holdback = 0;         // units left for other channels, taken off the pool first
+  int percent = 100;           // of the pooled ATS, 0..100, rounded down
+  std::optional<int64_t> cap;  // at most this many
+  int64_t holdback = 0;        // units left for other channels, taken off the pool first
 
   bool Serves(std::string_view location) const;
 };

@@ -158,9 +158,9 @@ struct Reservation {
   std::string order_ref;  // "main:14"
   std::string sku;
   std::string location;
-  std::string channel;    // the store id the order came from
-  int64_t reserved = 0;   // held now
-  int64_t consumed = 0;   // shipped out of this reservation so far
+  std::string channel;   // the store id the order came from
+  int64_t reserved = 0;  // held now
+  int64_t consumed = 0;  // shipped out of this reservation so far
   absl::Time updated_at = absl::InfinitePast();
 };
 
@@ -380,8 +380,7 @@ class Store {
   virtual absl::StatusOr<std::vector<model::Movement>> ListMovements(std::string_view sku,
                                                                      int64_t after_id,
                                                                      int limit) = 0;
-  virtual absl::StatusOr<std::vector<Reservation>> GetReservations(
-      std::string_view order_ref) = 0;
+  virtual absl::StatusOr<std::vector<Reservation>> GetReservations(std::string_view order_ref) = 0;
   virtual absl::StatusOr<std::optional<PublishedLevel>> GetPublished(std::string_view store_id,
                                                                      std::string_view sku) = 0;
   // Dirty SKUs of `store_id` (claimed or not), oldest mark first.
@@ -390,8 +389,8 @@ class Store {
   // Drift rows of one run (or the store's latest), by id.
   virtual absl::StatusOr<std::vector<DriftRow>> ListDrift(const DriftQuery& query) = 0;
   // A run by id, or the store's latest when `run_id` is empty; nullopt when none.
-  virtual absl::StatusOr<std::optional<ReconcileRun>> GetReconcileRun(
-      std::string_view store_id, std::string_view run_id) = 0;
+  virtual absl::StatusOr<std::optional<ReconcileRun>> GetReconcileRun(std::string_view store_id,
+                                                                      std::string_view run_id) = 0;
 };
 
 }  // namespace keelson::store

@@ -115,17 +115,29 @@ TEST_P(StoreConformanceTest, InventoryImpossibleMovementFailsAndWritesNothing) {
 
 TEST_P(StoreConformanceTest, InventoryReservationsAreUpsertedPerOrderSkuLocation) {
   KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](Tx& tx) -> absl::Status {
-    for (const Reservation& r :
-         {Reservation{.order_ref = "main:14", .sku = "B", .location = "WH1", .channel = "main",
-                      .reserved = 2},
-          Reservation{.order_ref = "main:14", .sku = "A", .location = "WH2", .channel = "main",
-                      .reserved = 1},
-          Reservation{.order_ref = "main:15", .sku = "A", .location = "WH2", .channel = "main",
-                      .reserved = 9}}) {
+    for (const Reservation& r : {Reservation{.order_ref = "main:14",
+                                .sku = "B",
+                                .location = "WH1",
+                                .channel = "main",
+                                .reserved = 2},
+                                 Reservation{.order_ref = "main:14",
+                                 .sku = "A",
+                                 .location = "WH2",
+                                 .channel = "main",
+                                 .reserved = 1},
+                                 Reservation{.order_ref = "main:15",
+                                 .sku = "A",
+                                 .location = "WH2",
+                                 .channel = "main",
+                                 .reserved = 9}}) {
       if (auto s = tx.PutReservation(r); !s.ok()) return s;
     }
-    return tx.PutReservation({.order_ref = "main:14", .sku = "B", .location = "WH1",
-                              .channel = "main", .reserved = 0, .consumed = 2});
+    return tx.PutReservation({.order_ref = "main:14",
+                              .sku = "B",
+                              .location = "WH1",
+                              .channel = "main",
+                              .reserved = 0,
+                              .consumed = 2});
   }));
   KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<Reservation> rs, store_->GetReservations("main:14"));
   ASSERT_EQ(rs.size(), 2u);
@@ -162,9 +174,8 @@ TEST_P(StoreConformanceTest, InventoryDirtyMarksCoalesceAndSurviveUntilCleared) 
 
   // "B" changes again while job 7 publishes: job 7's clear must keep it.
   clock_.Advance(absl::Seconds(1));
-  KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](Tx& tx) {
-    return tx.MarkDirty("main", "B");
-  }));
+  KEELSON_ASSERT_OK(
+      store_->Transact(clock_.Now(), [&](Tx& tx) { return tx.MarkDirty("main", "B"); }));
   int64_t cleared = 0;
   KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](Tx& tx) -> absl::Status {
     auto n = tx.ClearDirty("main", 7);
@@ -179,9 +190,8 @@ TEST_P(StoreConformanceTest, InventoryDirtyMarksCoalesceAndSurviveUntilCleared) 
   EXPECT_THAT(dirty, ElementsAre("A"));
 
   // A taker that died: its claimed rows are claimed again by the next one.
-  KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](Tx& tx) {
-    return tx.TakeDirty("main", 1, 8).status();
-  }));
+  KEELSON_ASSERT_OK(
+      store_->Transact(clock_.Now(), [&](Tx& tx) { return tx.TakeDirty("main", 1, 8).status(); }));
   KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](Tx& tx) -> absl::Status {
     auto b = tx.TakeDirty("main", 10, 9);
     if (!b.ok()) return b.status();
@@ -199,13 +209,16 @@ TEST_P(StoreConformanceTest, InventoryPublishedLevelsAreUpserted) {
                                store_->GetPublished("main", "A"));
   EXPECT_FALSE(got.has_value());
   KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](Tx& tx) {
-    return tx.PutPublished({.store_id = "main", .sku = "A", .quantity = 7,
-                            .stock_status = "instock"});
+    return tx.PutPublished(
+        {.store_id = "main", .sku = "A", .quantity = 7, .stock_status = "instock"});
   }));
   clock_.Advance(absl::Seconds(3));
   KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](Tx& tx) {
-    return tx.PutPublished({.store_id = "main", .sku = "A", .quantity = 0,
-                            .stock_status = "outofstock", .status = "rejected",
+    return tx.PutPublished({.store_id = "main",
+                            .sku = "A",
+                            .quantity = 0,
+                            .stock_status = "outofstock",
+                            .status = "rejected",
                             .error = "unknown SKU"});
   }));
   KEELSON_ASSERT_OK_AND_ASSIGN(got, store_->GetPublished("main", "A"));
@@ -227,15 +240,25 @@ TEST_P(StoreConformanceTest, InventoryDriftRowsBelongToRunsAndTheLatestRunIsTheD
       return s;
     }
     for (const char* sku : {"A", "B", "C"}) {
-      if (auto s = tx.AddDrift({.run_id = "main-1", .store_id = "main", .sku = sku,
-                                .expected = 5, .found = 4, .expected_status = "instock",
-                                .found_status = "instock", .corrected = sku[0] != 'B'});
+      if (auto s = tx.AddDrift({.run_id = "main-1",
+                                .store_id = "main",
+                                .sku = sku,
+                                .expected = 5,
+                                .found = 4,
+                                .expected_status = "instock",
+                                .found_status = "instock",
+                                .corrected = sku[0] != 'B'});
           !s.ok()) {
         return s;
       }
     }
-    return tx.PutReconcileRun({.run_id = "main-1", .store_id = "main", .finished_at = t0,
-                               .scanned = 3, .drifted = 3, .corrected = 2, .unknown = 1});
+    return tx.PutReconcileRun({.run_id = "main-1",
+                               .store_id = "main",
+                               .finished_at = t0,
+                               .scanned = 3,
+                               .drifted = 3,
+                               .corrected = 2,
+                               .unknown = 1});
   }));
   clock_.Advance(absl::Hours(1));
   KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](Tx& tx) -> absl::Status {
@@ -243,8 +266,12 @@ TEST_P(StoreConformanceTest, InventoryDriftRowsBelongToRunsAndTheLatestRunIsTheD
         !s.ok()) {
       return s;
     }
-    return tx.AddDrift({.run_id = "main-2", .store_id = "main", .sku = "B", .expected = 5,
-                        .found = 4, .corrected = true});
+    return tx.AddDrift({.run_id = "main-2",
+                        .store_id = "main",
+                        .sku = "B",
+                        .expected = 5,
+                        .found = 4,
+                        .corrected = true});
   }));
 
   KEELSON_ASSERT_OK_AND_ASSIGN(std::optional<ReconcileRun> run,
@@ -262,25 +289,24 @@ TEST_P(StoreConformanceTest, InventoryDriftRowsBelongToRunsAndTheLatestRunIsTheD
   KEELSON_ASSERT_OK_AND_ASSIGN(run, store_->GetReconcileRun("outlet", ""));
   EXPECT_FALSE(run.has_value());
 
-  KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<DriftRow> rows,
-                               store_->ListDrift({.store_id = "main"}));
+  KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<DriftRow> rows, store_->ListDrift({.store_id = "main"}));
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].run_id, "main-2");
   EXPECT_EQ(rows[0].sku, "B");
   EXPECT_TRUE(rows[0].corrected);
   EXPECT_EQ(rows[0].at, clock_.Now());
 
-  KEELSON_ASSERT_OK_AND_ASSIGN(rows,
-                               store_->ListDrift({.store_id = "main", .run_id = "main-1",
-                                                  .limit = 2}));
+  KEELSON_ASSERT_OK_AND_ASSIGN(
+      rows, store_->ListDrift({.store_id = "main", .run_id = "main-1", .limit = 2}));
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].sku, "A");
   EXPECT_EQ(rows[1].sku, "B");
   EXPECT_FALSE(rows[1].corrected);
   EXPECT_EQ(rows[1].expected, 5);
   EXPECT_EQ(rows[1].found, 4);
-  KEELSON_ASSERT_OK_AND_ASSIGN(rows, store_->ListDrift({.store_id = "main", .run_id = "main-1",
-                                                        .after_id = rows[1].id, .limit = 2}));
+  KEELSON_ASSERT_OK_AND_ASSIGN(
+      rows, store_->ListDrift(
+                {.store_id = "main", .run_id = "main-1", .after_id = rows[1].id, .limit = 2}));
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].sku, "C");
   KEELSON_ASSERT_OK_AND_ASSIGN(rows, store_->ListDrift({.store_id = "outlet"}));

@@ -349,8 +349,7 @@ absl::StatusOr<std::vector<T>> Collect(Stmt& q, Read read) {
   return out;
 }
 
-absl::StatusOr<std::vector<model::InventoryPosition>> QueryPositions(Stmt q,
-                                                                     std::string_view sku) {
+absl::StatusOr<std::vector<model::InventoryPosition>> QueryPositions(Stmt q, std::string_view sku) {
   q.Bind(1, sku);
   return Collect<model::InventoryPosition>(q, ReadPosition);
 }
@@ -383,14 +382,12 @@ class SqliteTx final : public Tx {
                            std::string_view erp_id, std::string_view erp_number) override;
   absl::Status PutCursor(std::string_view name, std::string_view value) override;
   absl::StatusOr<bool> DeleteIdempotencyKey(std::string_view key) override;
-  absl::StatusOr<std::vector<model::InventoryPosition>> GetPositions(
-      std::string_view sku) override;
+  absl::StatusOr<std::vector<model::InventoryPosition>> GetPositions(std::string_view sku) override;
   absl::StatusOr<model::InventoryPosition> ApplyMovement(const model::Movement& m) override;
   absl::StatusOr<std::vector<Reservation>> GetReservations(std::string_view order_ref) override;
   absl::Status PutReservation(const Reservation& r) override;
   absl::Status MarkDirty(std::string_view store_id, std::string_view sku) override;
-  absl::StatusOr<DirtyBatch> TakeDirty(std::string_view store_id, int max,
-                                       int64_t taker) override;
+  absl::StatusOr<DirtyBatch> TakeDirty(std::string_view store_id, int max, int64_t taker) override;
   absl::StatusOr<int64_t> ClearDirty(std::string_view store_id, int64_t taker) override;
   absl::Status PutPublished(const PublishedLevel& level) override;
   absl::Status AddDrift(const DriftRow& row) override;
@@ -961,8 +958,7 @@ class SqliteStore final : public Store {
     return QueryPositions(rd.Prepare(kPositionsSql), sku);
   }
 
-  absl::StatusOr<std::vector<model::Movement>> ListMovements(std::string_view sku,
-                                                             int64_t after_id,
+  absl::StatusOr<std::vector<model::Movement>> ListMovements(std::string_view sku, int64_t after_id,
                                                              int limit) override {
     ReadHandle rd(this);
     Stmt q = rd.Prepare(
@@ -1052,25 +1048,24 @@ class SqliteStore final : public Store {
     const char* cols =
         "SELECT run_id, store_id, started_at, finished_at, scanned, drifted, corrected, unknown "
         "FROM inventory_reconcile_runs ";
-    Stmt q = rd.Prepare(run_id.empty()
-                            ? absl::StrCat(cols,
-                                           "WHERE store_id=?1 ORDER BY started_at DESC, "
-                                           "run_id DESC LIMIT 1")
-                            : absl::StrCat(cols, "WHERE store_id=?1 AND run_id=?2"));
+    Stmt q = rd.Prepare(run_id.empty() ? absl::StrCat(cols,
+                                                      "WHERE store_id=?1 ORDER BY started_at DESC, "
+                                                      "run_id DESC LIMIT 1")
+                                       : absl::StrCat(cols, "WHERE store_id=?1 AND run_id=?2"));
     q.Bind(1, store_id);
     if (!run_id.empty()) q.Bind(2, run_id);
     auto row = q.Step();
     if (!row.ok()) return row.status();
     if (!*row) return std::optional<ReconcileRun>();
-    return std::optional<ReconcileRun>(ReconcileRun{.run_id = q.Text(0),
-                                                    .store_id = q.Text(1),
-                                                    .started_at = FromMillis(q.Int(2)),
-                                                    .finished_at = ReadTime(
-                                                        q, 3, absl::InfinitePast()),
-                                                    .scanned = q.Int(4),
-                                                    .drifted = q.Int(5),
-                                                    .corrected = q.Int(6),
-                                                    .unknown = q.Int(7)});
+    return std::optional<ReconcileRun>(
+        ReconcileRun{.run_id = q.Text(0),
+                     .store_id = q.Text(1),
+                     .started_at = FromMillis(q.Int(2)),
+                     .finished_at = ReadTime(q, 3, absl::InfinitePast()),
+                     .scanned = q.Int(4),
+                     .drifted = q.Int(5),
+                     .corrected = q.Int(6),
+                     .unknown = q.Int(7)});
   }
 
   // ---- used by SqliteTx (mu_ held) ----
@@ -1368,8 +1363,7 @@ absl::StatusOr<bool> SqliteTx::DeleteIdempotencyKey(std::string_view key) {
   return sqlite3_changes(store_->db()) > 0;
 }
 
-absl::StatusOr<std::vector<model::InventoryPosition>> SqliteTx::GetPositions(
-    std::string_view sku) {
+absl::StatusOr<std::vector<model::InventoryPosition>> SqliteTx::GetPositions(std::string_view sku) {
   return QueryPositions(store_->Prepare(kPositionsSql), sku);
 }
 
@@ -1442,8 +1436,7 @@ absl::Status SqliteTx::MarkDirty(std::string_view store_id, std::string_view sku
   return s.Exec();
 }
 
-absl::StatusOr<DirtyBatch> SqliteTx::TakeDirty(std::string_view store_id, int max,
-                                               int64_t taker) {
+absl::StatusOr<DirtyBatch> SqliteTx::TakeDirty(std::string_view store_id, int max, int64_t taker) {
   DirtyBatch batch;
   {
     Stmt q = store_->Prepare(
@@ -1458,8 +1451,8 @@ absl::StatusOr<DirtyBatch> SqliteTx::TakeDirty(std::string_view store_id, int ma
     u.Bind(1, taker).Bind(2, store_id).Bind(3, sku);
     if (auto e = u.Exec(); !e.ok()) return e;
   }
-  Stmt c = store_->Prepare(
-      "SELECT COUNT(*) FROM inventory_dirty WHERE store_id=? AND taken_by <> ?");
+  Stmt c =
+      store_->Prepare("SELECT COUNT(*) FROM inventory_dirty WHERE store_id=? AND taken_by <> ?");
   c.Bind(1, store_id).Bind(2, taker);
   auto row = c.Step();
   if (!row.ok()) return row.status();
