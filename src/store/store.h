@@ -8,6 +8,9 @@
 //   timeline   what happened to an entity, in order, with the correlation id that caused it
 //   idem_keys  idempotency keys for effects that must happen once
 //   schedules  periodic jobs: next due time, advanced atomically so only one node fires each slot
+//   inventory_* positions per SKU x location, the append-only movement ledger, order
+//              reservations, the dirty set awaiting publication, the last published level per
+//              channel, reconciliation runs and their drift rows (see "inventory" below)
 //
 // Thread-safety: every method may be called from any thread concurrently. Implementations
 // serialise writers internally. Claims and leases live behind the interface (SQLite uses a
@@ -27,6 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "model/inventory.h"
 
 namespace keelson::store {
 
@@ -147,6 +151,68 @@ struct OrderRecord {
   absl::Time updated_at;
 };
 
+// ---- inventory -----------------------------------------------------------------------------
+
+// What one order holds at one location (the inventory flow's bookkeeping beside the ledger).
+struct Reservation {
+  std::string order_ref;  // "main:14"
+  std::string sku;
+  std::string location;
+  std::string channel;   // the store id the order came from
+  int64_t reserved = 0;  // held now
+  int64_t consumed = 0;  // shipped out of this reservation so far
+  absl::Time updated_at = absl::InfinitePast();
+};
+
+// The last level published for a SKU to a channel (a WooCommerce store).
+struct PublishedLevel {
+  std::string store_id;
+  std::string sku;
+  int64_t quantity = 0;
+  std::string stock_status;  // instock | outofstock | onbackorder
+  std::string status;        // ok | rejected (a business failure: not retried until it changes)
+  std::string error;         // why it was rejected
+  absl::Time at = absl::InfinitePast();
+};
+
+// SKUs of one store claimed for publication by one job (Tx::TakeDirty).
+struct DirtyBatch {
+  std::vector<std::string> skus;  // oldest mark first
+  int64_t remaining = 0;          // dirty SKUs of the store left unclaimed
+};
+
+// One SKU whose level in the shop differed from the computed one at a reconciliation run.
+struct DriftRow {
+  int64_t id = 0;  // assigned by the store
+  std::string run_id;
+  std::string store_id;
+  std::string sku;
+  int64_t expected = 0;  // Keelson's ATS
+  int64_t found = 0;     // the shop's
+  std::string expected_status, found_status;
+  bool corrected = false;  // the expected level was published successfully
+  absl::Time at = absl::InfinitePast();
+};
+
+// One reconciliation run of one store.
+struct ReconcileRun {
+  std::string run_id;
+  std::string store_id;
+  absl::Time started_at = absl::InfinitePast();
+  absl::Time finished_at = absl::InfinitePast();
+  int64_t scanned = 0;    // items the shop listed
+  int64_t drifted = 0;    // of those, different from the computed level
+  int64_t corrected = 0;  // of those, published again successfully
+  int64_t unknown = 0;    // SKUs the shop lists that Keelson holds no position for
+};
+
+struct DriftQuery {
+  std::string store_id;
+  std::string run_id;    // "" = the store's latest run
+  int64_t after_id = 0;  // paging: rows with a greater id
+  int limit = 100;
+};
+
 // ---- transactions --------------------------------------------------------------------------
 
 // The unit of work inside Store::Transact. Everything done through one Tx commits together or
@@ -174,6 +240,40 @@ class Tx {
                                    std::string_view erp_number) = 0;
   // Named cursors (high-water marks of pollers), upserted.
   virtual absl::Status PutCursor(std::string_view name, std::string_view value) = 0;
+  // Removes an idempotency key (a "job pending" flag); returns whether it existed.
+  virtual absl::StatusOr<bool> DeleteIdempotencyKey(std::string_view key) = 0;
+
+  // Inventory. The positions of `sku` at every location it has one, ordered by location, as this
+  // transaction sees them.
+  virtual absl::StatusOr<std::vector<model::InventoryPosition>> GetPositions(
+      std::string_view sku) = 0;
+  // Appends `m` to the ledger (recorded_at = now; `at` defaults to now) and updates its position
+  // (created at zero on first use) atomically, with model::ApplyMovement's rules: a movement
+  // that would take on_hand, allocated or reserved below zero fails with kFailedPrecondition
+  // naming the field, and nothing is written. Returns the position after the movement.
+  virtual absl::StatusOr<model::InventoryPosition> ApplyMovement(const model::Movement& m) = 0;
+  // An order's reservations, ordered by sku then location.
+  virtual absl::StatusOr<std::vector<Reservation>> GetReservations(std::string_view order_ref) = 0;
+  // Upserts one (order_ref, sku, location) row; updated_at = now.
+  virtual absl::Status PutReservation(const Reservation& r) = 0;
+  // Marks `sku` as needing publication to `store_id`. Many marks coalesce into one row; a mark
+  // on a row a job has claimed (TakeDirty) makes it unclaimed again, so that job's ClearDirty
+  // keeps it for the next run.
+  virtual absl::Status MarkDirty(std::string_view store_id, std::string_view sku) = 0;
+  // Claims up to `max` dirty SKUs of `store_id` for `taker` (a job id), oldest mark first. Rows
+  // another taker claimed and never cleared (its job died) are claimed again. The rows stay until
+  // ClearDirty, so a job that crashes after taking loses nothing.
+  virtual absl::StatusOr<DirtyBatch> TakeDirty(std::string_view store_id, int max,
+                                               int64_t taker) = 0;
+  // Deletes the rows of `store_id` still claimed by `taker`; returns how many.
+  virtual absl::StatusOr<int64_t> ClearDirty(std::string_view store_id, int64_t taker) = 0;
+  // Upserts the last published level of (store_id, sku); `at` defaults to now.
+  virtual absl::Status PutPublished(const PublishedLevel& level) = 0;
+  // Appends a drift row (`at` defaults to now).
+  virtual absl::Status AddDrift(const DriftRow& row) = 0;
+  // Upserts a reconciliation run by run_id.
+  virtual absl::Status PutReconcileRun(const ReconcileRun& run) = 0;
+
   virtual absl::Time now() const = 0;
 };
 
@@ -276,6 +376,26 @@ class Store {
   virtual absl::StatusOr<std::optional<OrderRecord>> GetOrder(std::string_view store_id,
                                                               int64_t order_id) = 0;
   virtual absl::StatusOr<std::optional<std::string>> GetCursor(std::string_view name) = 0;
+
+  // Inventory (see Tx for the writes). Positions of `sku` ordered by location; empty when the
+  // SKU is unknown.
+  virtual absl::StatusOr<std::vector<model::InventoryPosition>> GetPositions(
+      std::string_view sku) = 0;
+  // The ledger of `sku` (every location), oldest first, ids greater than `after_id`.
+  virtual absl::StatusOr<std::vector<model::Movement>> ListMovements(std::string_view sku,
+                                                                     int64_t after_id,
+                                                                     int limit) = 0;
+  virtual absl::StatusOr<std::vector<Reservation>> GetReservations(std::string_view order_ref) = 0;
+  virtual absl::StatusOr<std::optional<PublishedLevel>> GetPublished(std::string_view store_id,
+                                                                     std::string_view sku) = 0;
+  // Dirty SKUs of `store_id` (claimed or not), oldest mark first.
+  virtual absl::StatusOr<std::vector<std::string>> ListDirty(std::string_view store_id,
+                                                             int limit) = 0;
+  // Drift rows of one run (or the store's latest), by id.
+  virtual absl::StatusOr<std::vector<DriftRow>> ListDrift(const DriftQuery& query) = 0;
+  // A run by id, or the store's latest when `run_id` is empty; nullopt when none.
+  virtual absl::StatusOr<std::optional<ReconcileRun>> GetReconcileRun(std::string_view store_id,
+                                                                      std::string_view run_id) = 0;
 };
 
 }  // namespace keelson::store

@@ -111,6 +111,89 @@ CREATE TABLE cursors (
 );
 CREATE INDEX xrefs_external_upper ON xrefs(UPPER(external_id));
 )sql",
+    // 3: sellable inventory: positions, the movement ledger, order reservations, the dirty set
+    // awaiting publication, the last published level per channel, reconciliation runs and drift.
+    R"sql(
+CREATE TABLE inventory_positions (
+  sku TEXT NOT NULL,
+  location TEXT NOT NULL,
+  on_hand BIGINT NOT NULL DEFAULT 0,
+  allocated BIGINT NOT NULL DEFAULT 0,
+  reserved BIGINT NOT NULL DEFAULT 0,
+  safety_stock BIGINT NOT NULL DEFAULT 0,
+  inbound BIGINT NOT NULL DEFAULT 0,
+  inbound_expected_at BIGINT,
+  as_of BIGINT,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (sku, location)
+);
+CREATE TABLE inventory_movements (
+  id INTEGER PRIMARY KEY,
+  sku TEXT NOT NULL,
+  location TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  quantity BIGINT NOT NULL,
+  expected_at BIGINT,
+  source TEXT NOT NULL DEFAULT '',
+  correlation_id TEXT NOT NULL DEFAULT '',
+  at BIGINT NOT NULL,
+  recorded_at BIGINT NOT NULL
+);
+CREATE INDEX inventory_movements_sku ON inventory_movements(sku, id);
+CREATE INDEX inventory_movements_correlation ON inventory_movements(correlation_id);
+CREATE TABLE inventory_reservations (
+  order_ref TEXT NOT NULL,
+  sku TEXT NOT NULL,
+  location TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  reserved BIGINT NOT NULL,
+  consumed BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (order_ref, sku, location)
+);
+CREATE TABLE inventory_dirty (
+  store_id TEXT NOT NULL,
+  sku TEXT NOT NULL,
+  marked_at BIGINT NOT NULL,
+  taken_by BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (store_id, sku)
+);
+CREATE INDEX inventory_dirty_order ON inventory_dirty(store_id, marked_at, sku);
+CREATE TABLE inventory_published (
+  store_id TEXT NOT NULL,
+  sku TEXT NOT NULL,
+  quantity BIGINT NOT NULL,
+  stock_status TEXT NOT NULL,
+  status TEXT NOT NULL,
+  error TEXT NOT NULL DEFAULT '',
+  at BIGINT NOT NULL,
+  PRIMARY KEY (store_id, sku)
+);
+CREATE TABLE inventory_reconcile_runs (
+  run_id TEXT PRIMARY KEY,
+  store_id TEXT NOT NULL,
+  started_at BIGINT NOT NULL,
+  finished_at BIGINT,
+  scanned BIGINT NOT NULL,
+  drifted BIGINT NOT NULL,
+  corrected BIGINT NOT NULL,
+  unknown BIGINT NOT NULL
+);
+CREATE INDEX inventory_reconcile_runs_store ON inventory_reconcile_runs(store_id, started_at);
+CREATE TABLE inventory_drift (
+  id INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL,
+  store_id TEXT NOT NULL,
+  sku TEXT NOT NULL,
+  expected BIGINT NOT NULL,
+  found BIGINT NOT NULL,
+  expected_status TEXT NOT NULL,
+  found_status TEXT NOT NULL,
+  corrected BIGINT NOT NULL,
+  at BIGINT NOT NULL
+);
+CREATE INDEX inventory_drift_run ON inventory_drift(run_id, id);
+)sql",
 };
 
 constexpr const char kJobColumns[] =
@@ -209,6 +292,80 @@ TimelineEvent ReadTimeline(const Stmt& s) {
   return e;
 }
 
+// Infinite times (an absent inbound date, no event yet) are NULL columns.
+void BindTime(Stmt& s, int i, absl::Time t) {
+  if (t == absl::InfiniteFuture() || t == absl::InfinitePast()) {
+    s.BindNull(i);
+  } else {
+    s.Bind(i, ToMillis(t));
+  }
+}
+absl::Time ReadTime(const Stmt& s, int col, absl::Time if_null) {
+  return s.IsNull(col) ? if_null : FromMillis(s.Int(col));
+}
+
+constexpr const char kPositionColumns[] =
+    "sku, location, on_hand, allocated, reserved, safety_stock, inbound, inbound_expected_at, "
+    "as_of, updated_at";
+
+model::InventoryPosition ReadPosition(const Stmt& s) {
+  model::InventoryPosition p;
+  p.sku = s.Text(0);
+  p.location = s.Text(1);
+  p.on_hand = s.Int(2);
+  p.allocated = s.Int(3);
+  p.reserved = s.Int(4);
+  p.safety_stock = s.Int(5);
+  p.inbound = s.Int(6);
+  p.inbound_expected_at = ReadTime(s, 7, absl::InfiniteFuture());
+  p.as_of = ReadTime(s, 8, absl::InfinitePast());
+  p.updated_at = FromMillis(s.Int(9));
+  return p;
+}
+
+constexpr const char kReservationColumns[] =
+    "order_ref, sku, location, channel, reserved, consumed, updated_at";
+
+Reservation ReadReservation(const Stmt& s) {
+  return Reservation{.order_ref = s.Text(0),
+                     .sku = s.Text(1),
+                     .location = s.Text(2),
+                     .channel = s.Text(3),
+                     .reserved = s.Int(4),
+                     .consumed = s.Int(5),
+                     .updated_at = FromMillis(s.Int(6))};
+}
+
+// Runs a query to completion, reading each row with `read`.
+template <typename T, typename Read>
+absl::StatusOr<std::vector<T>> Collect(Stmt& q, Read read) {
+  std::vector<T> out;
+  while (true) {
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(read(q));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<model::InventoryPosition>> QueryPositions(Stmt q, std::string_view sku) {
+  q.Bind(1, sku);
+  return Collect<model::InventoryPosition>(q, ReadPosition);
+}
+
+absl::StatusOr<std::vector<Reservation>> QueryReservations(Stmt q, std::string_view order_ref) {
+  q.Bind(1, order_ref);
+  return Collect<Reservation>(q, ReadReservation);
+}
+
+const std::string kPositionsSql = absl::StrCat("SELECT ", kPositionColumns,
+                                               " FROM inventory_positions WHERE sku=? "
+                                               "ORDER BY location");
+const std::string kReservationsSql =
+    absl::StrCat("SELECT ", kReservationColumns,
+                 " FROM inventory_reservations WHERE order_ref=? ORDER BY sku, location");
+
 class SqliteStore;
 
 class SqliteTx final : public Tx {
@@ -224,6 +381,17 @@ class SqliteTx final : public Tx {
   absl::Status SetOrderErp(std::string_view store_id, int64_t order_id, std::string_view erp_state,
                            std::string_view erp_id, std::string_view erp_number) override;
   absl::Status PutCursor(std::string_view name, std::string_view value) override;
+  absl::StatusOr<bool> DeleteIdempotencyKey(std::string_view key) override;
+  absl::StatusOr<std::vector<model::InventoryPosition>> GetPositions(std::string_view sku) override;
+  absl::StatusOr<model::InventoryPosition> ApplyMovement(const model::Movement& m) override;
+  absl::StatusOr<std::vector<Reservation>> GetReservations(std::string_view order_ref) override;
+  absl::Status PutReservation(const Reservation& r) override;
+  absl::Status MarkDirty(std::string_view store_id, std::string_view sku) override;
+  absl::StatusOr<DirtyBatch> TakeDirty(std::string_view store_id, int max, int64_t taker) override;
+  absl::StatusOr<int64_t> ClearDirty(std::string_view store_id, int64_t taker) override;
+  absl::Status PutPublished(const PublishedLevel& level) override;
+  absl::Status AddDrift(const DriftRow& row) override;
+  absl::Status PutReconcileRun(const ReconcileRun& run) override;
   absl::Time now() const override { return now_; }
 
  private:
@@ -804,6 +972,122 @@ class SqliteStore final : public Store {
     return std::optional<std::string>(q.Text(0));
   }
 
+  absl::StatusOr<std::vector<model::InventoryPosition>> GetPositions(
+      std::string_view sku) override {
+    ReadHandle rd(this);
+    return QueryPositions(rd.Prepare(kPositionsSql), sku);
+  }
+
+  absl::StatusOr<std::vector<model::Movement>> ListMovements(std::string_view sku, int64_t after_id,
+                                                             int limit) override {
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(
+        "SELECT id, sku, location, kind, quantity, expected_at, source, correlation_id, at, "
+        "recorded_at FROM inventory_movements WHERE sku=? AND id>? ORDER BY id LIMIT ?");
+    q.Bind(1, sku).Bind(2, after_id).Bind(3, static_cast<int64_t>(limit));
+    return Collect<model::Movement>(q, [](const Stmt& s) {
+      model::Movement m;
+      m.id = s.Int(0);
+      m.sku = s.Text(1);
+      m.location = s.Text(2);
+      // Kinds are written from the enum; an unknown one would be a newer binary's.
+      m.kind = model::ParseMovementKind(s.Text(3)).value_or(model::MovementKind::kAdjustment);
+      m.quantity = s.Int(4);
+      m.expected_at = ReadTime(s, 5, absl::InfiniteFuture());
+      m.source = s.Text(6);
+      m.correlation_id = s.Text(7);
+      m.at = FromMillis(s.Int(8));
+      m.recorded_at = FromMillis(s.Int(9));
+      return m;
+    });
+  }
+
+  absl::StatusOr<std::vector<Reservation>> GetReservations(std::string_view order_ref) override {
+    ReadHandle rd(this);
+    return QueryReservations(rd.Prepare(kReservationsSql), order_ref);
+  }
+
+  absl::StatusOr<std::optional<PublishedLevel>> GetPublished(std::string_view store_id,
+                                                             std::string_view sku) override {
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(
+        "SELECT quantity, stock_status, status, error, at FROM inventory_published "
+        "WHERE store_id=? AND sku=?");
+    q.Bind(1, store_id).Bind(2, sku);
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<PublishedLevel>();
+    return std::optional<PublishedLevel>(PublishedLevel{.store_id = std::string(store_id),
+                                                        .sku = std::string(sku),
+                                                        .quantity = q.Int(0),
+                                                        .stock_status = q.Text(1),
+                                                        .status = q.Text(2),
+                                                        .error = q.Text(3),
+                                                        .at = FromMillis(q.Int(4))});
+  }
+
+  absl::StatusOr<std::vector<std::string>> ListDirty(std::string_view store_id,
+                                                     int limit) override {
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(
+        "SELECT sku FROM inventory_dirty WHERE store_id=? ORDER BY marked_at, sku LIMIT ?");
+    q.Bind(1, store_id).Bind(2, static_cast<int64_t>(limit));
+    return Collect<std::string>(q, [](const Stmt& s) { return s.Text(0); });
+  }
+
+  absl::StatusOr<std::vector<DriftRow>> ListDrift(const DriftQuery& query) override {
+    std::string run_id = query.run_id;
+    if (run_id.empty()) {
+      auto latest = GetReconcileRun(query.store_id, "");
+      if (!latest.ok()) return latest.status();
+      if (!latest->has_value()) return std::vector<DriftRow>();
+      run_id = (*latest)->run_id;
+    }
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(
+        "SELECT id, run_id, store_id, sku, expected, found, expected_status, found_status, "
+        "corrected, at FROM inventory_drift WHERE run_id=? AND id>? ORDER BY id LIMIT ?");
+    q.Bind(1, run_id).Bind(2, query.after_id).Bind(3, static_cast<int64_t>(query.limit));
+    return Collect<DriftRow>(q, [](const Stmt& s) {
+      return DriftRow{.id = s.Int(0),
+                      .run_id = s.Text(1),
+                      .store_id = s.Text(2),
+                      .sku = s.Text(3),
+                      .expected = s.Int(4),
+                      .found = s.Int(5),
+                      .expected_status = s.Text(6),
+                      .found_status = s.Text(7),
+                      .corrected = s.Int(8) != 0,
+                      .at = FromMillis(s.Int(9))};
+    });
+  }
+
+  absl::StatusOr<std::optional<ReconcileRun>> GetReconcileRun(std::string_view store_id,
+                                                              std::string_view run_id) override {
+    ReadHandle rd(this);
+    const char* cols =
+        "SELECT run_id, store_id, started_at, finished_at, scanned, drifted, corrected, unknown "
+        "FROM inventory_reconcile_runs ";
+    Stmt q = rd.Prepare(run_id.empty() ? absl::StrCat(cols,
+                                                      "WHERE store_id=?1 ORDER BY started_at DESC, "
+                                                      "run_id DESC LIMIT 1")
+                                       : absl::StrCat(cols, "WHERE store_id=?1 AND run_id=?2"));
+    q.Bind(1, store_id);
+    if (!run_id.empty()) q.Bind(2, run_id);
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<ReconcileRun>();
+    return std::optional<ReconcileRun>(
+        ReconcileRun{.run_id = q.Text(0),
+                     .store_id = q.Text(1),
+                     .started_at = FromMillis(q.Int(2)),
+                     .finished_at = ReadTime(q, 3, absl::InfinitePast()),
+                     .scanned = q.Int(4),
+                     .drifted = q.Int(5),
+                     .corrected = q.Int(6),
+                     .unknown = q.Int(7)});
+  }
+
   // ---- used by SqliteTx (mu_ held) ----
   absl::StatusOr<int64_t> InsertJob(const NewJob& job, absl::Time now) {
     const int64_t now_ms = ToMillis(now);
@@ -1089,6 +1373,153 @@ absl::Status SqliteTx::PutCursor(std::string_view name, std::string_view value) 
       "INSERT INTO cursors(name, value, updated_at) VALUES(?,?,?) ON CONFLICT(name) DO UPDATE "
       "SET value=excluded.value, updated_at=excluded.updated_at");
   s.Bind(1, name).Bind(2, value).Bind(3, ToMillis(now_));
+  return s.Exec();
+}
+
+absl::StatusOr<bool> SqliteTx::DeleteIdempotencyKey(std::string_view key) {
+  Stmt s = store_->Prepare("DELETE FROM idem_keys WHERE key=?");
+  s.Bind(1, key);
+  if (auto e = s.Exec(); !e.ok()) return e;
+  return sqlite3_changes(store_->db()) > 0;
+}
+
+absl::StatusOr<std::vector<model::InventoryPosition>> SqliteTx::GetPositions(std::string_view sku) {
+  return QueryPositions(store_->Prepare(kPositionsSql), sku);
+}
+
+absl::StatusOr<model::InventoryPosition> SqliteTx::ApplyMovement(const model::Movement& in) {
+  model::Movement m = in;
+  if (m.at == absl::InfinitePast()) m.at = now_;
+  model::InventoryPosition p{.sku = m.sku, .location = m.location};
+  {
+    Stmt q = store_->Prepare(absl::StrCat("SELECT ", kPositionColumns,
+                                          " FROM inventory_positions WHERE sku=? AND location=?"));
+    q.Bind(1, m.sku).Bind(2, m.location);
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (*row) p = ReadPosition(q);
+  }
+  if (auto st = model::ApplyMovement(m, &p); !st.ok()) return st;
+  p.updated_at = now_;
+  {
+    Stmt u = store_->Prepare(
+        "INSERT INTO inventory_positions(sku, location, on_hand, allocated, reserved, "
+        "safety_stock, inbound, inbound_expected_at, as_of, updated_at) "
+        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) ON CONFLICT(sku, location) DO UPDATE SET "
+        "on_hand=excluded.on_hand, allocated=excluded.allocated, reserved=excluded.reserved, "
+        "safety_stock=excluded.safety_stock, inbound=excluded.inbound, "
+        "inbound_expected_at=excluded.inbound_expected_at, as_of=excluded.as_of, "
+        "updated_at=excluded.updated_at");
+    u.Bind(1, p.sku).Bind(2, p.location).Bind(3, p.on_hand).Bind(4, p.allocated);
+    u.Bind(5, p.reserved).Bind(6, p.safety_stock).Bind(7, p.inbound);
+    BindTime(u, 8, p.inbound_expected_at);
+    BindTime(u, 9, p.as_of);
+    u.Bind(10, ToMillis(now_));
+    if (auto e = u.Exec(); !e.ok()) return e;
+  }
+  Stmt ins = store_->Prepare(
+      "INSERT INTO inventory_movements(sku, location, kind, quantity, expected_at, source, "
+      "correlation_id, at, recorded_at) VALUES(?,?,?,?,?,?,?,?,?)");
+  ins.Bind(1, m.sku).Bind(2, m.location).Bind(3, model::MovementKindName(m.kind));
+  ins.Bind(4, m.quantity);
+  BindTime(ins, 5, m.expected_at);
+  ins.Bind(6, m.source).Bind(7, m.correlation_id).Bind(8, ToMillis(m.at));
+  ins.Bind(9, ToMillis(now_));
+  if (auto e = ins.Exec(); !e.ok()) return e;
+  return p;
+}
+
+absl::StatusOr<std::vector<Reservation>> SqliteTx::GetReservations(std::string_view order_ref) {
+  return QueryReservations(store_->Prepare(kReservationsSql), order_ref);
+}
+
+absl::Status SqliteTx::PutReservation(const Reservation& r) {
+  Stmt s = store_->Prepare(
+      "INSERT INTO inventory_reservations(order_ref, sku, location, channel, reserved, consumed, "
+      "updated_at) VALUES(?,?,?,?,?,?,?) ON CONFLICT(order_ref, sku, location) DO UPDATE SET "
+      "channel=excluded.channel, reserved=excluded.reserved, consumed=excluded.consumed, "
+      "updated_at=excluded.updated_at");
+  s.Bind(1, r.order_ref).Bind(2, r.sku).Bind(3, r.location).Bind(4, r.channel);
+  s.Bind(5, r.reserved).Bind(6, r.consumed).Bind(7, ToMillis(now_));
+  return s.Exec();
+}
+
+absl::Status SqliteTx::MarkDirty(std::string_view store_id, std::string_view sku) {
+  // An unclaimed row keeps its first mark (oldest first stays fair); a claimed one is released
+  // from its taker and queues again at the back.
+  Stmt s = store_->Prepare(
+      "INSERT INTO inventory_dirty(store_id, sku, marked_at, taken_by) VALUES(?,?,?,0) "
+      "ON CONFLICT(store_id, sku) DO UPDATE SET marked_at = CASE WHEN "
+      "inventory_dirty.taken_by = 0 THEN inventory_dirty.marked_at ELSE excluded.marked_at END, "
+      "taken_by = 0");
+  s.Bind(1, store_id).Bind(2, sku).Bind(3, ToMillis(now_));
+  return s.Exec();
+}
+
+absl::StatusOr<DirtyBatch> SqliteTx::TakeDirty(std::string_view store_id, int max, int64_t taker) {
+  DirtyBatch batch;
+  {
+    Stmt q = store_->Prepare(
+        "SELECT sku FROM inventory_dirty WHERE store_id=? ORDER BY marked_at, sku LIMIT ?");
+    q.Bind(1, store_id).Bind(2, static_cast<int64_t>(max));
+    auto skus = Collect<std::string>(q, [](const Stmt& r) { return r.Text(0); });
+    if (!skus.ok()) return skus.status();
+    batch.skus = *std::move(skus);
+  }
+  for (const std::string& sku : batch.skus) {
+    Stmt u = store_->Prepare("UPDATE inventory_dirty SET taken_by=? WHERE store_id=? AND sku=?");
+    u.Bind(1, taker).Bind(2, store_id).Bind(3, sku);
+    if (auto e = u.Exec(); !e.ok()) return e;
+  }
+  Stmt c =
+      store_->Prepare("SELECT COUNT(*) FROM inventory_dirty WHERE store_id=? AND taken_by <> ?");
+  c.Bind(1, store_id).Bind(2, taker);
+  auto row = c.Step();
+  if (!row.ok()) return row.status();
+  batch.remaining = c.Int(0);
+  return batch;
+}
+
+absl::StatusOr<int64_t> SqliteTx::ClearDirty(std::string_view store_id, int64_t taker) {
+  Stmt s = store_->Prepare("DELETE FROM inventory_dirty WHERE store_id=? AND taken_by=?");
+  s.Bind(1, store_id).Bind(2, taker);
+  if (auto e = s.Exec(); !e.ok()) return e;
+  return static_cast<int64_t>(sqlite3_changes(store_->db()));
+}
+
+absl::Status SqliteTx::PutPublished(const PublishedLevel& l) {
+  Stmt s = store_->Prepare(
+      "INSERT INTO inventory_published(store_id, sku, quantity, stock_status, status, error, at) "
+      "VALUES(?,?,?,?,?,?,?) ON CONFLICT(store_id, sku) DO UPDATE SET "
+      "quantity=excluded.quantity, stock_status=excluded.stock_status, status=excluded.status, "
+      "error=excluded.error, at=excluded.at");
+  s.Bind(1, l.store_id).Bind(2, l.sku).Bind(3, l.quantity).Bind(4, l.stock_status);
+  s.Bind(5, l.status.empty() ? std::string_view("ok") : l.status).Bind(6, l.error);
+  s.Bind(7, ToMillis(l.at == absl::InfinitePast() ? now_ : l.at));
+  return s.Exec();
+}
+
+absl::Status SqliteTx::AddDrift(const DriftRow& r) {
+  Stmt s = store_->Prepare(
+      "INSERT INTO inventory_drift(run_id, store_id, sku, expected, found, expected_status, "
+      "found_status, corrected, at) VALUES(?,?,?,?,?,?,?,?,?)");
+  s.Bind(1, r.run_id).Bind(2, r.store_id).Bind(3, r.sku).Bind(4, r.expected).Bind(5, r.found);
+  s.Bind(6, r.expected_status).Bind(7, r.found_status);
+  s.Bind(8, int64_t{r.corrected ? 1 : 0});
+  s.Bind(9, ToMillis(r.at == absl::InfinitePast() ? now_ : r.at));
+  return s.Exec();
+}
+
+absl::Status SqliteTx::PutReconcileRun(const ReconcileRun& r) {
+  Stmt s = store_->Prepare(
+      "INSERT INTO inventory_reconcile_runs(run_id, store_id, started_at, finished_at, scanned, "
+      "drifted, corrected, unknown) VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(run_id) DO UPDATE SET "
+      "finished_at=excluded.finished_at, scanned=excluded.scanned, drifted=excluded.drifted, "
+      "corrected=excluded.corrected, unknown=excluded.unknown");
+  s.Bind(1, r.run_id).Bind(2, r.store_id);
+  s.Bind(3, ToMillis(r.started_at == absl::InfinitePast() ? now_ : r.started_at));
+  BindTime(s, 4, r.finished_at);
+  s.Bind(5, r.scanned).Bind(6, r.drifted).Bind(7, r.corrected).Bind(8, r.unknown);
   return s.Exec();
 }
 

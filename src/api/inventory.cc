@@ -1,0 +1,203 @@
+#include "api/inventory.h"
+
+#include "absl/strings/str_cat.h"
+#include "api/views.h"
+#include "core/strings.h"
+
+namespace keelson::api {
+namespace {
+
+using net::http::status;
+using nlohmann::json;
+
+absl::Status Invalid(std::string_view field, std::string_view what) {
+  return absl::InvalidArgumentError(core::Cat(field, ": ", what));
+}
+
+absl::StatusOr<std::string> RequiredString(const json& body, const char* field) {
+  if (!body.contains(field)) return Invalid(field, "is required");
+  const json& v = body[field];
+  if (!v.is_string() || v.get<std::string>().empty()) {
+    return Invalid(field, "must be a non-empty string");
+  }
+  return v.get<std::string>();
+}
+
+// Absent → nullopt; otherwise an integer >= 0.
+absl::StatusOr<std::optional<int64_t>> Quantity(const json& body, const char* field,
+                                                bool required) {
+  if (!body.contains(field) || body[field].is_null()) {
+    if (required) return Invalid(field, "is required");
+    return std::optional<int64_t>();
+  }
+  const json& v = body[field];
+  if (!v.is_number_integer()) return Invalid(field, "must be an integer");
+  if (v.is_number_unsigned() ? v.get<uint64_t>() > INT64_MAX : v.get<int64_t>() < 0) {
+    return Invalid(field, "must be an integer >= 0");
+  }
+  return std::optional<int64_t>(v.get<int64_t>());
+}
+
+absl::StatusOr<absl::Time> Rfc3339(const json& body, const char* field) {
+  if (!body.contains(field)) return Invalid(field, "is required");
+  const json& v = body[field];
+  absl::Time t;
+  std::string err;
+  if (!v.is_string() || !absl::ParseTime(absl::RFC3339_full, v.get<std::string>(), &t, &err)) {
+    return Invalid(field, "must be an RFC 3339 date-time, e.g. \"2026-03-01T10:00:00Z\"");
+  }
+  return t;
+}
+
+json PositionJson(const model::InventoryPosition& p) {
+  return {{"location", p.location},
+          {"on_hand", p.on_hand},
+          {"allocated", p.allocated},
+          {"reserved", p.reserved},
+          {"safety_stock", p.safety_stock},
+          {"ats", model::SellableAt(p)},
+          {"inbound", p.inbound},
+          {"inbound_expected_at", FormatRfc3339(p.inbound_expected_at)},
+          {"as_of", FormatRfc3339(p.as_of)},
+          {"updated_at", FormatRfc3339(p.updated_at)}};
+}
+
+}  // namespace
+
+absl::StatusOr<flows::StockEvent> ParseStockEvent(std::string_view text) {
+  json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object()) return absl::InvalidArgumentError("the body must be a JSON object");
+  flows::StockEvent e;
+  {
+    auto v = RequiredString(body, "event_id");
+    if (!v.ok()) return v.status();
+    e.event_id = *std::move(v);
+  }
+  {
+    auto v = RequiredString(body, "sku");
+    if (!v.ok()) return v.status();
+    e.sku = *std::move(v);
+  }
+  {
+    auto v = RequiredString(body, "location");
+    if (!v.ok()) return v.status();
+    e.location = *std::move(v);
+  }
+  {
+    auto v = Quantity(body, "on_hand", /*required=*/true);
+    if (!v.ok()) return v.status();
+    e.on_hand = **v;
+  }
+  {
+    auto v = Rfc3339(body, "occurred_at");
+    if (!v.ok()) return v.status();
+    e.occurred_at = *v;
+  }
+  for (auto [field, out] :
+       {std::pair<const char*, std::optional<int64_t>*>{"allocated", &e.allocated},
+        {"inbound", &e.inbound},
+        {"safety_stock", &e.safety_stock}}) {
+    auto v = Quantity(body, field, /*required=*/false);
+    if (!v.ok()) return v.status();
+    *out = *v;
+  }
+  if (e.inbound.value_or(0) > 0) {
+    auto v = Rfc3339(body, "inbound_expected_at");
+    if (!v.ok()) return v.status();
+    e.inbound_expected_at = *v;
+  }
+  if (body.contains("source")) {
+    if (!body["source"].is_string() || body["source"].get<std::string>().empty()) {
+      return Invalid("source", "must be a non-empty string");
+    }
+    e.source = body["source"].get<std::string>();
+  }
+  return e;
+}
+
+absl::StatusOr<json> InventoryView(store::Store& store, const flows::InventoryService& service,
+                                   std::string_view sku, absl::Time now) {
+  auto ps = store.GetPositions(sku);
+  if (!ps.ok()) return ps.status();
+  if (ps->empty()) {
+    return absl::NotFoundError(core::Cat("SKU \"", sku, "\" has no inventory position"));
+  }
+  json locations = json::array();
+  model::InventoryPosition total;
+  for (const model::InventoryPosition& p : *ps) {
+    locations.push_back(PositionJson(p));
+    total.on_hand += p.on_hand;
+    total.allocated += p.allocated;
+    total.reserved += p.reserved;
+    total.safety_stock += p.safety_stock;
+    total.inbound += p.inbound;
+  }
+  json channels = json::array();
+  for (const model::ChannelRule& rule : service.channels()) {
+    const int64_t ats = model::ComputeAts(*ps, rule, now);
+    json per_location = json::array();
+    for (const std::string& loc : rule.locations) {
+      int64_t sellable = 0;
+      for (const model::InventoryPosition& p : *ps) {
+        if (p.location == loc) sellable = model::SellableAt(p);
+      }
+      per_location.push_back({{"location", loc}, {"ats", sellable}});
+    }
+    auto published = store.GetPublished(rule.channel, sku);
+    if (!published.ok()) return published.status();
+    json pub = nullptr;
+    if (published->has_value()) {
+      const store::PublishedLevel& l = **published;
+      pub = {{"quantity", l.quantity},
+             {"stock_status", l.stock_status},
+             {"status", l.status},
+             {"at", FormatRfc3339(l.at)}};
+      if (!l.error.empty()) pub["error"] = l.error;
+    }
+    channels.push_back({{"store", rule.channel},
+                        {"ats", ats},
+                        {"stock_status", model::StockStatusFor(ats, rule)},
+                        {"pooled", model::PooledAts(*ps, rule, now)},
+                        {"locations", per_location},
+                        {"published", pub}});
+  }
+  return json{{"sku", sku},
+              {"on_hand", total.on_hand},
+              {"allocated", total.allocated},
+              {"reserved", total.reserved},
+              {"safety_stock", total.safety_stock},
+              {"inbound", total.inbound},
+              {"locations", locations},
+              {"channels", channels}};
+}
+
+void AddInventoryRoutes(net::Router& router, const OpsDeps& deps, flows::InventoryService* service,
+                        std::function<void()> on_enqueue) {
+  router.Add(net::http::verb::post, "/v1/inventory/events",
+             GuardedHandler(deps, [deps, service, on_enqueue](net::HttpRequest& req) {
+               absl::StatusOr<flows::StockEvent> event = ParseStockEvent(req.raw.body());
+               if (!event.ok()) return ProblemFromStatus(event.status());
+               flows::StockEventResult result = flows::StockEventResult::kDuplicate;
+               absl::Status st =
+                   deps.store->Transact(deps.clock->Now(), [&](store::Tx& tx) -> absl::Status {
+                     auto r = service->ApplyStockEvent(tx, *event);
+                     if (!r.ok()) return r.status();
+                     result = *r;
+                     return absl::OkStatus();
+                   });
+               if (!st.ok()) return ProblemFromStatus(st);
+               if (result == flows::StockEventResult::kApplied && on_enqueue) on_enqueue();
+               return net::Json(status::ok, json{{"status", flows::StockEventResultName(result)},
+                                                 {"event_id", event->event_id}}
+                                                .dump());
+             }));
+  router.Add(net::http::verb::get, "/v1/inventory/{sku}",
+             GuardedHandler(deps, [deps, service](net::HttpRequest& req) {
+               auto view =
+                   InventoryView(*deps.store, *service, req.params["sku"], deps.clock->Now());
+               if (!view.ok()) return ProblemFromStatus(view.status());
+               return net::Json(status::ok, view->dump());
+             }));
+}
+
+}  // namespace keelson::api
