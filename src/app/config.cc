@@ -203,6 +203,7 @@ class Decoder {
   void OrderToCash(const YAML::Node& node, const std::string& path, OrderToCashConfig* o2c);
   void Log(const YAML::Node& node, const std::string& path, LogConfig* log);
   void Ops(const YAML::Node& node, const std::string& path, OpsConfig* ops);
+  void Inventory(const YAML::Node& node, const std::string& path, InventoryConfig* inventory);
 
   void RequireNonEmpty(bool empty, const std::string& path) {
     if (empty && !HasErrorAt(path)) Error(path, "required");
@@ -465,6 +466,8 @@ void Decoder::Root(const YAML::Node& root, Config* config) {
                   [&](const YAML::Node& n, const std::string& p) {
                     OrderToCash(n, p, &config->order_to_cash);
                   }),
+          Section("inventory", [&](const YAML::Node& n,
+                                   const std::string& p) { Inventory(n, p, &config->inventory); }),
           Section("jobs",
                   [&](const YAML::Node& n, const std::string& p) { Jobs(n, p, &config->jobs); }),
           Section("log",
@@ -474,6 +477,13 @@ void Decoder::Root(const YAML::Node& root, Config* config) {
       });
   if (config->stores.empty() && !HasErrorAt("stores") && !HasErrorAt("")) {
     Error("stores", "at least one store is required");
+  }
+  for (size_t i = 0; i < config->inventory.channels.size(); ++i) {
+    const std::string& store = config->inventory.channels[i].store;
+    const std::string p = JoinKey(JoinIndex("inventory.channels", i), "store");
+    if (!store.empty() && config->FindStore(store) == nullptr && !HasErrorAt(p)) {
+      Error(p, absl::StrCat("no store with id \"", store, "\" in stores"));
+    }
   }
 }
 
@@ -686,6 +696,62 @@ void Decoder::Log(const YAML::Node& node, const std::string& path, LogConfig* lo
           Enum("level", &log->level, {"trace", "debug", "info", "warn", "error"}),
           Enum("format", &log->format, {"json", "text"}),
       });
+}
+
+void Decoder::Inventory(const YAML::Node& node, const std::string& path,
+                        InventoryConfig* inventory) {
+  inventory->present = true;
+  constexpr Bounds kPercent{0, 100, "must be between 0 and 100"};
+  Map(node, path,
+      {
+          Section("channels",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    List(n, p, [&](const YAML::Node& item, const std::string& ip) {
+                      InventoryChannelConfig& c = inventory->channels.emplace_back();
+                      if (RequireMapping(item, ip)) return;
+                      Map(item, ip,
+                          {
+                              Str("store", &c.store),
+                              Section("locations",
+                                      [&](const YAML::Node& ln, const std::string& lp) {
+                                        const bool list = List(
+                                            ln, lp,
+                                            [&](const YAML::Node& loc, const std::string& locp) {
+                                              auto text = Scalar(loc, locp, "must be a string");
+                                              if (!text) return;
+                                              if (text->empty()) {
+                                                Error(locp, "must not be empty");
+                                                return;
+                                              }
+                                              c.locations.push_back(std::move(*text));
+                                            });
+                                        if (list && ln.size() == 0) Error(lp, "must not be empty");
+                                      }),
+                              Bool("backorderable", &c.backorderable),
+                              Int64("inbound_horizon_days", &c.inbound_horizon_days, kNonNegative),
+                              Int64("percent", &c.percent, kPercent),
+                              Int64("cap", &c.cap, kNonNegative),
+                              Int64("holdback", &c.holdback, kNonNegative),
+                          });
+                      RequireNonEmpty(c.store.empty(), JoinKey(ip, "store"));
+                      RequireNonEmpty(c.locations.empty(), JoinKey(ip, "locations"));
+                    });
+                    std::set<std::string> seen;
+                    for (size_t i = 0; i < inventory->channels.size(); ++i) {
+                      const std::string& store = inventory->channels[i].store;
+                      if (!store.empty() && !seen.insert(store).second) {
+                        Error(JoinKey(JoinIndex(p, i), "store"),
+                              absl::StrCat("duplicate channel for store \"", store, "\""));
+                      }
+                    }
+                  }),
+          Int("publish_batch", &inventory->publish_batch,
+              Bounds{1, 1000, "must be between 1 and 1000"}),
+          Int64("reconcile_interval_s", &inventory->reconcile_interval_s, kNonNegative),
+      });
+  if (inventory->channels.empty() && !HasErrorAt(JoinKey(path, "channels"))) {
+    Error(JoinKey(path, "channels"), "at least one channel is required");
+  }
 }
 
 void Decoder::Ops(const YAML::Node& node, const std::string& path, OpsConfig* ops) {

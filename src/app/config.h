@@ -170,6 +170,25 @@ struct OrderToCashConfig {
   int64_t backfill_lookback_hours = 24; // how far back the first poll of a store reaches
 };
 
+// Sellable inventory (flows/inventory.h): which stores get stock levels, from which locations,
+// by which allocation rule. Absent = no inventory sync.
+struct InventoryChannelConfig {
+  std::string store;                   // a configured store id (required)
+  std::vector<std::string> locations;  // locations serving it, in reservation order (required)
+  bool backorderable = false;          // inbound within the horizon counts; 0 shows onbackorder
+  int64_t inbound_horizon_days = 0;    // >= 0
+  int64_t percent = 100;               // share of the pooled ATS, 0..100
+  int64_t cap = -1;                    // at most this many; -1 = no cap
+  int64_t holdback = 0;                // units kept back for other channels
+};
+
+struct InventoryConfig {
+  bool present = false;
+  std::vector<InventoryChannelConfig> channels;
+  int publish_batch = 1000;            // dirty SKUs per publish run, 1..1000
+  int64_t reconcile_interval_s = 3600; // full comparison with the shop; 0 = off
+};
+
 struct LogConfig {
   std::string level = "info";   // trace | debug | info | warn | error
   std::string format = "json";  // json | text
@@ -190,6 +209,7 @@ struct Config {
   std::vector<StoreConfig> stores;
   ErpConfig erp;
   OrderToCashConfig order_to_cash;
+  InventoryConfig inventory;
   JobsConfig jobs;
   LogConfig log;
   OpsConfig ops;

@@ -304,6 +304,59 @@ jobs: {lanes: {erp: 0, shop: 2}}
             "jobs.lanes.shop: unknown key\n");
 }
 
+TEST(ConfigTest, InventoryChannels) {
+  ConfigResult r = ParseConfig(R"(
+stores:
+  - {id: main, url: "https://a", webhook_secret: w}
+  - {id: outlet, url: "https://b", webhook_secret: w}
+inventory:
+  channels:
+    - {store: main, locations: [WH1, WH2]}
+    - {store: outlet, locations: [WH2], backorderable: true, inbound_horizon_days: 14,
+       percent: 40, cap: 25, holdback: 3}
+  publish_batch: 500
+  reconcile_interval_s: 900
+)",
+                               kNoEnv);
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  const InventoryConfig& inv = r.config.inventory;
+  EXPECT_TRUE(inv.present);
+  ASSERT_EQ(inv.channels.size(), 2u);
+  EXPECT_EQ(inv.channels[0].store, "main");
+  EXPECT_THAT(inv.channels[0].locations, ElementsAre("WH1", "WH2"));
+  EXPECT_EQ(inv.channels[0].percent, 100);
+  EXPECT_EQ(inv.channels[0].cap, -1);
+  EXPECT_TRUE(inv.channels[1].backorderable);
+  EXPECT_EQ(inv.channels[1].inbound_horizon_days, 14);
+  EXPECT_EQ(inv.channels[1].percent, 40);
+  EXPECT_EQ(inv.channels[1].cap, 25);
+  EXPECT_EQ(inv.channels[1].holdback, 3);
+  EXPECT_EQ(inv.publish_batch, 500);
+  EXPECT_EQ(inv.reconcile_interval_s, 900);
+}
+
+TEST(ConfigTest, InventoryErrorsNameTheirKeys) {
+  ConfigResult r = ParseConfig(R"(
+stores:
+  - {id: main, url: "https://a", webhook_secret: w}
+inventory:
+  channels:
+    - {store: main, locations: [], percent: 150}
+    - {store: main, locations: [WH1]}
+    - {store: shop2, locations: [""]}
+  publish_batch: 5000
+)",
+                               kNoEnv);
+  EXPECT_EQ(FormatErrors(r.errors),
+            "inventory.channels[0].locations: must not be empty\n"
+            "inventory.channels[0].percent: must be between 0 and 100\n"
+            "inventory.channels[2].locations[0]: must not be empty\n"
+            "inventory.channels[2].locations: required\n"
+            "inventory.channels[1].store: duplicate channel for store \"main\"\n"
+            "inventory.publish_batch: must be between 1 and 1000\n"
+            "inventory.channels[2].store: no store with id \"shop2\" in stores\n");
+}
+
 TEST(ConfigTest, StoresAreRequired) {
   EXPECT_EQ(Errors(""), "stores: at least one store is required\n");
   EXPECT_EQ(Errors("stores: []"), "stores: at least one store is required\n");

@@ -9,10 +9,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/ops.h"
+#include "api/inventory.h"
 #include "api/orders.h"
 #include "app/wiring.h"
 #include "connectors/woocommerce/mapping.h"
 #include "flows/backfill.h"
+#include "flows/inventory.h"
 #include "flows/order_to_cash.h"
 #include "api/woocommerce_webhooks.h"
 #include "flows/webhook_ingest.h"
@@ -66,6 +68,52 @@ void RegisterJobHandlers(const Config& config, const Connectors& connectors,
            .ingest_job_kind = api::kWooIngestJobKind}));
 }
 
+flows::InventoryOptions InventoryOptionsFrom(const Config& config) {
+  flows::InventoryOptions o;
+  for (const InventoryChannelConfig& c : config.inventory.channels) {
+    model::ChannelRule r;
+    r.channel = c.store;
+    r.locations = c.locations;
+    r.backorderable = c.backorderable;
+    r.inbound_horizon = absl::Hours(24 * c.inbound_horizon_days);
+    r.percent = static_cast<int>(c.percent);
+    if (c.cap >= 0) r.cap = c.cap;
+    r.holdback = c.holdback;
+    o.channels.push_back(std::move(r));
+  }
+  o.publish_batch = config.inventory.publish_batch;
+  o.max_attempts = config.jobs.max_attempts;
+  return o;
+}
+
+// Order-to-cash moves stock through these, in the commit that accepts the order's new state.
+flows::StockHooks StockHooksFor(flows::InventoryService* inv) {
+  flows::StockHooks h;
+  if (inv == nullptr) return h;
+  auto to_lines = [](const flows::StockHooks::Lines& lines) {
+    std::vector<flows::InventoryLine> out;
+    for (const auto& [sku, qty] : lines) out.push_back({sku, qty});
+    return out;
+  };
+  h.reserve = [inv, to_lines](store::Tx& tx, std::string_view store, std::string_view ref,
+                              const flows::StockHooks::Lines& lines) -> absl::Status {
+    if (inv->Channel(store) == nullptr) return absl::OkStatus();
+    const auto l = to_lines(lines);
+    return inv->Reserve(tx, ref, l, store).status();
+  };
+  h.consume = [inv, to_lines](store::Tx& tx, std::string_view store, std::string_view ref,
+                              const flows::StockHooks::Lines& lines) -> absl::Status {
+    if (inv->Channel(store) == nullptr) return absl::OkStatus();
+    const auto l = to_lines(lines);
+    return inv->Consume(tx, ref, l).status();
+  };
+  h.release = [inv](store::Tx& tx, std::string_view store, std::string_view ref) -> absl::Status {
+    if (inv->Channel(store) == nullptr) return absl::OkStatus();
+    return inv->Release(tx, ref).status();
+  };
+  return h;
+}
+
 flows::OrderToCashOptions OrderToCashOptionsFrom(const Config& config) {
   flows::OrderToCashOptions o;
   o.create_on.clear();
@@ -116,18 +164,26 @@ int Serve(const Config& config, const ServeOptions& options) {
     return 2;
   }
   std::unique_ptr<Connectors> connectors = std::move(*connectors_or);
+  std::unique_ptr<flows::InventoryService> inventory;
+  if (config.inventory.present) {
+    inventory = std::make_unique<flows::InventoryService>(
+        connectors->stock_sink.get(), InventoryOptionsFrom(config), &metrics);
+  }
   std::unique_ptr<flows::OrderToCash> o2c;
   if (connectors->erp != nullptr) {
+    flows::OrderToCashOptions o2c_options = OrderToCashOptionsFrom(config);
+    o2c_options.stock = StockHooksFor(inventory.get());
     o2c = std::make_unique<flows::OrderToCash>(
         connectors->erp.get(), &MapWooOrder,
         [c = connectors.get()](std::string_view store_id) { return c->ShopFor(store_id); },
-        OrderToCashOptionsFrom(config), &metrics);
+        std::move(o2c_options), &metrics);
   } else {
     obs::LogWarn("no erp configured: orders are received and recorded, but not sent to an ERP");
   }
 
   jobs::HandlerRegistry handlers;
   RegisterJobHandlers(config, *connectors, o2c.get(), handlers);
+  if (inventory != nullptr) inventory->Register(handlers);
   jobs::ConnectorControls controls(store.get(), clock, {kErpConnector, kWooConnector});
   jobs::RunnerOptions ro;
   ro.workers = config.jobs.workers;
@@ -155,6 +211,14 @@ int Serve(const Config& config, const ServeOptions& options) {
                                   // A poll that fails retries like any shop call: a burst of
                                   // 503s from the shop is not an operator's problem.
                                   .max_attempts = config.jobs.max_attempts});
+    }
+  }
+
+  if (inventory != nullptr && config.inventory.reconcile_interval_s > 0) {
+    for (const model::ChannelRule& c : inventory->channels()) {
+      scheduler.Add(absl::StrCat(flows::kInventoryReconcileJobKind, ":", c.channel),
+                    absl::Seconds(config.inventory.reconcile_interval_s),
+                    inventory->ReconcileJob(c.channel));
     }
   }
 
@@ -202,6 +266,9 @@ int Serve(const Config& config, const ServeOptions& options) {
   api::AddServiceRoutes(router, ops);
   api::AddOpsRoutes(router, ops);
   api::AddOrderRoutes(router, ops, &MapWooOrder);
+  if (inventory != nullptr) {
+    api::AddInventoryRoutes(router, ops, inventory.get(), [&runner] { runner.Notify(); });
+  }
   api::AddStoreGauges(ops);
 
   net::HttpServerOptions ho;

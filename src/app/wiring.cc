@@ -61,6 +61,48 @@ class WooShop final : public flows::ShopWriteBack {
   connectors::woocommerce::RestClient* rest_;
 };
 
+// flows::StockSink over each store's StockPublisher.
+class WooStockSink final : public flows::StockSink {
+ public:
+  explicit WooStockSink(const Connectors* c) : c_(c) {}
+
+  std::vector<flows::SinkOutcome> Publish(std::string_view store,
+                                          std::span<const flows::StockTarget> levels) override {
+    std::vector<flows::SinkOutcome> out;
+    auto it = c_->stock.find(store);
+    if (it == c_->stock.end()) {
+      for (const auto& l : levels) {
+        out.push_back({l.sku, absl::FailedPreconditionError(absl::StrCat(
+                                  "store ", core::AbslSv(store), " has no REST credentials"))});
+      }
+      return out;
+    }
+    std::vector<connectors::woocommerce::StockLevel> send;
+    send.reserve(levels.size());
+    for (const auto& l : levels) send.push_back({l.sku, l.quantity, l.stock_status});
+    for (auto& o : it->second->Publish(send)) out.push_back({std::move(o.sku), std::move(o.status)});
+    return out;
+  }
+
+  absl::Status Scan(std::string_view store,
+                    absl::FunctionRef<void(std::string_view, int64_t, std::string_view)> on_item)
+      override {
+    auto it = c_->stock.find(store);
+    if (it == c_->stock.end()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("store ", core::AbslSv(store), " has no REST credentials"));
+    }
+    return it->second->Scan([&](const connectors::woocommerce::ShopStock& s) -> absl::Status {
+      // Only what WooCommerce counts: an item without stock management has no quantity to drift.
+      if (s.managed) on_item(s.sku, s.quantity.value_or(0), s.stock_status);
+      return absl::OkStatus();
+    });
+  }
+
+ private:
+  const Connectors* c_;
+};
+
 }  // namespace
 
 flows::ShopWriteBack* Connectors::ShopFor(std::string_view store_id) const {
@@ -128,9 +170,11 @@ absl::StatusOr<std::unique_ptr<Connectors>> BuildConnectors(const Config& config
           if (!r.ok()) return r.status();
           return flows::PollResult{.orders = r->orders_seen, .high_water = r->high_water_mark};
         });
+    c->stock.emplace(s.id, std::make_unique<connectors::woocommerce::StockPublisher>(*raw));
     c->rest.emplace(s.id, std::move(rest));
     c->shop_http.emplace(s.id, std::move(endpoint));
   }
+  c->stock_sink = std::make_unique<WooStockSink>(c.get());
   if (config.erp.present) {
     c->erp_transport = net::NewCurlHttpClient();
     c->erp_http = std::make_unique<net::Endpoint>(
@@ -182,7 +226,8 @@ std::vector<jobs::LaneOptions> BuildLanes(const Config& config, const Connectors
        .policy = LanePolicy(config, config.erp.limits)});
   lanes.push_back(
       {.name = kWooConnector,
-       .kinds = {flows::kShopWritebackJobKind, flows::kBackfillJobKind},
+       .kinds = {flows::kShopWritebackJobKind, flows::kBackfillJobKind,
+                 flows::kInventoryPublishJobKind, flows::kInventoryReconcileJobKind},
        .workers = config.jobs.lane_woocommerce > 0 ? config.jobs.lane_woocommerce : 4,
        .gate = [c, controls]() -> jobs::LaneGate {
          if (controls != nullptr && controls->IsPaused(kWooConnector)) return {0, "paused"};

@@ -12,6 +12,8 @@
 #include "app/config.h"
 #include "connectors/erp.h"
 #include "connectors/woocommerce/rest_client.h"
+#include "connectors/woocommerce/stock.h"
+#include "flows/inventory.h"
 #include "flows/backfill.h"
 #include "flows/order_to_cash.h"
 #include "jobs/controls.h"
@@ -41,6 +43,10 @@ struct Connectors {
   std::unique_ptr<connectors::ErpAdapter> erp;  // null when no `erp` section
   std::map<std::string, std::unique_ptr<connectors::woocommerce::RestClient>, std::less<>> rest;
   std::map<std::string, std::unique_ptr<flows::ShopWriteBack>, std::less<>> shops;
+  // Stock publication per store (its SKU cache lives as long as the process).
+  std::map<std::string, std::unique_ptr<connectors::woocommerce::StockPublisher>, std::less<>>
+      stock;
+  std::unique_ptr<flows::StockSink> stock_sink;  // over `stock`, for flows::InventoryService
   std::map<std::string, flows::ModifiedOrdersPoller, std::less<>> pollers;
 
   flows::ShopWriteBack* ShopFor(std::string_view store_id) const;

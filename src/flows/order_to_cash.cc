@@ -147,6 +147,7 @@ absl::Status OrderToCash::OnDelivery(jobs::JobContext& ctx, const IngestedDelive
                             .correlation_id = corr};
   std::optional<model::OrderStatus> status;
   const bool deleted = d.payload.size() == 1;  // WooCommerce's `{"id":N}` stub
+  StockHooks::Lines lines;
   if (deleted) {
     // A permanently deleted order has no version of its own; it supersedes whatever is held.
     record.version = ctx.clock.Now();
@@ -170,6 +171,9 @@ absl::Status OrderToCash::OnDelivery(jobs::JobContext& ctx, const IngestedDelive
     record.version = order->date_modified_gmt;
     record.status = std::string(model::StatusName(order->status));
     record.snapshot_json = std::string(d.delivery.body);
+    for (const model::OrderLine& l : order->lines) {
+      if (!l.sku.empty()) lines.emplace_back(l.sku, l.quantity_ordered);
+    }
   }
 
   bool replace_equal = false;
@@ -186,6 +190,10 @@ absl::Status OrderToCash::OnDelivery(jobs::JobContext& ctx, const IngestedDelive
       record.version = order->date_modified_gmt;
       record.status = std::string(model::StatusName(order->status));
       record.snapshot_json = current->dump();
+      lines.clear();
+      for (const model::OrderLine& l : order->lines) {
+        if (!l.sku.empty()) lines.emplace_back(l.sku, l.quantity_ordered);
+      }
     }
   }
 
@@ -217,12 +225,42 @@ absl::Status OrderToCash::OnDelivery(jobs::JobContext& ctx, const IngestedDelive
     next_erp_state = "pending";
   }
 
+  enum class Stock { kNone, kReserve, kConsume, kRelease };
+  Stock stock = Stock::kNone;
+  if (deleted || IsCancellation(*status)) {
+    stock = Stock::kRelease;
+  } else if (*status == model::OrderStatus::kCompleted) {
+    stock = Stock::kConsume;
+  } else if (WantsErpOrder(*status)) {
+    stock = Stock::kReserve;
+  }
   ctx.Defer([this, record, key, corr, follow_up, next_erp_state, erp_state, replace_equal,
+             stock, lines = std::move(lines),
              held_erp = held->has_value() ? **held : store::OrderRecord{}](
                 store::Tx& tx) -> absl::Status {
     auto written = tx.PutOrderIfNewer(record, replace_equal);
     if (!written.ok()) return written.status();
     if (!*written) return absl::OkStatus();  // a newer one won in between (cannot happen in-partition)
+    const StockHooks& hooks = options_.stock;
+    const std::string ref = key.Reference();
+    absl::Status moved;
+    switch (stock) {
+      case Stock::kReserve:
+        if (hooks.reserve) moved = hooks.reserve(tx, key.store_id, ref, lines);
+        break;
+      case Stock::kConsume:
+        // Reserve first (idempotent): an order seen for the first time as completed still
+        // takes its units out of stock.
+        if (hooks.reserve) moved = hooks.reserve(tx, key.store_id, ref, lines);
+        if (moved.ok() && hooks.consume) moved = hooks.consume(tx, key.store_id, ref, lines);
+        break;
+      case Stock::kRelease:
+        if (hooks.release) moved = hooks.release(tx, key.store_id, ref);
+        break;
+      case Stock::kNone:
+        break;
+    }
+    if (!moved.ok()) return moved;
     if (auto s = tx.AppendTimeline(Event(key, corr, "order.updated",
                                          {{"status", record.status},
                                           {"version", absl::FormatTime(record.version)}}));

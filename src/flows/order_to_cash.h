@@ -77,12 +77,31 @@ class ShopWriteBack {
 using OrderMapper =
     std::function<absl::StatusOr<model::Order>(std::string_view store_id, const nlohmann::json&)>;
 
+// What order-to-cash tells the sellable-inventory service (flows/inventory.h), inside the commit
+// that accepts the order's new state, so stock moves exactly when the order does. Each call is
+// idempotent per order. Empty functions: no inventory.
+struct StockHooks {
+  using Lines = std::vector<std::pair<std::string, int64_t>>;  // sku, quantity
+  // The order is paid (a `create_on` status): hold its units.
+  std::function<absl::Status(store::Tx&, std::string_view store_id, std::string_view order_ref,
+                             const Lines& lines)>
+      reserve;
+  // Completed: its units left the warehouse (cumulative shipped quantities).
+  std::function<absl::Status(store::Tx&, std::string_view store_id, std::string_view order_ref,
+                             const Lines& shipped)>
+      consume;
+  // Cancelled, refunded, trashed or deleted: give back whatever it still holds.
+  std::function<absl::Status(store::Tx&, std::string_view store_id, std::string_view order_ref)>
+      release;
+};
+
 struct OrderToCashOptions {
   // Shop statuses that mean "paid: create the ERP order".
   std::vector<model::OrderStatus> create_on = {model::OrderStatus::kProcessing,
                                                model::OrderStatus::kCompleted};
   bool write_back = true;
   int max_attempts = 12;
+  StockHooks stock;
 };
 
 class OrderToCash {

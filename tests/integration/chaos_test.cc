@@ -290,8 +290,13 @@ TEST_F(ChaosTest, FiveThousandOrdersThroughFaultsAndKillsAreEachCreatedOnce) {
                        }});
     }
   }
-  steps.push_back(
-      {15, "drop after commit p=0.25", [this] { bc_->SetDropAfterCommitProbability(0.25); }});
+  steps.push_back({15, "bursts over; drop after commit p=0.25", [this] {
+                     // A burst is a stretch of time, not a number of requests: a breaker that
+                     // holds requests back must not leave the rest of a count for later.
+                     bc_->FailNextRequests(0, 503);
+                     woo_->FailNextRestRequests(0, 503);
+                     bc_->SetDropAfterCommitProbability(0.25);
+                   }});
   steps.push_back({25, "429 storm 7 s", [this] {
                      bc_->SetDropAfterCommitProbability(0);
                      bc_->Throttle429For(absl::Seconds(7));
@@ -540,6 +545,12 @@ TEST_F(ChaosTest, FiveThousandOrdersThroughFaultsAndKillsAreEachCreatedOnce) {
       static_cast<long long>(ws.reordered_sent), last_order_at, drained_at, quiet ? "yes" : "no",
       since());
   EXPECT_EQ(kills_done, kKills);
+  // Each fault was met by real traffic, not skipped by a breaker that stayed open.
+  EXPECT_GT(bs.dropped, 0) << "no create lost its answer";
+  EXPECT_GT(bs.storm_429, 0) << "the 429 storm met no request";
+  EXPECT_GT(bs.outage_503 + bs.outage_closed, 0) << "the outage met no request";
+  EXPECT_GT(bs.resets, 0) << "no connection was reset";
+  EXPECT_GT(bs.delayed, 0) << "no answer was slowed";
   if (HasFailure()) {
     // The hub's last warnings, for the report (the full logs are in the temp dir with
     // KEELSON_KEEP_TEST_DIRS=1).

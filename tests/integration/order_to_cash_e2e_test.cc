@@ -77,7 +77,7 @@ class E2eBase : public ::testing::Test {
       << ErpConfig()
       << "order_to_cash: {backfill_interval_s: 1, backfill_overlap_s: 600, "
          "backfill_lookback_hours: 1}\n"
-      << JobsConfig()
+      << JobsConfig() << ExtraConfig()
       << "log: {level: warn, format: json}\n";
     f.close();
     StartKeelson();
@@ -89,6 +89,7 @@ class E2eBase : public ::testing::Test {
            "backoff_cap_ms: 500}\n";
   }
   // The simulator is not throttled here; Business Central's default pacing (20/s) would be.
+  virtual std::string ExtraConfig() const { return ""; }
   virtual std::string ErpLimits() const {
     return "{requests_per_second: 100000, concurrency: 5, timeout_ms: 2000}";
   }
@@ -409,6 +410,80 @@ TEST_F(BcResilienceTest, PausedConnectorHoldsJobsUntilResumed) {
       << proc_->Log();
   EXPECT_EQ(bc_->stats().orders_created, 15);
   EXPECT_EQ(client.Request("POST", "/ops/connectors/sap/pause").status, 404);
+}
+
+// Sellable inventory end to end: stock truth from a WMS event, reservations by orders, ATS
+// published to the shop's catalog, a drift corrected by reconciliation.
+class InventoryE2eTest : public E2eBase {
+ protected:
+  void ConfigureWoo(sim::WooCommerceSim::Options& o) override { (void)o; }
+  std::string ExtraConfig() const override {
+    return "inventory: {channels: [{store: main, locations: [WH1, WH2]}], "
+           "reconcile_interval_s: 1}\n";
+  }
+  std::optional<int64_t> ShopStock(const std::string& sku) {
+    auto s = woo_->StockBySku(sku);
+    return s ? s->stock_quantity : std::nullopt;
+  }
+  bool ShopStockIs(const std::string& sku, int64_t want) {
+    return WaitUntil([&] { return ShopStock(sku) == want; }, kLong);
+  }
+  int PostEvent(const std::string& id, const std::string& sku, const std::string& loc,
+                int64_t on_hand, const std::string& at) {
+    HttpClient client("127.0.0.1", port_);
+    nlohmann::json body = {{"event_id", id}, {"sku", sku}, {"location", loc},
+                           {"on_hand", on_hand}, {"occurred_at", at}};
+    return client.Request("POST", "/v1/inventory/events", {{"Content-Type", "application/json"}},
+                          body.dump())
+        .status;
+  }
+};
+
+TEST_F(InventoryE2eTest, StockIsReservedByOrdersPublishedAndReconciled) {
+  ASSERT_TRUE(woo_->AddProduct({.sku = "WID-BLUE", .stock_quantity = 0}).ok());
+  sim::WooProductSpec shirt;
+  shirt.sku = "SHIRT";
+  shirt.type = "variable";
+  shirt.stock_quantity = 0;
+  shirt.variations = {{.sku = "SHIRT-S", .manage_stock = false},  // the parent's stock
+                      {.sku = "SHIRT-M", .stock_quantity = 0}};
+  ASSERT_TRUE(woo_->AddProduct(shirt).ok());
+
+  ASSERT_EQ(PostEvent("e1", "WID-BLUE", "WH1", 6, "2026-12-05T10:00:00Z"), 200);
+  ASSERT_EQ(PostEvent("e2", "WID-BLUE", "WH2", 4, "2026-12-05T10:00:00Z"), 200);
+  // The same event again with another value: counted once.
+  ASSERT_EQ(PostEvent("e2", "WID-BLUE", "WH2", 40, "2026-12-05T10:00:01Z"), 200);
+  // An older truth for WH1 arriving late changes nothing.
+  ASSERT_EQ(PostEvent("e0", "WID-BLUE", "WH1", 1, "2026-12-05T09:00:00Z"), 200);
+  ASSERT_EQ(PostEvent("e3", "SHIRT-S", "WH1", 7, "2026-12-05T10:00:00Z"), 200);
+  ASSERT_EQ(PostEvent("e4", "SHIRT-M", "WH2", 3, "2026-12-05T10:00:00Z"), 200);
+  ASSERT_TRUE(ShopStockIs("WID-BLUE", 10)) << proc_->Log();
+  ASSERT_TRUE(ShopStockIs("SHIRT-S", 7));  // written on the parent
+  EXPECT_EQ(woo_->StockBySku("SHIRT")->stock_quantity, 7);
+  ASSERT_TRUE(ShopStockIs("SHIRT-M", 3));
+
+  // A paid order for 2 reserves them: the shop shows 8 before any warehouse moved.
+  auto order = woo_->CreateOrder({});
+  ASSERT_TRUE(order.ok());
+  ASSERT_TRUE(ShopStockIs("WID-BLUE", 8)) << proc_->Log();
+  // Cancelled: back to 10.
+  ASSERT_TRUE(woo_->UpdateOrderStatus(*order, "cancelled").ok());
+  ASSERT_TRUE(ShopStockIs("WID-BLUE", 10)) << proc_->Log();
+
+  // Someone edits the stock in WordPress: the next reconciliation puts it back and reports it.
+  ASSERT_TRUE(woo_->SetStockBySku("WID-BLUE", 99).ok());
+  ASSERT_TRUE(ShopStockIs("WID-BLUE", 10)) << proc_->Log();
+
+  HttpClient client("127.0.0.1", port_);
+  auto view = client.Get("/v1/inventory/WID-BLUE");
+  ASSERT_EQ(view.status, 200) << view.body;
+  auto j = nlohmann::json::parse(view.body);
+  EXPECT_EQ(j["on_hand"], 10) << view.body;
+  EXPECT_EQ(j["reserved"], 0) << view.body;
+  EXPECT_EQ(client.Get("/v1/inventory/NOPE").status, 404);
+  auto bad = client.Request("POST", "/v1/inventory/events", {}, R"({"event_id":"x","sku":"A"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("location"), std::string::npos) << bad.body;
 }
 
 INSTANTIATE_TEST_SUITE_P(Erp, OrderToCashE2eTest, ::testing::Values("BusinessCentral", "Odoo"),
