@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "app/config.h"
 #include "app/server.h"
+#include "net/http_client.h"
 #include "obs/log.h"
 #include "sim/business_central.h"
 #include "sim/odoo.h"
@@ -137,6 +138,10 @@ int RunDemo(const DemoOptions& o) {
     std::cerr << "keelson: demo: " << s.message() << "\n";
     return 2;
   }
+  // The shop's catalog: stock 0 until Keelson publishes what the warehouse holds.
+  for (const auto& [sku, name, price] : kItems) {
+    woo.AddProduct({.sku = sku, .name = name, .stock_quantity = 0}).IgnoreError();
+  }
 
   const std::string config_path = o.dir + "/keelson.yaml";
   {
@@ -158,7 +163,8 @@ int RunDemo(const DemoOptions& o) {
         << "\", client_secret: \"" << bo.client_secret << "\"}\n"
         << "  mapping: {shipping: \"6610\", fees: \"6620\"}\n";
     }
-    f << "order_to_cash: {backfill_interval_s: 2}\n"
+    f << "inventory: {channels: [{store: main, locations: [WH1]}], reconcile_interval_s: 30}\n"
+      << "order_to_cash: {backfill_interval_s: 2}\n"
       << "jobs: {backoff_base_ms: 200, backoff_cap_ms: 5000}\n"
       << "log: {level: warn, format: text}\n";
   }
@@ -182,6 +188,25 @@ int RunDemo(const DemoOptions& o) {
     std::cout << "\nKeelson is listening on " << base << "; streaming " << o.orders
               << " WooCommerce orders (with duplicate and out-of-order webhooks)...\n"
               << std::flush;
+    // The warehouse's stock truth, as a WMS would push it; Keelson publishes it to the shop and
+    // takes each paid order's units off the shop's stock as the order comes in.
+    {
+      std::unique_ptr<net::HttpClient> http = net::NewCurlHttpClient();
+      int n = 0;
+      for (const auto& [sku, name, price] : kItems) {
+        nlohmann::json event = {{"event_id", absl::StrCat("demo-wms-", ++n)},
+                                {"sku", sku},
+                                {"location", "WH1"},
+                                {"on_hand", 500},
+                                {"occurred_at", absl::FormatTime(absl::RFC3339_sec, absl::Now(),
+                                                                 absl::UTCTimeZone())}};
+        http->Send({.method = "POST",
+                    .url = base + "/v1/inventory/events",
+                    .headers = {{"Content-Type", "application/json"}},
+                    .body = event.dump()})
+            .IgnoreError();
+      }
+    }
     int64_t first = 0, last = 0;
     std::vector<int64_t> ids;
     for (int i = 0; i < o.orders; ++i) {
@@ -231,6 +256,11 @@ int RunDemo(const DemoOptions& o) {
               << "\n"
               << "  backfilled:    curl -s " << base << "/v1/orders/main/"
               << (silent.ok() ? *silent : last) << "   (its webhook was never sent)\n"
+              << "  stock:         curl -s " << base << "/v1/inventory/WID-BLUE   (500 on hand; "
+              << "the shop shows "
+              << woo.StockBySku("WID-BLUE").value_or(sim::WooStock{}).stock_quantity.value_or(0)
+              << " after the orders' reservations)\n"
+              << "  connectors:    curl -s " << base << "/ops/connectors\n"
               << "  metrics:       curl -s " << base << "/metrics | grep keelson_\n"
               << "  the ERP:       curl -s http://127.0.0.1:"
               << (use_odoo ? odoo.port() : bc.port()) << "/_sim/stats\n\n"
