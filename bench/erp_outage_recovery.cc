@@ -30,9 +30,9 @@
 //       [--allowed_rps 100] [--window_s 60] [--pre_s 20] [--max_drain_s N] [--latency_ms 20]
 //       [--erp_rps R] [--resilience 0|1] [--workers 8]
 //
-// --max_drain_s bounds the wait after the outage (default 2 x outage + 120 s). --resilience 1
-// adds the issue-4 keys (erp.limits.breaker, jobs.lanes) to the hub's config; a binary without
-// them refuses to start. Exit status 0 when it ran, whatever the figures; 1 on bad arguments;
+// --max_drain_s bounds the wait after the outage (default 2 x outage + 120 s). --resilience 0
+// leaves the issue-4 keys (erp.limits.breaker, jobs.lanes) out of the hub's config, so the
+// defaults apply (the breaker is on by default too). Exit status 0 when it ran, whatever the figures; 1 on bad arguments;
 // 2 when something could not start.
 
 #include <signal.h>
@@ -80,7 +80,7 @@ struct Flags {
   double max_drain_s = -1;
   double latency_ms = 20;
   double erp_rps = -1;
-  bool resilience = false;
+  bool resilience = true;
   int workers = 8;
 };
 

@@ -1,5 +1,8 @@
 #include "api/inventory.h"
 
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "api/views.h"
 #include "core/strings.h"
@@ -171,8 +174,86 @@ absl::StatusOr<json> InventoryView(store::Store& store, const flows::InventorySe
               {"channels", channels}};
 }
 
+namespace {
+struct ReconcileRunView {
+  const store::ReconcileRun& run;
+  nlohmann::json Json() const {
+    return {{"run_id", run.run_id},
+            {"store", run.store_id},
+            {"started_at", FormatRfc3339(run.started_at)},
+            {"finished_at", FormatRfc3339(run.finished_at)},
+            {"scanned", run.scanned},
+            {"drifted", run.drifted},
+            {"corrected", run.corrected},
+            {"unknown", run.unknown}};
+  }
+};
+}  // namespace
+
 void AddInventoryRoutes(net::Router& router, const OpsDeps& deps, flows::InventoryService* service,
                         std::function<void()> on_enqueue) {
+  // Reconcile now (an operator who just fixed something, or distrusts the shop).
+  router.Add(net::http::verb::post, "/ops/inventory/reconcile",
+             GuardedHandler(deps, [deps, service, on_enqueue](net::HttpRequest& req) {
+               const std::string store_id = req.QueryParam("store");
+               if (service->Channel(store_id) == nullptr) {
+                 return net::Problem(net::http::status::not_found, "Not Found",
+                                     absl::StrCat("no inventory channel for store \"", store_id,
+                                                  "\" (?store=<id>)"));
+               }
+               absl::StatusOr<int64_t> id;
+               absl::Status st =
+                   deps.store->Transact(deps.clock->Now(), [&](store::Tx& tx) -> absl::Status {
+                     id = tx.EnqueueJob(service->ReconcileJob(store_id));
+                     return id.status();
+                   });
+               if (!st.ok()) return ProblemFromStatus(st);
+               if (on_enqueue) on_enqueue();
+               return net::Json(net::http::status::accepted,
+                                nlohmann::json{{"job_id", *id}, {"store", store_id}}.dump());
+             }));
+  // The reconciliation report: the store's latest run (or ?run=ID) and its drifted SKUs, paged.
+  router.Add(net::http::verb::get, "/ops/inventory/drift",
+             GuardedHandler(deps, [deps, service](net::HttpRequest& req) {
+               store::DriftQuery q;
+               q.store_id = req.QueryParam("store");
+               if (q.store_id.empty() && service->channels().size() == 1) {
+                 q.store_id = service->channels().front().channel;
+               }
+               if (q.store_id.empty()) {
+                 return net::Problem(net::http::status::bad_request, "Bad Request",
+                                     "give the store: ?store=<id>");
+               }
+               q.run_id = req.QueryParam("run");
+               int64_t v = 0;
+               if (absl::SimpleAtoi(req.QueryParam("after"), &v)) q.after_id = v;
+               if (absl::SimpleAtoi(req.QueryParam("limit"), &v)) {
+                 q.limit = static_cast<int>(std::clamp<int64_t>(v, 1, 1000));
+               }
+               auto run = deps.store->GetReconcileRun(q.store_id, q.run_id);
+               if (!run.ok()) return ProblemFromStatus(run.status());
+               if (!run->has_value()) {
+                 return net::Problem(net::http::status::not_found, "Not Found",
+                                     absl::StrCat("no reconciliation run for store ", q.store_id));
+               }
+               q.run_id = (*run)->run_id;
+               auto rows = deps.store->ListDrift(q);
+               if (!rows.ok()) return ProblemFromStatus(rows.status());
+               const ReconcileRunView r{**run};
+               nlohmann::json items = nlohmann::json::array();
+               for (const store::DriftRow& d : *rows) {
+                 items.push_back({{"sku", d.sku},
+                                  {"expected", d.expected},
+                                  {"found", d.found},
+                                  {"expected_status", d.expected_status},
+                                  {"found_status", d.found_status},
+                                  {"corrected", d.corrected},
+                                  {"at", FormatRfc3339(d.at)}});
+               }
+               nlohmann::json out = {{"run", r.Json()}, {"items", items}};
+               if (!rows->empty()) out["next_after"] = rows->back().id;
+               return net::Json(net::http::status::ok, out.dump());
+             }));
   router.Add(net::http::verb::post, "/v1/inventory/events",
              GuardedHandler(deps, [deps, service, on_enqueue](net::HttpRequest& req) {
                absl::StatusOr<flows::StockEvent> event = ParseStockEvent(req.raw.body());

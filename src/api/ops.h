@@ -6,6 +6,8 @@
 //   POST /ops/dead-letters/{id}/replay                   back to the queue (404 / 409 not dead)
 //   POST /ops/dead-letters/replay?reason=&kind=          every matching dead letter
 //   GET  /ops/timeline?correlation_id=… | entity=…       timeline events
+//   GET  /ops/inventory/drift?store=&run=&after=&limit=  the latest reconciliation report
+//   POST /ops/inventory/reconcile?store=                 reconcile that store now
 //   GET  /ops/connectors                                 health: breaker, rate, in flight, last
 //                                                        error, paused (per connector/endpoint)
 //   POST /ops/connectors/{name}/pause   {"reason": "…"}  hold the connector's jobs (not failed)

@@ -419,7 +419,7 @@ class InventoryE2eTest : public E2eBase {
   void ConfigureWoo(sim::WooCommerceSim::Options& o) override { (void)o; }
   std::string ExtraConfig() const override {
     return "inventory: {channels: [{store: main, locations: [WH1, WH2]}], "
-           "reconcile_interval_s: 1}\n";
+           "reconcile_interval_s: 3600}\n";
   }
   std::optional<int64_t> ShopStock(const std::string& sku) {
     auto s = woo_->StockBySku(sku);
@@ -470,11 +470,30 @@ TEST_F(InventoryE2eTest, StockIsReservedByOrdersPublishedAndReconciled) {
   ASSERT_TRUE(woo_->UpdateOrderStatus(*order, "cancelled").ok());
   ASSERT_TRUE(ShopStockIs("WID-BLUE", 10)) << proc_->Log();
 
-  // Someone edits the stock in WordPress: the next reconciliation puts it back and reports it.
+  // Someone edits the stock in WordPress: a reconciliation (an operator asks for one now; the
+  // schedule would in an hour) puts it back and reports it.
   ASSERT_TRUE(woo_->SetStockBySku("WID-BLUE", 99).ok());
-  ASSERT_TRUE(ShopStockIs("WID-BLUE", 10)) << proc_->Log();
-
   HttpClient client("127.0.0.1", port_);
+  auto asked = client.Request("POST", "/ops/inventory/reconcile?store=main");
+  ASSERT_EQ(asked.status, 202) << asked.body;
+  ASSERT_TRUE(ShopStockIs("WID-BLUE", 10)) << proc_->Log();
+  nlohmann::json drift;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto r = client.Get("/ops/inventory/drift?store=main");
+        if (r.status != 200) return false;
+        drift = nlohmann::json::parse(r.body);
+        return drift["run"]["drifted"] == 1;
+      },
+      kLong))
+      << drift.dump();
+  EXPECT_EQ(client.Request("POST", "/ops/inventory/reconcile?store=nope").status, 404);
+  ASSERT_EQ(drift["items"].size(), 1u) << drift.dump();
+  EXPECT_EQ(drift["items"][0]["sku"], "WID-BLUE");
+  EXPECT_EQ(drift["items"][0]["expected"], 10);
+  EXPECT_EQ(drift["items"][0]["found"], 99);
+  EXPECT_EQ(drift["items"][0]["corrected"], true);
+  EXPECT_EQ(drift["run"]["corrected"], 1);
   auto view = client.Get("/v1/inventory/WID-BLUE");
   ASSERT_EQ(view.status, 200) << view.body;
   auto j = nlohmann::json::parse(view.body);
