@@ -32,6 +32,12 @@ class BcTestbed final : public ErpTestbed {
   explicit BcTestbed(sim::BusinessCentralSim::Options sim_options = {},
                      std::function<void(AdapterOptions&)> tweak = {},
                      std::optional<net::EndpointOptions> limits = std::nullopt) {
+    // Stock rows carry the simulator's clock: without one of the caller's, a fake of our own
+    // lets SetStock say when a change happened.
+    if (sim_options.clock == core::Clock::Real()) {
+      own_clock_ = std::make_unique<core::FakeClock>();
+      sim_options.clock = own_clock_.get();
+    }
     sim_ = std::make_unique<sim::BusinessCentralSim>(sim_options);
     absl::Status started = sim_->Start();
     EXPECT_TRUE(started.ok()) << started;
@@ -73,15 +79,25 @@ class BcTestbed final : public ErpTestbed {
   void MarkSalesOrderDone(std::string_view reference) override { sim_->MarkShipped(reference); }
   void DropResponseAfterNextOrderCreate() override { sim_->DropResponseAfterNextOrderCreate(); }
   void FailNextRequestWith503() override { sim_->FailNextRequests(1, 503); }
+  void SetStock(std::string_view sku, int64_t on_hand, absl::Time modified_at) override {
+    ASSERT_NE(own_clock_, nullptr) << "SetStock needs the testbed's own clock";
+    own_clock_->Set(modified_at);
+    EXPECT_TRUE(sim_->SetItemInventory(sku, static_cast<double>(on_hand)));
+  }
+  std::string StockLocation() override { return ""; }
 
  private:
+  std::unique_ptr<core::FakeClock> own_clock_;  // declared before the simulator that reads it
   std::unique_ptr<sim::BusinessCentralSim> sim_;
   std::unique_ptr<net::HttpClient> curl_;
   std::unique_ptr<net::Endpoint> limited_;
   std::unique_ptr<BusinessCentralAdapter> adapter_;
 };
 
-std::unique_ptr<ErpTestbed> MakeBcTestbed() { return std::make_unique<BcTestbed>(); }
+std::unique_ptr<ErpTestbed> MakeBcTestbed() {
+  return std::make_unique<BcTestbed>(sim::BusinessCentralSim::Options{},
+                                     [](AdapterOptions& o) { o.stock_page_size = 2; });
+}
 
 INSTANTIATE_TEST_SUITE_P(BusinessCentral, ErpConformanceTest,
                          ::testing::Values(ErpBackend{"BusinessCentral", &MakeBcTestbed}),

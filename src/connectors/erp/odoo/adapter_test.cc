@@ -54,7 +54,8 @@ class OdooBed {
 
 class OdooTestbed final : public ErpTestbed {
  public:
-  explicit OdooTestbed(std::string version) : bed_(std::move(version)) {}
+  explicit OdooTestbed(std::string version)
+      : bed_(std::move(version), OdooAdapterOptions{.stock_page_size = 2}) {}
   ErpAdapter& adapter() override { return bed_.adapter(); }
   void AddItem(std::string_view sku, std::string_view name, model::Money unit_price) override {
     bed_.sim().AddProduct(sku, name, odoo::ToOdooAmount(unit_price));
@@ -75,6 +76,11 @@ class OdooTestbed final : public ErpTestbed {
     bed_.sim().DropResponseAfterNextOrderCreate();
   }
   void FailNextRequestWith503() override { bed_.sim().FailNextRequests(1, 503, 2); }
+  void SetStock(std::string_view sku, int64_t on_hand, absl::Time modified_at) override {
+    EXPECT_GT(bed_.sim().SetQuant(sku, "WH/Stock", static_cast<double>(on_hand), 0, modified_at),
+              0);
+  }
+  std::string StockLocation() override { return "WH/Stock"; }
 
  private:
   OdooBed bed_;
