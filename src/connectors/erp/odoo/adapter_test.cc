@@ -3,6 +3,7 @@
 
 #include "connectors/erp/odoo/adapter.h"
 
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -137,6 +138,60 @@ INSTANTIATE_TEST_SUITE_P(Versions, OdooAdapterTest, ::testing::Values("17.0", "1
                            return info.param.substr(0, 2) == "17" ? std::string("Odoo17")
                                                                   : std::string("Odoo19");
                          });
+
+TEST_P(OdooAdapterTest, StockSumsLotsPerLocationOfInternalLocationsOnly) {
+  OdooBed bed(GetParam(), OdooAdapterOptions{.stock_page_size = 2});
+  bed.sim().AddProduct("WIDGET-1", "Widget", 12.5);
+  bed.sim().AddProduct("GADGET-2", "Gadget", 9.99);
+  const absl::Time t0 = absl::FromUnixSeconds(1'772'359'200);
+  bed.sim().SetQuant("WIDGET-1", "WH/Stock", 3, 1, t0, "LOT-A");
+  bed.sim().SetQuant("WIDGET-1", "WH/Stock", 4.5, 0, t0 + absl::Seconds(1), "LOT-B");
+  bed.sim().SetQuant("WIDGET-1", "WH/Stock/Shelf 1", 2, 0, t0 + absl::Seconds(2));
+  bed.sim().SetQuant("GADGET-2", "WH/Stock", 7, 2, t0 + absl::Seconds(3));
+  ASSERT_GT(bed.sim().AddLocation("Partners/Customers", "customer"), 0);
+  bed.sim().SetQuant("GADGET-2", "Partners/Customers", 5, 0, t0 + absl::Seconds(4));
+
+  std::vector<ErpStockRow> rows;
+  std::string token;
+  int pages = 0;
+  do {
+    KEELSON_ASSERT_OK_AND_ASSIGN(ErpStockPage page,
+                                 bed.adapter().ListStockChanges(absl::InfinitePast(), token));
+    rows.insert(rows.end(), page.rows.begin(), page.rows.end());
+    token = page.next_page_token;
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);  // four internal quants, two to a page, then an empty page
+  // The two lots of WIDGET-1 at WH/Stock are one row on each page they appear on, always the total.
+  std::map<std::pair<std::string, std::string>, ErpStockRow> by_key;
+  for (const ErpStockRow& r : rows) by_key[{r.sku, r.location}] = r;
+  ASSERT_EQ(by_key.size(), 3u);
+  const ErpStockRow& widget = by_key[{"WIDGET-1", "WH/Stock"}];
+  EXPECT_EQ(widget.on_hand, 7);  // 3 + 4.5, rounded down
+  EXPECT_EQ(widget.reserved, 1);
+  EXPECT_EQ(widget.modified_at, t0 + absl::Seconds(1));
+  EXPECT_EQ((by_key[{"WIDGET-1", "WH/Stock/Shelf 1"}].on_hand), 2);
+  const ErpStockRow& gadget = by_key[{"GADGET-2", "WH/Stock"}];
+  EXPECT_EQ(gadget.on_hand, 7);
+  EXPECT_EQ(gadget.reserved, 2);
+
+  // One lot changes: the row is still the location's total.
+  bed.sim().SetQuant("WIDGET-1", "WH/Stock", 1, 0, t0 + absl::Minutes(1), "LOT-A");
+  KEELSON_ASSERT_OK_AND_ASSIGN(ErpStockPage changed,
+                               bed.adapter().ListStockChanges(t0 + absl::Seconds(30), ""));
+  ASSERT_EQ(changed.rows.size(), 1u);
+  EXPECT_EQ(changed.rows[0].sku, "WIDGET-1");
+  EXPECT_EQ(changed.rows[0].location, "WH/Stock");
+  EXPECT_EQ(changed.rows[0].on_hand, 5);  // 1 + 4.5
+  EXPECT_EQ(changed.rows[0].modified_at, t0 + absl::Minutes(1));
+  EXPECT_EQ(changed.next_page_token, "");
+}
+
+TEST_P(OdooAdapterTest, AMalformedStockPageTokenIsInvalidArgument) {
+  OdooBed bed(GetParam());
+  EXPECT_THAT(bed.adapter().ListStockChanges(absl::InfinitePast(), "not-a-token").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
 
 TEST(OdooAdapterVersionTest, JsonRpcBelow19) {
   OdooBed bed("17.0");
