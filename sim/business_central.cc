@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "core/ids.h"
 #include "core/strings.h"
+#include "net/http_client.h"
 #include "net/http_server.h"
 
 namespace keelson::sim {
@@ -129,11 +130,15 @@ std::map<std::string, std::string> ParseForm(std::string_view body) {
   return out;
 }
 
-// `$filter` as this simulator understands it: `field eq 'literal'` clauses joined by `or`
-// (literal quotes doubled, as OData escapes them). Anything else is a syntax error.
+// `$filter` as this simulator understands it: `field OP literal` clauses joined by `or`, where
+// OP is eq, ne, gt, ge, lt or le and the literal is quoted ('O''Brien', quotes doubled as OData
+// escapes them) or bare (a number or a DateTimeOffset such as 2026-03-01T10:00:00Z, as OData v4
+// writes them). Anything else is a syntax error.
 struct Clause {
   std::string field;
+  std::string op = "eq";
   std::string value;
+  bool quoted = true;
 };
 std::optional<std::vector<Clause>> ParseFilter(std::string_view f) {
   std::vector<Clause> out;
@@ -148,34 +153,72 @@ std::optional<std::vector<Clause>> ParseFilter(std::string_view f) {
       ++i;
     }
     if (i == start) return std::nullopt;
-    Clause c{std::string(f.substr(start, i - start)), ""};
+    Clause c{std::string(f.substr(start, i - start))};
     skip_ws();
-    if (f.substr(i, 2) != "eq") return std::nullopt;
+    c.op = std::string(f.substr(i, 2));
+    if (c.op != "eq" && c.op != "ne" && c.op != "gt" && c.op != "ge" && c.op != "lt" &&
+        c.op != "le") {
+      return std::nullopt;
+    }
     i += 2;
     skip_ws();
-    if (i >= f.size() || f[i] != '\'') return std::nullopt;
-    ++i;
-    bool closed = false;
-    while (i < f.size()) {
-      if (f[i] == '\'') {
-        if (i + 1 < f.size() && f[i + 1] == '\'') {
-          c.value.push_back('\'');
-          i += 2;
-          continue;
+    if (i >= f.size()) return std::nullopt;
+    if (f[i] != '\'') {
+      c.quoted = false;
+      size_t v = i;
+      while (i < f.size() && f[i] != ' ') ++i;
+      c.value = std::string(f.substr(v, i - v));
+    } else {
+      ++i;
+      bool closed = false;
+      while (i < f.size()) {
+        if (f[i] == '\'') {
+          if (i + 1 < f.size() && f[i + 1] == '\'') {
+            c.value.push_back('\'');
+            i += 2;
+            continue;
+          }
+          ++i;
+          closed = true;
+          break;
         }
-        ++i;
-        closed = true;
-        break;
+        c.value.push_back(f[i++]);
       }
-      c.value.push_back(f[i++]);
+      if (!closed) return std::nullopt;
     }
-    if (!closed) return std::nullopt;
     out.push_back(std::move(c));
     skip_ws();
     if (i == f.size()) return out;
     if (f.substr(i, 2) != "or" || i + 2 >= f.size() || f[i + 2] != ' ') return std::nullopt;
     i += 2;
   }
+}
+
+// Whether `actual` satisfies the clause. DateTimeOffset fields compare as instants (a bare
+// literal is required there, as in OData v4); others compare as strings, case-insensitively
+// (SQL Server's collation, as BC online uses).
+std::optional<bool> ClauseMatches(const Clause& c, std::string_view actual, bool datetime) {
+  int cmp = 0;
+  if (datetime) {
+    absl::Time a, v;
+    std::string err;
+    if (c.quoted || !absl::ParseTime(absl::RFC3339_full, AbslSv(c.value), &v, &err) ||
+        !absl::ParseTime(absl::RFC3339_full, AbslSv(actual), &a, &err)) {
+      return std::nullopt;
+    }
+    cmp = a < v ? -1 : (a > v ? 1 : 0);
+  } else {
+    if (!c.quoted) return std::nullopt;  // only string properties are filtered here
+    std::string x = absl::AsciiStrToLower(AbslSv(actual));
+    std::string y = absl::AsciiStrToLower(c.value);
+    cmp = x < y ? -1 : (x > y ? 1 : 0);
+  }
+  if (c.op == "eq") return cmp == 0;
+  if (c.op == "ne") return cmp != 0;
+  if (c.op == "gt") return cmp > 0;
+  if (c.op == "ge") return cmp >= 0;
+  if (c.op == "lt") return cmp < 0;
+  return cmp <= 0;
 }
 
 // "salesOrders(5d11...)" -> {"salesOrders", "5d11..."}; "items" -> {"items", nullopt}.
@@ -258,6 +301,7 @@ struct Item {
   bool blocked = false;
   int64_t version = 1;
   absl::Time modified;
+  double inventory = 0;  // the Inventory FlowField: sum of the item ledger entries' quantities
 };
 
 struct Account {
@@ -457,6 +501,19 @@ class BusinessCentralSim::Impl {
     }
     items_.push_back({NewGuid(), n, std::string(name), MoneyToDecimal(price), false, 1, Now()});
     return items_.back().id;
+  }
+  bool SetItemInventory(std::string_view number, double quantity, bool touch) {
+    absl::MutexLock l(&mu_);
+    for (Item& it : items_) {
+      if (it.number != Upper(number)) continue;
+      it.inventory = quantity;
+      if (touch) {
+        ++it.version;
+        it.modified = Now();
+      }
+      return true;
+    }
+    return false;
   }
   void SetItemBlocked(std::string_view number, bool blocked) {
     absl::MutexLock l(&mu_);
@@ -904,8 +961,10 @@ class BusinessCentralSim::Impl {
       if (clauses) {
         for (const Clause& c : *clauses) {
           std::optional<std::string> v = getter(e, c.field);
-          // SQL Server's case-insensitive collation, as BC online uses.
-          if (v && IEquals(*v, c.value)) match = true;
+          std::optional<bool> m =
+              ClauseMatches(c, v.value_or(""), c.field == "lastModifiedDateTime");
+          if (!m) return std::nullopt;
+          if (*m) match = true;
         }
       }
       if (match) out.push_back(&e);
@@ -1030,7 +1089,7 @@ class BusinessCentralSim::Impl {
             {"itemCategoryCode", ""},
             {"blocked", it.blocked},
             {"gtin", ""},
-            {"inventory", 0},
+            {"inventory", it.inventory},
             {"unitPrice", it.unit_price},
             {"priceIncludesTax", false},
             {"unitCost", 0},
@@ -1059,12 +1118,55 @@ class BusinessCentralSim::Impl {
           if (f == "number") return it.number;
           if (f == "displayName") return it.display_name;
           if (f == "id") return it.id;
+          if (f == "lastModifiedDateTime") return DateTime(it.modified);
           return std::nullopt;
         });
     if (!found) return QuerySyntax();
+    // Server-driven paging as BC does it: in primary key order ("No."), at most
+    // `Prefer: odata.maxpagesize` entities (20,000 without it), and an @odata.nextLink that
+    // carries a key-based $skiptoken (rows inserted or changed meanwhile neither repeat nor get
+    // skipped on the pages still to come).
+    std::vector<const Item*> rows = *found;
+    std::sort(rows.begin(), rows.end(),
+              [](const Item* a, const Item* b) { return a->number < b->number; });
+    const std::string skiptoken = req.QueryParam("$skiptoken");
+    if (!skiptoken.empty()) {
+      std::erase_if(rows, [&](const Item* it) { return it->number <= Upper(skiptoken); });
+    }
+    int64_t skip = 0;
+    if (absl::SimpleAtoi(req.QueryParam("$skip"), &skip) && skip > 0) {
+      rows.erase(rows.begin(), rows.begin() + std::min<size_t>(skip, rows.size()));
+    }
+    size_t page_size = 20000;
+    bool preference_applied = false;
+    std::string_view prefer = req.Header("Prefer");
+    if (size_t at = prefer.find("odata.maxpagesize="); at != std::string_view::npos) {
+      int64_t n = 0;
+      std::string_view digits = prefer.substr(at + 18);
+      digits = digits.substr(0, digits.find_first_not_of("0123456789"));
+      if (absl::SimpleAtoi(AbslSv(digits), &n) && n > 0) {
+        page_size = static_cast<size_t>(n);
+        preference_applied = true;
+      }
+    }
+    json body = {{"@odata.context", Context("items")}};
+    if (rows.size() > page_size) {
+      rows.resize(page_size);
+      std::string query = Cat("$skiptoken=", net::UrlEncode(rows.back()->number));
+      if (std::string filter = req.QueryParam("$filter"); !filter.empty()) {
+        query = Cat("$filter=", net::UrlEncode(filter), "&", query);
+      }
+      body["@odata.nextLink"] =
+          Cat(base_url(), "/companies(", options_.company_id, ")/items?", query);
+    }
     json value = json::array();
-    for (const Item* it : *found) value.push_back(ItemJson(*it));
-    return JsonResponse(http::status::ok, {{"@odata.context", Context("items")}, {"value", value}});
+    for (const Item* it : rows) value.push_back(ItemJson(*it));
+    body["value"] = std::move(value);
+    net::HttpResponse res = JsonResponse(http::status::ok, body);
+    if (preference_applied) {
+      res.set("Preference-Applied", Cat("odata.maxpagesize=", page_size));
+    }
+    return res;
   }
 
   // -- sales orders --
@@ -1620,6 +1722,21 @@ class BusinessCentralSim::Impl {
           AddItem(b["number"].get<std::string>(), b.value("displayName", std::string()), price);
       reply(r, http::status::created, {{"id", id}});
     });
+    add(http::verb::post, "/_sim/items/inventory",
+        [this, reply](net::HttpRequest& req, net::Responder r) {
+          json b = json::parse(req.raw.body(), nullptr, false);
+          if (b.is_discarded() || !b.value("number", json()).is_string() ||
+              !b.value("inventory", json()).is_number()) {
+            return reply(r, http::status::bad_request,
+                         {{"error", "want {\"number\",\"inventory\",\"posted\"}"}});
+          }
+          const bool posted = b.value("posted", false);
+          if (!SetItemInventory(b["number"].get<std::string>(), b["inventory"].get<double>(),
+                                !posted)) {
+            return reply(r, http::status::not_found, {{"error", "no such item"}});
+          }
+          reply(r, http::status::ok, {{"ok", true}});
+        });
     add(http::verb::post, "/_sim/accounts", [this, reply](net::HttpRequest& req, net::Responder r) {
       json b = json::parse(req.raw.body(), nullptr, false);
       if (b.is_discarded() || !b.value("number", json()).is_string()) {
@@ -1752,6 +1869,10 @@ const BusinessCentralSim::Options& BusinessCentralSim::options() const { return 
 std::string BusinessCentralSim::AddItem(std::string_view number, std::string_view display_name,
                                         const model::Money& unit_price) {
   return impl_->AddItem(number, display_name, unit_price);
+}
+bool BusinessCentralSim::SetItemInventory(std::string_view number, double inventory,
+                                          InventoryChange how) {
+  return impl_->SetItemInventory(number, inventory, how == InventoryChange::kModify);
 }
 void BusinessCentralSim::SetItemBlocked(std::string_view number, bool blocked) {
   impl_->SetItemBlocked(number, blocked);

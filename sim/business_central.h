@@ -5,7 +5,7 @@
 //   POST /{tenant}/oauth2/v2.0/token                        OAuth2 client credentials (form body)
 //   GET  /v2.0/{tenant}/{env}/api/v2.0/companies
 //   {api}/companies({id})/customers        GET ($filter), POST     customers({id}) GET
-//   {api}/companies({id})/items            GET ($filter)           items({id})     GET
+//   {api}/companies({id})/items            GET ($filter, paging)   items({id})     GET
 //   {api}/companies({id})/salesOrders      GET ($filter, $expand), POST (deep insert of lines)
 //   {api}/companies({id})/salesOrders({id})                         GET, PATCH, DELETE
 //   {api}/companies({id})/salesOrders({id})/salesOrderLines         GET
@@ -24,6 +24,7 @@
 // counted), so the simulator can run standalone:
 //   GET  /_sim/stats                              counters (see Stats)
 //   POST /_sim/items      {"number","displayName","unitPrice"}
+//   POST /_sim/items/inventory {"number","inventory","posted":false}   see SetItemInventory
 //   POST /_sim/accounts   {"number","displayName"}
 //   GET  /_sim/salesOrders?externalDocumentNumber=REF   {"count","lines","status"}
 //   POST /_sim/salesOrders/status {"externalDocumentNumber","status"}   Sales Header status
@@ -149,6 +150,18 @@ class BusinessCentralSim {
   // Adds (or re-prices) an item; `number` is stored upper-cased. Returns the item id.
   std::string AddItem(std::string_view number, std::string_view display_name,
                       const model::Money& unit_price);
+  // How an item's inventory changed. In BC `items.inventory` is the Inventory FlowField (the sum
+  // of the item ledger entries) and `lastModifiedDateTime` the Item record's SystemModifiedAt:
+  // posting a journal or a shipment adds ledger entries and leaves the record alone, while a
+  // PATCH of `inventory` through the API (which posts an adjustment and then modifies the record)
+  // moves it.
+  enum class InventoryChange {
+    kModify,  // the record is modified too: lastModifiedDateTime moves (the API's PATCH)
+    kPost,    // only ledger entries: lastModifiedDateTime stays (journals, shipments, receipts)
+  };
+  // Sets the item's inventory (total over all locations). False when there is no such item.
+  bool SetItemInventory(std::string_view number, double inventory,
+                        InventoryChange how = InventoryChange::kModify);
   void SetItemBlocked(std::string_view number, bool blocked);
   void AddAccount(std::string_view number, std::string_view display_name);
   // Sales orders whose externalDocumentNumber equals `reference` (case-insensitive).

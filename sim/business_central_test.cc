@@ -144,7 +144,8 @@ TEST_F(BusinessCentralSimTest, CustomersGetNumbersAndFilterByEmailCaseInsensitiv
       Api("POST", "/customers", json{{"displayName", std::string(101, 'x')}}.dump());
   EXPECT_EQ(long_name.status, 400);
   EXPECT_EQ(ErrorCode(long_name), "Application_StringExceededLength");
-  EXPECT_EQ(Api("GET", "/customers?$filter=" + net::UrlEncode("email gt 'a'")).status, 400);
+  EXPECT_EQ(Api("GET", "/customers?$filter=" + net::UrlEncode("startswith(email,'a')")).status,
+            400);
   EXPECT_EQ(sim_->stats().customers_created, 2);
 }
 
@@ -158,10 +159,41 @@ TEST_F(BusinessCentralSimTest, ItemsFilterByNumberWithOr) {
                                                 "number eq 'O''NEIL'"));
   ASSERT_EQ(r.status, 200) << r.body;
   json v = json::parse(r.body)["value"];
-  ASSERT_EQ(v.size(), 2u);
-  EXPECT_EQ(v[0]["number"], "WIDGET-1");  // Code fields are stored upper-cased
-  EXPECT_EQ(v[0]["unitPrice"], 12.5);
-  EXPECT_EQ(v[1]["number"], "GADGET-2");
+  ASSERT_EQ(v.size(), 2u);  // in primary key order (No.)
+  EXPECT_EQ(v[0]["number"], "GADGET-2");
+  EXPECT_EQ(v[1]["number"], "WIDGET-1");  // Code fields are stored upper-cased
+  EXPECT_EQ(v[1]["unitPrice"], 12.5);
+}
+
+TEST_F(BusinessCentralSimTest, ItemsPageServerDrivenAndFilterByLastModified) {
+  StartSim();
+  for (const char* n : {"A-1", "A-2", "A-3"}) sim_->AddItem(n, n, {100, "EUR"});
+  ASSERT_TRUE(sim_->SetItemInventory("A-2", 7.5));
+  net::OutboundResponse r = Api("GET", "/items", "", {{"Prefer", "odata.maxpagesize=2"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Header("preference-applied"), "odata.maxpagesize=2");
+  json page = json::parse(r.body);
+  ASSERT_EQ(page["value"].size(), 2u);
+  EXPECT_EQ(page["value"][1]["inventory"], 7.5);
+  const std::string next = page["@odata.nextLink"].get<std::string>();
+  EXPECT_EQ(next, sim_->base_url() + "/companies(" + sim_->options().company_id +
+                      ")/items?$skiptoken=A-2");
+  net::OutboundResponse r2 = Api("GET", "/items?$skiptoken=A-2");
+  json page2 = json::parse(r2.body);
+  ASSERT_EQ(page2["value"].size(), 1u);
+  EXPECT_EQ(page2["value"][0]["number"], "A-3");
+  EXPECT_FALSE(page2.contains("@odata.nextLink"));
+
+  // Bare DateTimeOffset literals compare as instants; a quoted one is a syntax error, as in BC.
+  const std::string modified = json::parse(r.body)["value"][1]["lastModifiedDateTime"];
+  net::OutboundResponse since =
+      Api("GET", "/items?$filter=" + net::UrlEncode("lastModifiedDateTime ge " + modified));
+  ASSERT_EQ(since.status, 200) << since.body;
+  EXPECT_EQ(json::parse(since.body)["value"].size(), 3u);  // same clock instant for all three
+  EXPECT_EQ(
+      Api("GET", "/items?$filter=" + net::UrlEncode("lastModifiedDateTime gt '" + modified + "'"))
+          .status,
+      400);
 }
 
 TEST_F(BusinessCentralSimTest, SalesOrderDeepInsertUppercasesTheReferenceAndNumbersOrders) {

@@ -102,6 +102,26 @@ const std::map<std::string, Schema>& Schemas() {
         {"list_price", {FieldType::kFloat}},
         {"sale_ok", {FieldType::kBoolean}},
         {"active", {FieldType::kBoolean}}}},
+      {"stock.location",
+       {{"name", {FieldType::kChar}},
+        {"complete_name", {FieldType::kChar}},
+        {"display_name", {FieldType::kChar, "", "", true}},
+        {"usage", {FieldType::kSelection}},
+        {"active", {FieldType::kBoolean}}}},
+      {"stock.lot",
+       {{"name", {FieldType::kChar}},
+        {"display_name", {FieldType::kChar, "", "", true}},
+        {"product_id", {FieldType::kMany2one, "product.product"}}}},
+      // Datetimes are stored as Odoo sends them, "2026-03-01 10:00:00" (UTC, whole seconds), so
+      // they compare as strings.
+      {"stock.quant",
+       {{"product_id", {FieldType::kMany2one, "product.product"}},
+        {"location_id", {FieldType::kMany2one, "stock.location"}},
+        {"lot_id", {FieldType::kMany2one, "stock.lot"}},
+        {"display_name", {FieldType::kChar, "", "", true}},
+        {"quantity", {FieldType::kFloat}},
+        {"reserved_quantity", {FieldType::kFloat}},
+        {"write_date", {FieldType::kChar}}}},
       {"sale.order",
        {{"name", {FieldType::kChar}},
         {"display_name", {FieldType::kChar, "", "", true}},
@@ -259,6 +279,11 @@ struct OdooSim::Impl {
     }
     // The company's own partner, without email, as a fresh database has.
     Insert("res.partner", {{"name", "My Company"}, {"is_company", true}, {"active", true}});
+    // A fresh database's first warehouse and the customers' location.
+    Insert("stock.location",
+           {{"name", "Stock"}, {"complete_name", "WH/Stock"}, {"usage", "internal"}});
+    Insert("stock.location",
+           {{"name", "Customers"}, {"complete_name", "Partners/Customers"}, {"usage", "customer"}});
   }
 
   const Options& options;
@@ -351,7 +376,8 @@ struct OdooSim::Impl {
   std::string DisplayName(const std::string& model, int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     json* r = Find(model, id);
     if (r == nullptr) return "";
-    const json& name = (*r)["name"];
+    // stock.location's _rec_name is complete_name ("WH/Stock").
+    const json& name = (*r)[model == "stock.location" ? "complete_name" : "name"];
     return name.is_string() ? name.get<std::string>() : "";
   }
 
@@ -419,6 +445,19 @@ struct OdooSim::Impl {
     const std::string field = leaf[0].get<std::string>();
     const std::string op = Lower(leaf[1].get<std::string>());
     const json& value = leaf[2];
+    // A path through a many2one ("location_id.usage"): the leaf is evaluated on the comodel's
+    // record; an empty many2one matches nothing.
+    if (size_t dot = field.find('.'); dot != std::string::npos) {
+      const std::string head = field.substr(0, dot);
+      const FieldDef* def = Field(model, head);
+      if (def == nullptr || def->type != FieldType::kMany2one) {
+        ValueError(absl::StrCat("Invalid field ", model, ".", head, " in leaf ", leaf.dump()));
+      }
+      const json& ref = rec[head];
+      json* target = IsFalsy(ref) ? nullptr : Find(def->comodel, ref.get<int64_t>());
+      if (target == nullptr) return false;
+      return EvalLeaf(def->comodel, *target, json::array({field.substr(dot + 1), leaf[1], value}));
+    }
     json actual;
     if (field == "id") {
       actual = rec["id"];
@@ -886,6 +925,59 @@ int64_t OdooSim::AddProduct(std::string_view default_code, std::string_view name
                                            {"list_price", list_price}});
 }
 
+int64_t OdooSim::AddLocation(std::string_view complete_name, std::string_view usage) {
+  absl::MutexLock lock(&impl_->mu);
+  for (const auto& [id, rec] : impl_->models["stock.location"].records) {
+    if (rec["complete_name"] == json(std::string(complete_name))) return id;
+  }
+  std::string_view name = complete_name.substr(complete_name.rfind('/') + 1);
+  return impl_->Insert("stock.location", {{"name", std::string(name)},
+                                          {"complete_name", std::string(complete_name)},
+                                          {"usage", std::string(usage)}});
+}
+
+int64_t OdooSim::SetQuant(std::string_view default_code, std::string_view location, double quantity,
+                          double reserved_quantity, std::optional<absl::Time> at,
+                          std::string_view lot) {
+  const int64_t location_id = AddLocation(location);
+  absl::MutexLock lock(&impl_->mu);
+  int64_t product_id = -1;
+  for (const auto& [id, rec] : impl_->models["product.product"].records) {
+    if (rec["default_code"] == json(std::string(default_code))) {
+      product_id = id;
+      break;
+    }
+  }
+  if (product_id < 0) return -1;
+  json lot_id = false;
+  if (!lot.empty()) {
+    for (const auto& [id, rec] : impl_->models["stock.lot"].records) {
+      if (rec["name"] == json(std::string(lot)) && rec["product_id"] == json(product_id))
+        lot_id = id;
+    }
+    if (lot_id == json(false)) {
+      lot_id = impl_->Insert("stock.lot", {{"name", std::string(lot)}, {"product_id", product_id}});
+    }
+  }
+  const std::string write_date =
+      absl::FormatTime("%Y-%m-%d %H:%M:%S", at.value_or(absl::Now()), absl::UTCTimeZone());
+  for (auto& [id, rec] : impl_->models["stock.quant"].records) {
+    if (rec["product_id"] == json(product_id) && rec["location_id"] == json(location_id) &&
+        rec["lot_id"] == lot_id) {
+      rec["quantity"] = quantity;
+      rec["reserved_quantity"] = reserved_quantity;
+      rec["write_date"] = write_date;
+      return id;
+    }
+  }
+  return impl_->Insert("stock.quant", {{"product_id", product_id},
+                                       {"location_id", location_id},
+                                       {"lot_id", lot_id},
+                                       {"quantity", quantity},
+                                       {"reserved_quantity", reserved_quantity},
+                                       {"write_date", write_date}});
+}
+
 namespace {
 std::vector<const json*> OrdersByRef(std::map<int64_t, json>& records, std::string_view ref) {
   std::vector<const json*> out;
@@ -1254,6 +1346,20 @@ net::Router OdooSim::BuildRouter() {
                double price = b->value("list_price", 0.0);
                respond(JsonResponse(200, {{"id", AddProduct(code, name, price)}}));
              });
+  router.Add(
+      http::verb::post, "/_sim/quants", [this, bad](net::HttpRequest& req, net::Responder respond) {
+        std::optional<json> b = ParseBody(req.raw.body());
+        if (!b || !b->is_object() || !(*b)["default_code"].is_string() ||
+            !(*b)["location"].is_string() || !(*b)["quantity"].is_number()) {
+          return respond(bad("need {\"default_code\",\"location\",\"quantity\"}"));
+        }
+        int64_t id =
+            SetQuant((*b)["default_code"].get<std::string>(), (*b)["location"].get<std::string>(),
+                     (*b)["quantity"].get<double>(), b->value("reserved_quantity", 0.0),
+                     std::nullopt, b->value("lot", std::string()));
+        if (id < 0) return respond(bad("no product with that default_code"));
+        respond(JsonResponse(200, {{"id", id}}));
+      });
   router.Add(
       http::verb::get, "/_sim/sale_orders", [this](net::HttpRequest& req, net::Responder respond) {
         std::string ref = req.QueryParam("client_order_ref");

@@ -13,10 +13,14 @@
 //                            requests and never subject to injected faults.
 //
 // Models: res.partner, res.country (seeded with a few ISO codes), product.product, sale.order,
-// sale.order.line, with the ORM methods search, search_read, search_count, read, create, write,
-// and sale.order's action_confirm / action_cancel. Domains support '&', '|', '!' and the term
-// operators =, !=, <, <=, >, >=, in, not in, like, ilike, =like, =ilike, not like, not ilike
-// (SQL LIKE semantics: '%' and '_' wildcards, backslash escapes).
+// sale.order.line, stock.location (seeded: WH/Stock internal, Partners/Customers customer),
+// stock.lot and stock.quant, with the ORM methods search, search_read, search_count, read,
+// create, write, and sale.order's action_confirm / action_cancel. Domains support '&', '|', '!',
+// the term operators =, !=, <, <=, >, >=, in, not in, like, ilike, =like, =ilike, not like,
+// not ilike (SQL LIKE semantics: '%' and '_' wildcards, backslash escapes) and paths through a
+// many2one ("location_id.usage"). A many2one reads as [id, display name]; a location's display
+// name is its complete_name. Datetimes (stock.quant.write_date) are strings
+// "YYYY-MM-DD HH:MM:SS" in UTC, as Odoo's JSON answers carry them.
 //
 // Version differences it mimics: up to 16 a sale order can be in state 'done' ("Locked"); from
 // 17 on 'done' is gone and locking is the boolean field `locked` (reading `locked` on 16 is a
@@ -29,6 +33,8 @@
 //   sim.Start();  // then point the hub's erp.url at sim.url()
 // Admin endpoints (JSON bodies and answers):
 //   POST /_sim/products            {"default_code","name","list_price"} -> {"id"}
+//   POST /_sim/quants              {"default_code","location","quantity","reserved_quantity",
+//                                   "lot"} -> {"id"}   (see SetQuant; write_date = now)
 //   GET  /_sim/sale_orders?client_order_ref=R  -> {"count","lines","state","locked"}
 //   POST /_sim/sale_orders/state   {"client_order_ref","state"}   ("done" locks on 17+)
 //   GET  /_sim/partners?email=E    -> {"count"}
@@ -93,6 +99,16 @@ class OdooSim {
   // --- Seeding and inspection -----------------------------------------------------------
   // Adds a sellable product.product; returns its id.
   int64_t AddProduct(std::string_view default_code, std::string_view name, double list_price);
+  // A stock.location with that complete_name (created when missing) and usage ("internal",
+  // "customer", "supplier", "transit", "view", ...); returns its id.
+  int64_t AddLocation(std::string_view complete_name, std::string_view usage = "internal");
+  // Sets the quant of the product with `default_code` at the location with that complete_name
+  // (created as internal when missing) and lot (none when empty): quantity, reserved_quantity
+  // and write_date = `at` (now when unset), as a stock move's ORM write does. Returns the quant's
+  // id; -1 when no product has that default_code.
+  int64_t SetQuant(std::string_view default_code, std::string_view location, double quantity,
+                   double reserved_quantity = 0, std::optional<absl::Time> at = std::nullopt,
+                   std::string_view lot = "");
   // Sale orders whose client_order_ref equals `ref` case-insensitively.
   int64_t CountSaleOrders(std::string_view client_order_ref);
   // Lines of the first (lowest id) such order; -1 when there is none.

@@ -748,6 +748,37 @@ void Decoder::Inventory(const YAML::Node& node, const std::string& path,
           Int("publish_batch", &inventory->publish_batch,
               Bounds{1, 1000, "must be between 1 and 1000"}),
           Int64("reconcile_interval_s", &inventory->reconcile_interval_s, kNonNegative),
+          Int64("erp_poll_interval_s", &inventory->erp_poll_interval_s, kNonNegative),
+          Int64("erp_poll_overlap_s", &inventory->erp_poll_overlap_s, kNonNegative),
+          Int64("erp_full_scan_every", &inventory->erp_full_scan_every, kNonNegative),
+          Section("erp_locations",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    if (RequireMapping(n, p)) return;
+                    std::map<std::string, std::string> target_of;  // Keelson's -> ERP's
+                    for (auto it = n.begin(); it != n.end(); ++it) {
+                      if (!it->first.IsScalar()) {
+                        Error(p, "keys must be strings");
+                        continue;
+                      }
+                      const std::string erp_location = it->first.Scalar();
+                      const std::string ip = JoinKey(p, erp_location);
+                      auto target = Scalar(it->second, ip, "must be a string");
+                      if (!target) continue;
+                      if (target->empty()) {
+                        Error(ip, "must not be empty");
+                        continue;
+                      }
+                      auto [prev, fresh] = target_of.try_emplace(*target, erp_location);
+                      if (!fresh) {
+                        // Two ERP levels would overwrite each other in one Keelson location.
+                        Error(ip, absl::StrCat("\"", *target, "\" is already the location of \"",
+                                               prev->second, "\""));
+                        continue;
+                      }
+                      inventory->erp_locations[erp_location] = std::move(*target);
+                    }
+                  }),
+          Str("erp_default_location", &inventory->erp_default_location),
       });
   if (inventory->channels.empty() && !HasErrorAt(JoinKey(path, "channels"))) {
     Error(JoinKey(path, "channels"), "at least one channel is required");

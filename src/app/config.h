@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -187,6 +188,14 @@ struct InventoryConfig {
   std::vector<InventoryChannelConfig> channels;
   int publish_batch = 1000;            // dirty SKUs per publish run, 1..1000
   int64_t reconcile_interval_s = 3600; // full comparison with the shop; 0 = off
+  // Stock truth polled from the ERP (flows/erp_stock.h), when an `erp` is configured too.
+  int64_t erp_poll_interval_s = 60;  // 0 = off
+  int64_t erp_poll_overlap_s = 120;  // re-read this much before the high-water mark
+  int64_t erp_full_scan_every = 10;  // every Nth poll reads every level; 0 = only the first
+  // ERP location (Odoo "WH/Stock") -> Keelson location ("WH1"); no two to the same one.
+  std::map<std::string, std::string, std::less<>> erp_locations;
+  // Where an ERP that reports one total per item (Business Central) puts it; "" = nowhere.
+  std::string erp_default_location;
 };
 
 struct LogConfig {

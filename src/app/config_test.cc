@@ -15,6 +15,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
+using ::testing::Pair;
 
 // A fake environment for ${VAR} substitution.
 EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
@@ -333,6 +334,64 @@ inventory:
   EXPECT_EQ(inv.channels[1].holdback, 3);
   EXPECT_EQ(inv.publish_batch, 500);
   EXPECT_EQ(inv.reconcile_interval_s, 900);
+}
+
+TEST(ConfigTest, InventoryErpPollingKeys) {
+  ConfigResult defaults = ParseConfig(R"(
+stores:
+  - {id: main, url: "https://a", webhook_secret: w}
+inventory:
+  channels:
+    - {store: main, locations: [WH1]}
+)",
+                                      kNoEnv);
+  ASSERT_TRUE(defaults.ok()) << FormatErrors(defaults.errors);
+  EXPECT_EQ(defaults.config.inventory.erp_poll_interval_s, 60);
+  EXPECT_EQ(defaults.config.inventory.erp_poll_overlap_s, 120);
+  EXPECT_EQ(defaults.config.inventory.erp_full_scan_every, 10);
+  EXPECT_TRUE(defaults.config.inventory.erp_locations.empty());
+  EXPECT_EQ(defaults.config.inventory.erp_default_location, "");
+
+  ConfigResult r = ParseConfig(R"(
+stores:
+  - {id: main, url: "https://a", webhook_secret: w}
+inventory:
+  channels:
+    - {store: main, locations: [WH1, WH2]}
+  erp_poll_interval_s: 0
+  erp_poll_overlap_s: 30
+  erp_full_scan_every: 3
+  erp_locations: {"WH/Stock": WH1, "WH2/Stock": WH2}
+  erp_default_location: WH1
+)",
+                               kNoEnv);
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  const InventoryConfig& inv = r.config.inventory;
+  EXPECT_EQ(inv.erp_poll_interval_s, 0);
+  EXPECT_EQ(inv.erp_poll_overlap_s, 30);
+  EXPECT_EQ(inv.erp_full_scan_every, 3);
+  EXPECT_THAT(inv.erp_locations, ElementsAre(Pair("WH/Stock", "WH1"), Pair("WH2/Stock", "WH2")));
+  EXPECT_EQ(inv.erp_default_location, "WH1");
+}
+
+TEST(ConfigTest, InventoryErpPollingErrorsNameTheirKeys) {
+  ConfigResult r = ParseConfig(R"(
+stores:
+  - {id: main, url: "https://a", webhook_secret: w}
+inventory:
+  channels:
+    - {store: main, locations: [WH1]}
+  erp_poll_interval_s: -1
+  erp_full_scan_every: -2
+  erp_locations: {"WH/Stock": WH1, "WH/Input": WH1, "WH/Output": "", "X": [a]}
+)",
+                               kNoEnv);
+  EXPECT_EQ(FormatErrors(r.errors),
+            "inventory.erp_poll_interval_s: must be >= 0\n"
+            "inventory.erp_full_scan_every: must be >= 0\n"
+            "inventory.erp_locations.WH/Input: \"WH1\" is already the location of \"WH/Stock\"\n"
+            "inventory.erp_locations.WH/Output: must not be empty\n"
+            "inventory.erp_locations.X: must be a string\n");
 }
 
 TEST(ConfigTest, InventoryErrorsNameTheirKeys) {

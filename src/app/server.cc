@@ -8,15 +8,16 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "api/ops.h"
 #include "api/inventory.h"
+#include "api/ops.h"
 #include "api/orders.h"
+#include "api/woocommerce_webhooks.h"
 #include "app/wiring.h"
 #include "connectors/woocommerce/mapping.h"
 #include "flows/backfill.h"
+#include "flows/erp_stock.h"
 #include "flows/inventory.h"
 #include "flows/order_to_cash.h"
-#include "api/woocommerce_webhooks.h"
 #include "flows/webhook_ingest.h"
 #include "jobs/runner.h"
 #include "jobs/scheduler.h"
@@ -184,6 +185,20 @@ int Serve(const Config& config, const ServeOptions& options) {
   jobs::HandlerRegistry handlers;
   RegisterJobHandlers(config, *connectors, o2c.get(), handlers);
   if (inventory != nullptr) inventory->Register(handlers);
+  // Stock truth from the ERP, when there is both an ERP and a ledger to put it in.
+  const bool erp_stock_poll = inventory != nullptr && connectors->erp != nullptr &&
+                              config.inventory.erp_poll_interval_s > 0;
+  if (erp_stock_poll) {
+    handlers.Register(
+        flows::kErpStockPollJobKind,
+        flows::MakeErpStockPollHandler(
+            connectors->erp.get(), inventory.get(),
+            {.overlap = absl::Seconds(config.inventory.erp_poll_overlap_s),
+             .full_scan_every = static_cast<int>(config.inventory.erp_full_scan_every),
+             .locations = config.inventory.erp_locations,
+             .default_location = config.inventory.erp_default_location,
+             .max_attempts = config.jobs.max_attempts}));
+  }
   jobs::ConnectorControls controls(store.get(), clock, {kErpConnector, kWooConnector});
   jobs::RunnerOptions ro;
   ro.workers = config.jobs.workers;
@@ -220,6 +235,11 @@ int Serve(const Config& config, const ServeOptions& options) {
                     absl::Seconds(config.inventory.reconcile_interval_s),
                     inventory->ReconcileJob(c.channel));
     }
+  }
+
+  if (erp_stock_poll) {
+    scheduler.Add(flows::kErpStockPollJobKind, absl::Seconds(config.inventory.erp_poll_interval_s),
+                  flows::ErpStockPollJob(config.jobs.max_attempts));
   }
 
   store::GroupCommitter committer(store.get(), clock, config.storage.group_commit_max_batch,

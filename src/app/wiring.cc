@@ -1,13 +1,14 @@
 #include "app/wiring.h"
 
 #include "absl/strings/str_cat.h"
+#include "api/woocommerce_webhooks.h"
 #include "connectors/erp/business_central/adapter.h"
 #include "connectors/erp/odoo/adapter.h"
 #include "connectors/woocommerce/backfill.h"
-#include "flows/order_to_cash.h"
-#include "flows/backfill.h"
-#include "api/woocommerce_webhooks.h"
 #include "core/strings.h"
+#include "flows/backfill.h"
+#include "flows/erp_stock.h"
+#include "flows/order_to_cash.h"
 
 namespace keelson::app {
 
@@ -215,7 +216,7 @@ std::vector<jobs::LaneOptions> BuildLanes(const Config& config, const Connectors
                  : 4);
   lanes.push_back(
       {.name = kErpConnector,
-       .kinds = {flows::kErpCreateJobKind, flows::kErpCancelJobKind},
+       .kinds = {flows::kErpCreateJobKind, flows::kErpCancelJobKind, flows::kErpStockPollJobKind},
        .workers = erp_workers,
        .gate = [c, controls]() -> jobs::LaneGate {
          if (controls != nullptr && controls->IsPaused(kErpConnector)) return {0, "paused"};

@@ -62,8 +62,9 @@ absl::StatusOr<std::unique_ptr<Connectors>> BuildConnectors(const Config& config
 net::EndpointOptions EndpointOptionsFor(std::string_view type, std::string name,
                                         const LimitsConfig& limits);
 
-// The job runner's lanes: erp (ERP create/cancel), woocommerce (write-back, backfill) and core
-// (ingest and local jobs), each gated by its connector's pause switch and circuit breaker.
+// The job runner's lanes: erp (ERP create/cancel, stock polling), woocommerce (write-back,
+// backfill) and core (ingest and local jobs), each gated by its connector's pause switch and
+// circuit breaker.
 std::vector<jobs::LaneOptions> BuildLanes(const Config& config, const Connectors& connectors,
                                           jobs::ConnectorControls* controls);
 

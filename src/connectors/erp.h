@@ -24,14 +24,18 @@
 //   The flow sets it on every attempt after the first, so a create that timed out after the ERP
 //   committed never becomes two orders.
 //
+// - Stock truth (ListStockChanges) is read-only and paged; see there.
+//
 // Thread-safety: adapters are shared by all workers; every method is thread-safe.
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "model/order.h"
 
 namespace keelson::connectors {
@@ -61,6 +65,22 @@ struct CreateOrderOptions {
   bool verify_first = false;
 };
 
+// One stock level as the ERP holds it.
+struct ErpStockRow {
+  std::string sku;       // BC item number / Odoo product default_code, as the ERP stores it
+  std::string location;  // the ERP's location (Odoo: the location's complete name, "WH/Stock");
+                         // "" when the ERP reports one total per item (BC `items.inventory`)
+  int64_t on_hand = 0;   // whole units, rounded down; negative when the ERP's stock is negative
+  int64_t reserved = 0;  // what the ERP itself has reserved (Odoo reserved_quantity; BC 0).
+                         // Informational: it includes Keelson's own orders once the ERP has them
+  absl::Time modified_at = absl::InfinitePast();  // the ERP's last-modified time of the row
+};
+
+struct ErpStockPage {
+  std::vector<ErpStockRow> rows;
+  std::string next_page_token;  // empty on the last page
+};
+
 class ErpAdapter {
  public:
   virtual ~ErpAdapter() = default;
@@ -87,6 +107,22 @@ class ErpAdapter {
   // Cancels the order with ERP key `id`. Cancelling a cancelled order succeeds (idempotent);
   // an order already shipped/done is kFailedPrecondition; an unknown id kNotFound.
   virtual absl::Status CancelSalesOrder(std::string_view id) = 0;
+
+  // Stock levels whose ERP modification time is at or after `since` (inclusive, so re-reading
+  // from a high-water mark sees the rows at that instant again; an ERP that keeps whole seconds
+  // compares from `since` rounded down to the second). `since` = absl::InfinitePast() lists every
+  // level (a full scan). One page per call: the first with `page_token` "", the next ones with
+  // the previous page's next_page_token and the same `since`. A SKU × location appears at most
+  // once per page; its on_hand is the ERP's total there (Odoo sums the quants of lots and
+  // packages). Whether a stock movement moves the modification time is the ERP's affair: the
+  // adapter's README says (Business Central's does not: poll with full scans too).
+  // Errors as above; kUnimplemented from an adapter that cannot read stock.
+  virtual absl::StatusOr<ErpStockPage> ListStockChanges(absl::Time since,
+                                                        std::string_view page_token) {
+    (void)since;
+    (void)page_token;
+    return absl::UnimplementedError("this ERP adapter does not read stock");
+  }
 };
 
 }  // namespace keelson::connectors

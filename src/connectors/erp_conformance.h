@@ -17,10 +17,11 @@
 #include <string>
 #include <string_view>
 
+#include "absl/strings/match.h"
+#include "absl/time/time.h"
 #include "connectors/erp.h"
 #include "gtest/gtest.h"
 #include "model/money.h"
-#include "absl/strings/match.h"
 
 namespace keelson::connectors::testing {
 
@@ -39,6 +40,15 @@ class ErpTestbed {
   virtual int64_t CountCustomers(std::string_view email) = 0;
   // Marks the order shipped/done in the ERP, so it can no longer be cancelled.
   virtual void MarkSalesOrderDone(std::string_view reference) = 0;
+
+  // Stock: sets the on-hand of an item added with AddItem at the ERP's usual place (BC: the
+  // item's inventory, changed so that lastModifiedDateTime moves; Odoo: its quant at WH/Stock),
+  // as modified at `modified_at`. The factory builds the adapter with 2 stock rows per page, so
+  // the cases page.
+  virtual void SetStock(std::string_view sku, int64_t on_hand, absl::Time modified_at) = 0;
+  // The location ListStockChanges reports for SetStock's rows ("" for an ERP that reports one
+  // total per item).
+  virtual std::string StockLocation() = 0;
 
   // Faults, each for the next matching request only:
   // the next sales-order create commits and then the connection is dropped without an answer.

@@ -3,6 +3,8 @@
 
 #include "connectors/erp_conformance.h"
 
+#include <map>
+
 #include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "tests/support/status_matchers.h"
@@ -192,6 +194,95 @@ TEST_P(ErpConformanceTest, CancelIsIdempotentAndRefusedOnceDone) {
 TEST_P(ErpConformanceTest, UnknownOrderIdIsNotFound) {
   EXPECT_THAT(erp().GetSalesOrder("999999").status(), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(erp().CancelSalesOrder("999999"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+// Every row of every page since `since`; *pages counts the pages.
+absl::StatusOr<std::vector<ErpStockRow>> ListAll(ErpAdapter& erp, absl::Time since,
+                                                 int* pages = nullptr) {
+  std::vector<ErpStockRow> rows;
+  std::string token;
+  for (int page = 1; page <= 100; ++page) {
+    absl::StatusOr<ErpStockPage> p = erp.ListStockChanges(since, token);
+    if (!p.ok()) return p.status();
+    rows.insert(rows.end(), p->rows.begin(), p->rows.end());
+    if (pages != nullptr) *pages = page;
+    if (p->next_page_token.empty()) return rows;
+    token = p->next_page_token;
+  }
+  return absl::InternalError("more than 100 pages");
+}
+
+std::map<std::string, int64_t> OnHandBySku(const std::vector<ErpStockRow>& rows) {
+  std::map<std::string, int64_t> out;
+  for (const ErpStockRow& r : rows) out[r.sku] = r.on_hand;
+  return out;
+}
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'772'359'200);  // 2026-03-01 10:00:00 UTC
+
+TEST_P(ErpConformanceTest, StockChangesListEveryLevelOnAFullScanAcrossPages) {
+  for (const char* sku : {"SKU-A", "SKU-B", "SKU-C", "SKU-D", "SKU-E"}) {
+    testbed_->AddItem(sku, sku, Eur(100));
+  }
+  int64_t n = 0;
+  for (const char* sku : {"SKU-A", "SKU-B", "SKU-C", "SKU-D", "SKU-E"}) {
+    ++n;
+    testbed_->SetStock(sku, 10 * n, kT0 + absl::Seconds(n));
+  }
+  int pages = 0;
+  KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<ErpStockRow> rows,
+                               ListAll(erp(), absl::InfinitePast(), &pages));
+  ASSERT_EQ(rows.size(), 5u);  // each level once, whatever the paging
+  EXPECT_GE(pages, 3);
+  EXPECT_EQ(OnHandBySku(rows),
+            (std::map<std::string, int64_t>{
+                {"SKU-A", 10}, {"SKU-B", 20}, {"SKU-C", 30}, {"SKU-D", 40}, {"SKU-E", 50}}));
+  for (const ErpStockRow& r : rows) {
+    EXPECT_EQ(r.location, testbed_->StockLocation()) << r.sku;
+    EXPECT_GE(r.modified_at, kT0) << r.sku;
+  }
+}
+
+TEST_P(ErpConformanceTest, StockChangesHonourSinceInclusively) {
+  for (const char* sku : {"SKU-A", "SKU-B", "SKU-C"}) testbed_->AddItem(sku, sku, Eur(100));
+  testbed_->SetStock("SKU-A", 5, kT0);
+  testbed_->SetStock("SKU-B", 7, kT0 + absl::Seconds(10));
+  testbed_->SetStock("SKU-C", 1, kT0 + absl::Seconds(20));
+
+  // From the instant of B's change: B again (a re-read from a high-water mark sees it), C, not A.
+  KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<ErpStockRow> rows,
+                               ListAll(erp(), kT0 + absl::Seconds(10)));
+  EXPECT_EQ(OnHandBySku(rows), (std::map<std::string, int64_t>{{"SKU-B", 7}, {"SKU-C", 1}}));
+  // Between two changes: never the older one.
+  KEELSON_ASSERT_OK_AND_ASSIGN(rows, ListAll(erp(), kT0 + absl::Seconds(15)));
+  EXPECT_EQ(OnHandBySku(rows), (std::map<std::string, int64_t>{{"SKU-C", 1}}));
+  // Past every change: nothing.
+  KEELSON_ASSERT_OK_AND_ASSIGN(rows, ListAll(erp(), kT0 + absl::Minutes(5)));
+  EXPECT_TRUE(rows.empty());
+}
+
+TEST_P(ErpConformanceTest, AnItemAppearsOnceItsStockChanges) {
+  for (const char* sku : {"SKU-A", "SKU-B"}) testbed_->AddItem(sku, sku, Eur(100));
+  testbed_->SetStock("SKU-A", 5, kT0);
+  testbed_->SetStock("SKU-B", 6, kT0);
+  KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<ErpStockRow> rows,
+                               ListAll(erp(), kT0 + absl::Seconds(30)));
+  EXPECT_TRUE(rows.empty());
+
+  testbed_->SetStock("SKU-A", 3, kT0 + absl::Minutes(1));
+  KEELSON_ASSERT_OK_AND_ASSIGN(rows, ListAll(erp(), kT0 + absl::Seconds(30)));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].sku, "SKU-A");
+  EXPECT_EQ(rows[0].on_hand, 3);
+  EXPECT_EQ(rows[0].location, testbed_->StockLocation());
+  EXPECT_EQ(rows[0].modified_at, kT0 + absl::Minutes(1));
+}
+
+TEST_P(ErpConformanceTest, StockReadFailuresAreClassified) {
+  testbed_->FailNextRequestWith503();
+  EXPECT_THAT(erp().ListStockChanges(absl::InfinitePast(), "").status(),
+              StatusIs(absl::StatusCode::kUnavailable));
+  KEELSON_EXPECT_OK(erp().ListStockChanges(absl::InfinitePast(), "").status());
 }
 
 }  // namespace

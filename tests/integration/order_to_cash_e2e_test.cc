@@ -505,6 +505,39 @@ TEST_F(InventoryE2eTest, StockIsReservedByOrdersPublishedAndReconciled) {
   EXPECT_NE(bad.body.find("location"), std::string::npos) << bad.body;
 }
 
+// Stock truth polled from the ERP: a change of an item's inventory in the Business Central
+// simulator reaches the shop's catalog, and so does a posted one (which leaves the item's
+// lastModifiedDateTime alone) through the periodic full scan.
+class ErpStockE2eTest : public InventoryE2eTest {
+ protected:
+  std::string ExtraConfig() const override {
+    return "inventory: {channels: [{store: main, locations: [WH1, WH2]}], "
+           "erp_poll_interval_s: 1, erp_poll_overlap_s: 5, erp_full_scan_every: 2, "
+           "erp_default_location: WH1}\n";
+  }
+};
+
+TEST_F(ErpStockE2eTest, AStockChangeInBusinessCentralReachesTheShop) {
+  ASSERT_TRUE(woo_->AddProduct({.sku = "WID-BLUE", .stock_quantity = 0}).ok());
+  ASSERT_TRUE(woo_->AddProduct({.sku = "WID-RED", .stock_quantity = 3}).ok());
+  ASSERT_TRUE(bc_->SetItemInventory("WID-BLUE", 12));
+  ASSERT_TRUE(ShopStockIs("WID-BLUE", 12)) << proc_->Log();
+  ASSERT_TRUE(ShopStockIs("WID-RED", 0)) << proc_->Log();  // BC holds none of it
+
+  // A posted shipment: only a full scan sees it.
+  ASSERT_TRUE(bc_->SetItemInventory("WID-BLUE", 7.5,
+                                    sim::BusinessCentralSim::InventoryChange::kPost));
+  ASSERT_TRUE(ShopStockIs("WID-BLUE", 7)) << proc_->Log();
+
+  // WMS events for WH2 add to what the ERP reports for WH1.
+  ASSERT_EQ(PostEvent("wh2-1", "WID-BLUE", "WH2", 2, "2026-12-05T10:00:00Z"), 200);
+  ASSERT_TRUE(ShopStockIs("WID-BLUE", 9)) << proc_->Log();
+  HttpClient client("127.0.0.1", port_);
+  auto view = client.Get("/v1/inventory/WID-BLUE");
+  ASSERT_EQ(view.status, 200) << view.body;
+  EXPECT_EQ(nlohmann::json::parse(view.body)["on_hand"], 9) << view.body;
+}
+
 INSTANTIATE_TEST_SUITE_P(Erp, OrderToCashE2eTest, ::testing::Values("BusinessCentral", "Odoo"),
                          [](const auto& info) { return info.param; });
 INSTANTIATE_TEST_SUITE_P(Erp, DuplicatingShopTest, ::testing::Values("BusinessCentral", "Odoo"),

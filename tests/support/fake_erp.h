@@ -1,13 +1,15 @@
 #pragma once
-// An in-memory ErpAdapter for flow tests: keeps items, customers and sales orders, and can
-// commit a create and then fail (the "timed out after commit" case). Real adapters are proven
-// against their simulators by connectors/erp_conformance.h; this fake follows the same contract.
-// Thread-safe.
+// An in-memory ErpAdapter for flow tests: keeps items, customers, sales orders and stock levels,
+// and can commit a create and then fail (the "timed out after commit" case) or fail stock reads.
+// Real adapters are proven against their simulators by connectors/erp_conformance.h; this fake
+// follows the same contract. Thread-safe.
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -52,6 +54,61 @@ class FakeErp final : public connectors::ErpAdapter {
   int create_calls() {
     std::lock_guard<std::mutex> l(mu_);
     return create_calls_;
+  }
+
+  // Stock: the level of `sku` at `location` ("" = one total per item), as modified at `at`.
+  void SetStock(const std::string& sku, const std::string& location, int64_t on_hand,
+                absl::Time at) {
+    std::lock_guard<std::mutex> l(mu_);
+    stock_[{sku, location}] = {
+        .sku = sku, .location = location, .on_hand = on_hand, .modified_at = at};
+  }
+  void SetStockPageSize(size_t n) {
+    std::lock_guard<std::mutex> l(mu_);
+    stock_page_size_ = n;
+  }
+  // The next `n` stock reads (pages) fail with kUnavailable; `after` pages succeed first.
+  void FailStockReads(int n, int after = 0) {
+    std::lock_guard<std::mutex> l(mu_);
+    fail_stock_reads_ = n;
+    fail_stock_after_ = after;
+  }
+  // The `since` of every first-page stock read, in order.
+  std::vector<absl::Time> stock_polls() {
+    std::lock_guard<std::mutex> l(mu_);
+    return stock_polls_;
+  }
+
+  absl::StatusOr<connectors::ErpStockPage> ListStockChanges(absl::Time since,
+                                                            std::string_view page_token) override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (fail_stock_reads_ > 0) {
+      if (fail_stock_after_ > 0) {
+        --fail_stock_after_;
+      } else {
+        --fail_stock_reads_;
+        return absl::UnavailableError("503 Service Unavailable (stock)");
+      }
+    }
+    if (page_token.empty()) stock_polls_.push_back(since);
+    std::vector<connectors::ErpStockRow> rows;
+    for (const auto& [key, row] : stock_) {
+      if (row.modified_at >= since) rows.push_back(row);
+    }
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.modified_at, a.sku, a.location) <
+             std::tie(b.modified_at, b.sku, b.location);
+    });
+    size_t start = 0;
+    if (!page_token.empty()) start = std::stoul(std::string(page_token));
+    connectors::ErpStockPage page;
+    for (size_t i = start; i < rows.size() && i < start + stock_page_size_; ++i) {
+      page.rows.push_back(rows[i]);
+    }
+    if (start + stock_page_size_ < rows.size()) {
+      page.next_page_token = std::to_string(start + stock_page_size_);
+    }
+    return page;
   }
 
   absl::StatusOr<connectors::ErpCustomerRef> FindOrCreateCustomer(
@@ -151,6 +208,11 @@ class FakeErp final : public connectors::ErpAdapter {
   bool fail_after_commit_ = false;
   int fail_calls_ = 0;
   int create_calls_ = 0;
+  std::map<std::pair<std::string, std::string>, connectors::ErpStockRow> stock_;
+  size_t stock_page_size_ = 100;
+  int fail_stock_reads_ = 0;
+  int fail_stock_after_ = 0;
+  std::vector<absl::Time> stock_polls_;
 };
 
 }  // namespace keelson::testing

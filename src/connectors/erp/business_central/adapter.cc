@@ -248,4 +248,44 @@ absl::Status BusinessCentralAdapter::CancelSalesOrder(std::string_view id) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<ErpStockPage> BusinessCentralAdapter::ListStockChanges(absl::Time since,
+                                                                      std::string_view page_token) {
+  std::string path;
+  if (page_token.empty()) {
+    path = "/items";
+    if (since != absl::InfinitePast()) {
+      // `ge`, not `gt`: a re-read from a high-water mark must see the rows at that instant.
+      path = absl::StrCat(path, "?",
+                          Filter(absl::StrCat("lastModifiedDateTime ge ", ODataDateTime(since))));
+    }
+  } else {
+    // The nextLink is BC's own URL; only ever send the token back to the same company.
+    const std::string prefix = absl::StrCat(options_.client.base_url, "/companies(",
+                                            options_.client.company_id, ")/items");
+    if (!absl::StartsWith(core::AbslSv(page_token), prefix)) {
+      return absl::InvalidArgumentError(
+          "business_central: the stock page token is not a nextLink of this company's items");
+    }
+    path = std::string(page_token.substr(prefix.size() - std::string_view("/items").size()));
+  }
+  absl::StatusOr<net::OutboundResponse> r = client_.Call(
+      "GET", path, {}, {{"Prefer", absl::StrCat("odata.maxpagesize=", options_.stock_page_size)}});
+  if (!r.ok()) return r.status();
+  absl::StatusOr<json> body = Body(*r, "GET items");
+  if (!body.ok()) return body.status();
+  if (!body->contains("value") || !(*body)["value"].is_array()) {
+    return absl::InternalError("business_central: GET items: the answer has no value array");
+  }
+  ErpStockPage page;
+  for (const json& item : (*body)["value"]) {
+    absl::StatusOr<std::optional<ErpStockRow>> row = StockRowFromItem(item);
+    if (!row.ok()) return row.status();
+    if (row->has_value()) page.rows.push_back(std::move(**row));
+  }
+  if (auto it = body->find("@odata.nextLink"); it != body->end() && it->is_string()) {
+    page.next_page_token = it->get<std::string>();
+  }
+  return page;
+}
+
 }  // namespace keelson::connectors::business_central

@@ -8,6 +8,7 @@
 //   CreateSalesOrder      1 (+1 with verify_first) (+1 when the order names an item number this
 //                         process has not yet seen: all unseen numbers in one items query)
 //   CancelSalesOrder      1 (+1 PATCH per line the first time)
+//   ListStockChanges      1 per page
 // Pace them with a net::Endpoint around the HttpClient given here (app/wiring.cc does).
 //
 // Ownership: borrows `http` and the options' clock. Thread-safety: thread-safe (erp.h).
@@ -33,6 +34,9 @@ struct AdapterOptions {
   // Item numbers known to exist are remembered so orders do not look them up again; the set is
   // cleared when it reaches this size. An item deleted later is caught by BC's own check.
   size_t max_known_items = 100000;
+  // Items per page of ListStockChanges (`Prefer: odata.maxpagesize`; BC online serves at most
+  // 20,000).
+  int stock_page_size = 1000;
 };
 
 class BusinessCentralAdapter final : public ErpAdapter {
@@ -51,6 +55,12 @@ class BusinessCentralAdapter final : public ErpAdapter {
   // 0 (OrderState reads that as kCancelled). Only a Draft order (Sales Header "Open") with
   // nothing shipped can be cancelled; a released or shipped one is kFailedPrecondition.
   absl::Status CancelSalesOrder(std::string_view id) override;
+  // GET items?$filter=lastModifiedDateTime ge <since> (no filter for a full scan) with
+  // `Prefer: odata.maxpagesize`; the page token is BC's @odata.nextLink. One row per item of
+  // type Inventory, location "" (the total). lastModifiedDateTime is the Item record's
+  // SystemModifiedAt, which posting does not move: see README.md "Stock".
+  absl::StatusOr<ErpStockPage> ListStockChanges(absl::Time since,
+                                                std::string_view page_token) override;
 
   const Client& client() const { return client_; }
 

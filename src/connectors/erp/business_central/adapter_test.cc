@@ -32,6 +32,12 @@ class BcTestbed final : public ErpTestbed {
   explicit BcTestbed(sim::BusinessCentralSim::Options sim_options = {},
                      std::function<void(AdapterOptions&)> tweak = {},
                      std::optional<net::EndpointOptions> limits = std::nullopt) {
+    // Stock rows carry the simulator's clock: without one of the caller's, a fake of our own
+    // lets SetStock say when a change happened.
+    if (sim_options.clock == core::Clock::Real()) {
+      own_clock_ = std::make_unique<core::FakeClock>();
+      sim_options.clock = own_clock_.get();
+    }
     sim_ = std::make_unique<sim::BusinessCentralSim>(sim_options);
     absl::Status started = sim_->Start();
     EXPECT_TRUE(started.ok()) << started;
@@ -73,15 +79,25 @@ class BcTestbed final : public ErpTestbed {
   void MarkSalesOrderDone(std::string_view reference) override { sim_->MarkShipped(reference); }
   void DropResponseAfterNextOrderCreate() override { sim_->DropResponseAfterNextOrderCreate(); }
   void FailNextRequestWith503() override { sim_->FailNextRequests(1, 503); }
+  void SetStock(std::string_view sku, int64_t on_hand, absl::Time modified_at) override {
+    ASSERT_NE(own_clock_, nullptr) << "SetStock needs the testbed's own clock";
+    own_clock_->Set(modified_at);
+    EXPECT_TRUE(sim_->SetItemInventory(sku, static_cast<double>(on_hand)));
+  }
+  std::string StockLocation() override { return ""; }
 
  private:
+  std::unique_ptr<core::FakeClock> own_clock_;  // declared before the simulator that reads it
   std::unique_ptr<sim::BusinessCentralSim> sim_;
   std::unique_ptr<net::HttpClient> curl_;
   std::unique_ptr<net::Endpoint> limited_;
   std::unique_ptr<BusinessCentralAdapter> adapter_;
 };
 
-std::unique_ptr<ErpTestbed> MakeBcTestbed() { return std::make_unique<BcTestbed>(); }
+std::unique_ptr<ErpTestbed> MakeBcTestbed() {
+  return std::make_unique<BcTestbed>(sim::BusinessCentralSim::Options{},
+                                     [](AdapterOptions& o) { o.stock_page_size = 2; });
+}
 
 INSTANTIATE_TEST_SUITE_P(BusinessCentral, ErpConformanceTest,
                          ::testing::Values(ErpBackend{"BusinessCentral", &MakeBcTestbed}),
@@ -148,6 +164,58 @@ class BusinessCentralAdapterTest : public ::testing::Test {
   core::FakeClock clock_;
   std::unique_ptr<BcTestbed> tb_;
 };
+
+TEST_F(BusinessCentralAdapterTest, StockRowsCarryTheItemTotalRoundedDown) {
+  Start({}, [](AdapterOptions& o) { o.stock_page_size = 2; });
+  sim().AddItem("w-1", "Widget", Eur(1250));
+  sim().AddItem("W-2", "Gadget", Eur(999));
+  sim().AddItem("W-3", "Bolt", Eur(10));
+  clock_.Set(absl::FromUnixSeconds(1'772'359'200) + absl::Milliseconds(250));
+  ASSERT_TRUE(sim().SetItemInventory("W-1", 12.75));
+  ASSERT_TRUE(sim().SetItemInventory("W-3", -2));
+  KEELSON_ASSERT_OK_AND_ASSIGN(ErpStockPage first,
+                               erp().ListStockChanges(absl::InfinitePast(), ""));
+  ASSERT_EQ(first.rows.size(), 2u);  // in item number order, two to a page
+  EXPECT_EQ(first.rows[0].sku, "W-1");
+  EXPECT_EQ(first.rows[0].on_hand, 12);
+  EXPECT_EQ(first.rows[0].location, "");
+  EXPECT_EQ(first.rows[0].modified_at, clock_.Now());
+  EXPECT_EQ(first.rows[1].sku, "W-2");
+  EXPECT_EQ(first.rows[1].on_hand, 0);
+  ASSERT_THAT(first.next_page_token, HasSubstr("/items?$skiptoken=W-2"));
+  KEELSON_ASSERT_OK_AND_ASSIGN(ErpStockPage second,
+                               erp().ListStockChanges(absl::InfinitePast(), first.next_page_token));
+  ASSERT_EQ(second.rows.size(), 1u);
+  EXPECT_EQ(second.rows[0].sku, "W-3");
+  EXPECT_EQ(second.rows[0].on_hand, -2);  // negative stock reported as BC holds it
+  EXPECT_EQ(second.next_page_token, "");
+}
+
+TEST_F(BusinessCentralAdapterTest, PostedStockDoesNotMoveLastModifiedOnlyAFullScanSeesIt) {
+  Start();
+  sim().AddItem("W-1", "Widget", Eur(1250));
+  const absl::Time t0 = clock_.Now();
+  clock_.Advance(absl::Minutes(5));
+  // A posted journal or shipment: the Inventory FlowField changes, the Item record does not.
+  ASSERT_TRUE(sim().SetItemInventory("W-1", 40, sim::BusinessCentralSim::InventoryChange::kPost));
+  KEELSON_ASSERT_OK_AND_ASSIGN(ErpStockPage changed,
+                               erp().ListStockChanges(t0 + absl::Minutes(1), ""));
+  EXPECT_TRUE(changed.rows.empty());
+  KEELSON_ASSERT_OK_AND_ASSIGN(ErpStockPage all, erp().ListStockChanges(absl::InfinitePast(), ""));
+  ASSERT_EQ(all.rows.size(), 1u);
+  EXPECT_EQ(all.rows[0].on_hand, 40);
+  EXPECT_EQ(all.rows[0].modified_at, t0);
+}
+
+TEST_F(BusinessCentralAdapterTest, AStockPageTokenForAnotherCompanyIsRefused) {
+  Start();
+  EXPECT_THAT(
+      erp()
+          .ListStockChanges(absl::InfinitePast(), "https://elsewhere.example/items?$skiptoken=A")
+          .status(),
+      StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(sim().stats().requests, 0);
+}
 
 TEST_F(BusinessCentralAdapterTest, TokenIsCachedAndRefreshedFiveMinutesBeforeExpiry) {
   Start();

@@ -297,4 +297,28 @@ bool IsGuid(std::string_view s) {
   return true;
 }
 
+absl::StatusOr<std::optional<ErpStockRow>> StockRowFromItem(const json& item) {
+  const std::string number = Str(item, "number");
+  const std::string type = Str(item, "type");
+  if (number.empty() || (!type.empty() && type != "Inventory")) {
+    return std::optional<ErpStockRow>();
+  }
+  ErpStockRow row;
+  row.sku = number;
+  // BC's decimal arrives as a JSON number; whole units are what a shop can sell.
+  row.on_hand = static_cast<int64_t>(std::floor(Num(item, "inventory")));
+  std::string err;
+  const std::string modified = Str(item, "lastModifiedDateTime");
+  if (!absl::ParseTime(absl::RFC3339_full, modified, &row.modified_at, &err)) {
+    return absl::InternalError(absl::StrCat("business_central: item ", number,
+                                            " has an unreadable lastModifiedDateTime '", modified,
+                                            "'"));
+  }
+  return std::optional<ErpStockRow>(std::move(row));
+}
+
+std::string ODataDateTime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
+
 }  // namespace keelson::connectors::business_central

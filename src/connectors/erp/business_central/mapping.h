@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "connectors/erp.h"
 #include "model/money.h"
 #include "model/order.h"
@@ -66,6 +67,15 @@ ErpOrderState OrderState(const nlohmann::json& order);
 
 // id, number, externalDocumentNumber and OrderState.
 absl::StatusOr<ErpOrderRef> OrderRefFromJson(const nlohmann::json& order);
+
+// A stock row from an item read from `items`: sku = number, location "" (BC's `inventory` is the
+// item's total over every location), on_hand = inventory rounded down, modified_at =
+// lastModifiedDateTime. nullopt for items that hold no stock (type Service or Non-Inventory)
+// and for an item without number; kInternal when lastModifiedDateTime is unreadable.
+absl::StatusOr<std::optional<ErpStockRow>> StockRowFromItem(const nlohmann::json& item);
+
+// `t` as the DateTimeOffset literal BC's $filter takes: 2026-03-01T10:00:00.123Z.
+std::string ODataDateTime(absl::Time t);
 
 // True when `id` has the GUID shape BC keys have (8-4-4-4-12 hex digits).
 bool IsGuid(std::string_view id);

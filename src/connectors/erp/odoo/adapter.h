@@ -39,6 +39,8 @@ struct OdooAdapterOptions {
   // become note lines (amount in the text, not invoiced). See README.md.
   std::string shipping_product_code;
   std::string fee_product_code;
+  // Quants per page of ListStockChanges.
+  int stock_page_size = 500;
 };
 
 // A small lock table: one mutex per key, created on demand and dropped when unused.
@@ -84,6 +86,12 @@ class OdooAdapter final : public ErpAdapter {
                                                const CreateOrderOptions& options) override;
   absl::StatusOr<ErpOrderRef> GetSalesOrder(std::string_view id) override;
   absl::Status CancelSalesOrder(std::string_view id) override;
+  // stock.quant search_read over internal locations with write_date >= since, in (write_date,
+  // id) order, keyset-paged (the token is the last quant's "write_date|id"); then every quant of
+  // the changed product × location pairs is read, so lots and packages sum into one row, and
+  // product.product read gives the default_code (see README.md "Stock").
+  absl::StatusOr<ErpStockPage> ListStockChanges(absl::Time since,
+                                                std::string_view page_token) override;
 
   OdooClient& client() { return client_; }
 

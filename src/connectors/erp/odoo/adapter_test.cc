@@ -3,6 +3,7 @@
 
 #include "connectors/erp/odoo/adapter.h"
 
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -54,7 +55,8 @@ class OdooBed {
 
 class OdooTestbed final : public ErpTestbed {
  public:
-  explicit OdooTestbed(std::string version) : bed_(std::move(version)) {}
+  explicit OdooTestbed(std::string version)
+      : bed_(std::move(version), OdooAdapterOptions{.stock_page_size = 2}) {}
   ErpAdapter& adapter() override { return bed_.adapter(); }
   void AddItem(std::string_view sku, std::string_view name, model::Money unit_price) override {
     bed_.sim().AddProduct(sku, name, odoo::ToOdooAmount(unit_price));
@@ -75,6 +77,11 @@ class OdooTestbed final : public ErpTestbed {
     bed_.sim().DropResponseAfterNextOrderCreate();
   }
   void FailNextRequestWith503() override { bed_.sim().FailNextRequests(1, 503, 2); }
+  void SetStock(std::string_view sku, int64_t on_hand, absl::Time modified_at) override {
+    EXPECT_GT(bed_.sim().SetQuant(sku, "WH/Stock", static_cast<double>(on_hand), 0, modified_at),
+              0);
+  }
+  std::string StockLocation() override { return "WH/Stock"; }
 
  private:
   OdooBed bed_;
@@ -131,6 +138,60 @@ INSTANTIATE_TEST_SUITE_P(Versions, OdooAdapterTest, ::testing::Values("17.0", "1
                            return info.param.substr(0, 2) == "17" ? std::string("Odoo17")
                                                                   : std::string("Odoo19");
                          });
+
+TEST_P(OdooAdapterTest, StockSumsLotsPerLocationOfInternalLocationsOnly) {
+  OdooBed bed(GetParam(), OdooAdapterOptions{.stock_page_size = 2});
+  bed.sim().AddProduct("WIDGET-1", "Widget", 12.5);
+  bed.sim().AddProduct("GADGET-2", "Gadget", 9.99);
+  const absl::Time t0 = absl::FromUnixSeconds(1'772'359'200);
+  bed.sim().SetQuant("WIDGET-1", "WH/Stock", 3, 1, t0, "LOT-A");
+  bed.sim().SetQuant("WIDGET-1", "WH/Stock", 4.5, 0, t0 + absl::Seconds(1), "LOT-B");
+  bed.sim().SetQuant("WIDGET-1", "WH/Stock/Shelf 1", 2, 0, t0 + absl::Seconds(2));
+  bed.sim().SetQuant("GADGET-2", "WH/Stock", 7, 2, t0 + absl::Seconds(3));
+  ASSERT_GT(bed.sim().AddLocation("Partners/Customers", "customer"), 0);
+  bed.sim().SetQuant("GADGET-2", "Partners/Customers", 5, 0, t0 + absl::Seconds(4));
+
+  std::vector<ErpStockRow> rows;
+  std::string token;
+  int pages = 0;
+  do {
+    KEELSON_ASSERT_OK_AND_ASSIGN(ErpStockPage page,
+                                 bed.adapter().ListStockChanges(absl::InfinitePast(), token));
+    rows.insert(rows.end(), page.rows.begin(), page.rows.end());
+    token = page.next_page_token;
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);  // four internal quants, two to a page, then an empty page
+  // The two lots of WIDGET-1 at WH/Stock are one row on each page they appear on, always the total.
+  std::map<std::pair<std::string, std::string>, ErpStockRow> by_key;
+  for (const ErpStockRow& r : rows) by_key[{r.sku, r.location}] = r;
+  ASSERT_EQ(by_key.size(), 3u);
+  const ErpStockRow& widget = by_key[{"WIDGET-1", "WH/Stock"}];
+  EXPECT_EQ(widget.on_hand, 7);  // 3 + 4.5, rounded down
+  EXPECT_EQ(widget.reserved, 1);
+  EXPECT_EQ(widget.modified_at, t0 + absl::Seconds(1));
+  EXPECT_EQ((by_key[{"WIDGET-1", "WH/Stock/Shelf 1"}].on_hand), 2);
+  const ErpStockRow& gadget = by_key[{"GADGET-2", "WH/Stock"}];
+  EXPECT_EQ(gadget.on_hand, 7);
+  EXPECT_EQ(gadget.reserved, 2);
+
+  // One lot changes: the row is still the location's total.
+  bed.sim().SetQuant("WIDGET-1", "WH/Stock", 1, 0, t0 + absl::Minutes(1), "LOT-A");
+  KEELSON_ASSERT_OK_AND_ASSIGN(ErpStockPage changed,
+                               bed.adapter().ListStockChanges(t0 + absl::Seconds(30), ""));
+  ASSERT_EQ(changed.rows.size(), 1u);
+  EXPECT_EQ(changed.rows[0].sku, "WIDGET-1");
+  EXPECT_EQ(changed.rows[0].location, "WH/Stock");
+  EXPECT_EQ(changed.rows[0].on_hand, 5);  // 1 + 4.5
+  EXPECT_EQ(changed.rows[0].modified_at, t0 + absl::Minutes(1));
+  EXPECT_EQ(changed.next_page_token, "");
+}
+
+TEST_P(OdooAdapterTest, AMalformedStockPageTokenIsInvalidArgument) {
+  OdooBed bed(GetParam());
+  EXPECT_THAT(bed.adapter().ListStockChanges(absl::InfinitePast(), "not-a-token").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
 
 TEST(OdooAdapterVersionTest, JsonRpcBelow19) {
   OdooBed bed("17.0");

@@ -1,6 +1,7 @@
 #include "connectors/erp/odoo/mapping.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -149,6 +150,72 @@ absl::StatusOr<json> SaleOrderValues(const model::Order& order, int64_t partner_
                absl::StrCat("WooCommerce ", order.store_id, " #",
                             order.number.empty() ? std::to_string(order.order_id) : order.number)},
               {"order_line", std::move(lines)}};
+}
+
+std::string OdooDateTime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S", t, absl::UTCTimeZone());
+}
+
+std::optional<absl::Time> ParseOdooDateTime(const nlohmann::json& value) {
+  if (!value.is_string()) return std::nullopt;
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime("%Y-%m-%d %H:%M:%E*S", value.get<std::string>(), absl::UTCTimeZone(), &t,
+                       &err)) {
+    return std::nullopt;
+  }
+  return t;
+}
+
+std::optional<std::pair<int64_t, std::string>> Many2one(const nlohmann::json& value) {
+  if (!value.is_array() || value.empty() || !value[0].is_number_integer()) return std::nullopt;
+  std::string name = value.size() > 1 && value[1].is_string() ? value[1].get<std::string>() : "";
+  return std::make_pair(value[0].get<int64_t>(), std::move(name));
+}
+
+std::vector<ErpStockRow> StockRowsFromQuants(
+    const nlohmann::json& quants, const absl::flat_hash_map<int64_t, std::string>& codes) {
+  struct Sum {
+    ErpStockRow row;
+    double quantity = 0;
+    double reserved = 0;
+  };
+  std::vector<Sum> sums;
+  absl::flat_hash_map<std::pair<int64_t, int64_t>, size_t> index;
+  if (!quants.is_array()) return {};
+  for (const nlohmann::json& q : quants) {
+    if (!q.is_object()) continue;
+    auto product = Many2one(q.value("product_id", nlohmann::json()));
+    auto location = Many2one(q.value("location_id", nlohmann::json()));
+    if (!product || !location) continue;
+    auto code = codes.find(product->first);
+    if (code == codes.end() || code->second.empty()) continue;
+    auto [it, fresh] = index.try_emplace({product->first, location->first}, sums.size());
+    if (fresh) {
+      Sum s;
+      s.row.sku = code->second;
+      s.row.location = location->second;
+      sums.push_back(std::move(s));
+    }
+    Sum& s = sums[it->second];
+    const nlohmann::json& qty = q.value("quantity", nlohmann::json());
+    const nlohmann::json& res = q.value("reserved_quantity", nlohmann::json());
+    if (qty.is_number()) s.quantity += qty.get<double>();
+    if (res.is_number()) s.reserved += res.get<double>();
+    if (auto at = ParseOdooDateTime(q.value("write_date", nlohmann::json()));
+        at && *at > s.row.modified_at) {
+      s.row.modified_at = *at;
+    }
+  }
+  std::vector<ErpStockRow> out;
+  out.reserve(sums.size());
+  for (Sum& s : sums) {
+    // Float fields: 2.9999999 is three units, so round to Odoo's default precision (0.01) first.
+    s.row.on_hand = static_cast<int64_t>(std::floor(std::round(s.quantity * 100) / 100));
+    s.row.reserved = static_cast<int64_t>(std::floor(std::round(s.reserved * 100) / 100));
+    out.push_back(std::move(s.row));
+  }
+  return out;
 }
 
 }  // namespace keelson::connectors::odoo

@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "connectors/erp.h"
 #include "model/money.h"
 #include "model/order.h"
@@ -59,5 +60,21 @@ double ToOdooAmount(const model::Money& money);
 absl::StatusOr<nlohmann::json> SaleOrderValues(
     const model::Order& order, int64_t partner_id,
     const absl::flat_hash_map<std::string, int64_t>& products, const ExtraLineProducts& extras);
+
+// Odoo's datetime text ("2026-03-01 10:00:00", UTC, whole seconds; a fraction is dropped).
+std::string OdooDateTime(absl::Time t);
+// The reverse; nullopt for anything else (Odoo sends false for an empty datetime).
+std::optional<absl::Time> ParseOdooDateTime(const nlohmann::json& value);
+
+// The id and display name of a many2one as read() gives it ([id, "name"]); nullopt for false.
+std::optional<std::pair<int64_t, std::string>> Many2one(const nlohmann::json& value);
+
+// One stock row per product × location from stock.quant records (read with product_id,
+// location_id, quantity, reserved_quantity, write_date): quantities summed (lots, packages,
+// owners), rounded down to whole units, modified_at the newest write_date, location the
+// location's display name (its complete name). `codes` maps product ids to default_code;
+// quants of products without one are left out. Rows in order of first appearance.
+std::vector<ErpStockRow> StockRowsFromQuants(
+    const nlohmann::json& quants, const absl::flat_hash_map<int64_t, std::string>& codes);
 
 }  // namespace keelson::connectors::odoo
