@@ -1934,6 +1934,11 @@ absl::Status WooCommerceSim::SetStockBySku(std::string_view sku, std::optional<i
   return absl::OkStatus();
 }
 
+void WooCommerceSim::SetStockWriteObserver(StockWriteObserver observer) {
+  absl::MutexLock l(&cat_mu_);
+  stock_observer_ = std::move(observer);
+}
+
 void WooCommerceSim::FailNextBatchItem(std::string sku, std::string code, std::string message,
                                        int status) {
   absl::MutexLock l(&cat_mu_);
@@ -2277,6 +2282,7 @@ std::optional<WooCommerceSim::ItemFailure> WooCommerceSim::UpdateOneLocked(
       std::make_tuple(p.manage_stock, p.stock_quantity, p.stock_status, p.backorders, p.sku)) {
     p.date_modified = FormatDate(Now());
   }
+  if (stock_observer_) stock_observer_(p.sku, StockLocked(p));
   return std::nullopt;
 }
 

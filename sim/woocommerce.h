@@ -77,6 +77,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -309,6 +310,14 @@ class WooCommerceSim {
   void FailNextBatchItem(std::string sku, std::string code = "product_invalid_sku",
                          std::string message = "Invalid or duplicated SKU.", int status = 400);
 
+  // Called, under the catalog's lock, each time a REST write (a batch update item or a PUT of a
+  // product or variation) has been applied, with the SKU of the product or variation written and
+  // the stock REST shows for it from now on: the moment a stock level becomes visible, for load
+  // benches, without polling. It must be cheap and must not call into the simulator. An empty
+  // function (the default) removes it; without one the writes cost nothing more.
+  using StockWriteObserver = std::function<void(std::string_view sku, const WooStock& stock)>;
+  void SetStockWriteObserver(StockWriteObserver observer);
+
   // Load: creates `orders` orders from `threads` threads at once, each delivering its webhooks
   // synchronously; returns when all are done.
   WooBurstResult EmitBurst(int orders, int threads, const OrderSpec& spec = {});
@@ -440,6 +449,7 @@ class WooCommerceSim {
   int64_t next_product_id_ ABSL_GUARDED_BY(cat_mu_);
   absl::flat_hash_map<std::string, ItemFailure> item_failures_ ABSL_GUARDED_BY(cat_mu_);
   WooSimStats cat_stats_ ABSL_GUARDED_BY(cat_mu_);  // only the catalog counters
+  StockWriteObserver stock_observer_ ABSL_GUARDED_BY(cat_mu_);
 
   // Deliveries caused by REST writes, made after the answer on async_thread_.
   absl::Mutex async_mu_;
