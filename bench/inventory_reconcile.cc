@@ -31,8 +31,11 @@
 //
 //   inventory_reconcile --keelson build/release/keelson [--simple 85000] [--variable 2000]
 //       [--parent 1000] [--drift_simple 250] [--drift_variation 30] [--drift_parent 20]
-//       [--threads 16]
+//       [--threads 16] [--shop_latency_ms 0]
 //
+// --shop_latency_ms: the simulator answers each catalog request (list page, lookup, batch) this
+// much later, as a real shop's PHP page time; it applies during the reconciliation only (the
+// load phase runs at full speed).
 // Prints the load and publication rates, scanned / drifted / corrected / unknown, the wall
 // time, the shop's REST calls during the run, the hub's CPU, the load average and one
 // `SUMMARY {json}` line. Exit 0 when it ran, whatever the figures; 1 on bad arguments; 2 when
@@ -88,13 +91,14 @@ struct Flags {
   int drift_variation = 30;
   int drift_parent = 20;
   int threads = 16;
+  int shop_latency_ms = 0;
 };
 
 int Usage() {
   std::fprintf(stderr,
                "usage: inventory_reconcile --keelson PATH [--simple 85000] [--variable 2000] "
                "[--parent 1000] [--drift_simple 250] [--drift_variation 30] [--drift_parent 20] "
-               "[--threads 16]\n");
+               "[--threads 16] [--shop_latency_ms 0]\n");
   return 1;
 }
 
@@ -123,6 +127,8 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       f->drift_parent = n;
     } else if (name == "--threads") {
       f->threads = n;
+    } else if (name == "--shop_latency_ms") {
+      f->shop_latency_ms = n;
     } else {
       return false;
     }
@@ -463,6 +469,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   // 3. Restart with the reconciliation due at once, and time it.
+  woo.SetCatalogLatency(absl::Milliseconds(flags.shop_latency_ms));
   const keelson::sim::WooSimStats s0 = woo.stats();
   const absl::Time exec_at = absl::Now();
   hub = StartHub(flags.keelson, dir, config(86400), "reconcile");
@@ -507,11 +514,12 @@ int main(int argc, char** argv) {
   const double from_exec_s = absl::ToDoubleSeconds(visible_at - exec_at);
   std::printf(
       "reconciliation %s: scanned %lld, drifted %lld (expected %lld), corrected %lld, unknown "
-      "%lld; drift rows %lld (%lld corrected)\n",
+      "%lld; drift rows %lld (%lld corrected); shop latency %d ms per catalog request\n",
       run->run_id.c_str(), static_cast<long long>(run->scanned),
       static_cast<long long>(run->drifted), static_cast<long long>(expected_drift),
       static_cast<long long>(run->corrected), static_cast<long long>(run->unknown),
-      static_cast<long long>(drift_rows), static_cast<long long>(drift_rows_corrected));
+      static_cast<long long>(drift_rows), static_cast<long long>(drift_rows_corrected),
+      flags.shop_latency_ms);
   std::printf(
       "wall time: %.2f s from the run's start to its report (scan and comparison %.2f s; "
       "%.2f s from the process start) (target < 60 s)\n",
@@ -529,13 +537,13 @@ int main(int argc, char** argv) {
       "SUMMARY {\"bench\":\"inventory_reconcile\",\"skus\":%lld,\"load_per_s\":%.0f,"
       "\"publish_s\":%.1f,\"scanned\":%lld,\"drifted\":%lld,\"expected_drift\":%lld,"
       "\"corrected\":%lld,\"unknown\":%lld,\"wall_s\":%.2f,\"scan_s\":%.2f,\"from_exec_s\":%.2f,"
-      "\"differ_after\":%lld,\"list_calls\":%lld,\"hub_cpu_s\":%.2f}\n",
+      "\"differ_after\":%lld,\"list_calls\":%lld,\"hub_cpu_s\":%.2f,\"shop_latency_ms\":%d}\n",
       static_cast<long long>(skus), skus / load_s, publish_s,
       static_cast<long long>(run->scanned), static_cast<long long>(run->drifted),
       static_cast<long long>(expected_drift), static_cast<long long>(run->corrected),
       static_cast<long long>(run->unknown), wall_s, scan_s, from_exec_s,
       static_cast<long long>(after), static_cast<long long>(s1.product_gets - s0.product_gets),
-      hub_cpu);
+      hub_cpu, flags.shop_latency_ms);
   std::filesystem::remove_all(dir);
   return 0;
 }

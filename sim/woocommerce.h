@@ -242,6 +242,9 @@ class WooCommerceSim {
     size_t max_recorded_deliveries = 10000;  // Deliveries() keeps the most recent ones
     core::Clock* clock = nullptr;  // order dates, OAuth timestamp window; nullptr = real. Not owned
     int http_threads = 2;
+    // Each catalog request (/products…) is answered this much later, as a PHP host's page time;
+    // it holds one of the http_threads meanwhile. Zero = at once. See SetCatalogLatency.
+    absl::Duration catalog_latency = absl::ZeroDuration();
   };
 
   explicit WooCommerceSim(Options options);
@@ -315,6 +318,9 @@ class WooCommerceSim {
   // the stock REST shows for it from now on: the moment a stock level becomes visible, for load
   // benches, without polling. It must be cheap and must not call into the simulator. An empty
   // function (the default) removes it; without one the writes cost nothing more.
+  // Changes Options::catalog_latency for the requests that arrive from now on.
+  void SetCatalogLatency(absl::Duration latency);
+
   using StockWriteObserver = std::function<void(std::string_view sku, const WooStock& stock)>;
   void SetStockWriteObserver(StockWriteObserver observer);
 
@@ -459,6 +465,7 @@ class WooCommerceSim {
   bool async_stop_ ABSL_GUARDED_BY(async_mu_) = false;
   std::thread async_thread_;
   std::atomic<bool> started_{false};
+  std::atomic<int64_t> catalog_latency_us_{0};
 };
 
 }  // namespace keelson::sim
