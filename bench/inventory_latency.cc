@@ -6,7 +6,9 @@
 // reconciliation off) between this driver and the WooCommerce simulator, in this process,
 // holding --skus simple products. The driver POSTs /v1/inventory/events open loop: event i is
 // due at start + i / rate, for a random SKU, with on_hand = i (so a level seen in the shop names
-// the event it came from) and occurred_at strictly increasing in i; --threads client threads on
+// the event it came from) and occurred_at = start + i ms (strictly increasing in i at the
+// millisecond the ledger keeps: finer steps would let two events of one SKU within a millisecond
+// that arrive out of order both apply, the older last); --threads client threads on
 // keep-alive connections take the next due event each. A --warmup_s stretch runs first and is
 // not counted; then --duration_s is measured.
 //
@@ -356,7 +358,7 @@ int main(int argc, char** argv) {
         const std::string body = absl::StrCat(
             R"({"event_id":"lat-)", i, R"(","sku":")", Sku(sku),
             R"(","location":"WH1","on_hand":)", i, R"(,"occurred_at":")",
-            absl::FormatTime("%Y-%m-%d%ET%H:%M:%E6SZ", base_time + absl::Microseconds(i),
+            absl::FormatTime("%Y-%m-%d%ET%H:%M:%E3SZ", base_time + absl::Milliseconds(i),
                              absl::UTCTimeZone()),
             R"("})");
         {
