@@ -116,7 +116,9 @@ TEST_P(StoreConformanceTest, InventoryImpossibleMovementFailsAndWritesNothing) {
 
 TEST_P(StoreConformanceTest, InventoryTransactEachRollsBackOnlyTheFailedWrite) {
   std::vector<std::function<absl::Status(Tx&)>> fns = {
-      [](Tx& tx) { return tx.ApplyMovement(Move("A", "WH1", MovementKind::kSetOnHand, 3)).status(); },
+      [](Tx& tx) {
+        return tx.ApplyMovement(Move("A", "WH1", MovementKind::kSetOnHand, 3)).status();
+      },
       // Writes, then fails: its own write is rolled back.
       [](Tx& tx) -> absl::Status {
         if (auto p = tx.ApplyMovement(Move("B", "WH1", MovementKind::kSetOnHand, 7, "evt-2"));
