@@ -348,6 +348,7 @@ WooCommerceSim::WooCommerceSim(Options options)
   if (options_.clock == nullptr) options_.clock = core::Clock::Real();
   rng_.seed(options_.seed);
   target_ = options_.webhook_target_url;
+  catalog_latency_us_.store(absl::ToInt64Microseconds(options_.catalog_latency));
   webhooks_ = {{1, "order.created"}, {2, "order.updated"}, {3, "order.deleted"}};
   delivery_client_ = net::NewCurlHttpClient({.connect_timeout = absl::Seconds(5),
                                              .user_agent = options_.user_agent,
@@ -1934,6 +1935,15 @@ absl::Status WooCommerceSim::SetStockBySku(std::string_view sku, std::optional<i
   return absl::OkStatus();
 }
 
+void WooCommerceSim::SetCatalogLatency(absl::Duration latency) {
+  catalog_latency_us_.store(absl::ToInt64Microseconds(latency));
+}
+
+void WooCommerceSim::SetStockWriteObserver(StockWriteObserver observer) {
+  absl::MutexLock l(&cat_mu_);
+  stock_observer_ = std::move(observer);
+}
+
 void WooCommerceSim::FailNextBatchItem(std::string sku, std::string code, std::string message,
                                        int status) {
   absl::MutexLock l(&cat_mu_);
@@ -2101,6 +2111,9 @@ void WooCommerceSim::HandleProducts(net::HttpRequest& req, net::Responder respon
   if (auto denied = Gate(req, code, message)) {
     respond(std::move(*denied));
     return;
+  }
+  if (const int64_t us = catalog_latency_us_.load(); us > 0) {
+    absl::SleepFor(absl::Microseconds(us));
   }
   int64_t id = 0;
   if (req.params.contains("id") && (!absl::SimpleAtoi(req.params["id"], &id) || id <= 0)) {
@@ -2277,6 +2290,7 @@ std::optional<WooCommerceSim::ItemFailure> WooCommerceSim::UpdateOneLocked(
       std::make_tuple(p.manage_stock, p.stock_quantity, p.stock_status, p.backorders, p.sku)) {
     p.date_modified = FormatDate(Now());
   }
+  if (stock_observer_) stock_observer_(p.sku, StockLocked(p));
   return std::nullopt;
 }
 

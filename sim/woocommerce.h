@@ -77,6 +77,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -241,6 +242,9 @@ class WooCommerceSim {
     size_t max_recorded_deliveries = 10000;  // Deliveries() keeps the most recent ones
     core::Clock* clock = nullptr;  // order dates, OAuth timestamp window; nullptr = real. Not owned
     int http_threads = 2;
+    // Each catalog request (/products…) is answered this much later, as a PHP host's page time;
+    // it holds one of the http_threads meanwhile. Zero = at once. See SetCatalogLatency.
+    absl::Duration catalog_latency = absl::ZeroDuration();
   };
 
   explicit WooCommerceSim(Options options);
@@ -308,6 +312,17 @@ class WooCommerceSim {
   // entry (once). The default is the WC_Data_Exception set_sku() throws.
   void FailNextBatchItem(std::string sku, std::string code = "product_invalid_sku",
                          std::string message = "Invalid or duplicated SKU.", int status = 400);
+
+  // Called, under the catalog's lock, each time a REST write (a batch update item or a PUT of a
+  // product or variation) has been applied, with the SKU of the product or variation written and
+  // the stock REST shows for it from now on: the moment a stock level becomes visible, for load
+  // benches, without polling. It must be cheap and must not call into the simulator. An empty
+  // function (the default) removes it; without one the writes cost nothing more.
+  // Changes Options::catalog_latency for the requests that arrive from now on.
+  void SetCatalogLatency(absl::Duration latency);
+
+  using StockWriteObserver = std::function<void(std::string_view sku, const WooStock& stock)>;
+  void SetStockWriteObserver(StockWriteObserver observer);
 
   // Load: creates `orders` orders from `threads` threads at once, each delivering its webhooks
   // synchronously; returns when all are done.
@@ -440,6 +455,7 @@ class WooCommerceSim {
   int64_t next_product_id_ ABSL_GUARDED_BY(cat_mu_);
   absl::flat_hash_map<std::string, ItemFailure> item_failures_ ABSL_GUARDED_BY(cat_mu_);
   WooSimStats cat_stats_ ABSL_GUARDED_BY(cat_mu_);  // only the catalog counters
+  StockWriteObserver stock_observer_ ABSL_GUARDED_BY(cat_mu_);
 
   // Deliveries caused by REST writes, made after the answer on async_thread_.
   absl::Mutex async_mu_;
@@ -449,6 +465,7 @@ class WooCommerceSim {
   bool async_stop_ ABSL_GUARDED_BY(async_mu_) = false;
   std::thread async_thread_;
   std::atomic<bool> started_{false};
+  std::atomic<int64_t> catalog_latency_us_{0};
 };
 
 }  // namespace keelson::sim

@@ -865,6 +865,28 @@ TEST_F(WooSimCatalogTest, BatchFailsItemsInPlaceAndRejectsMoreThanAHundred) {
   EXPECT_EQ(stats.items_failed, 3);
 }
 
+TEST_F(WooSimCatalogTest, StockWriteObserverSeesEachRestWriteAsItLands) {
+  KEELSON_ASSERT_OK(sim_->AddProduct({.sku = "A", .stock_quantity = 1}).status());
+  KEELSON_ASSERT_OK(sim_->AddProduct({.sku = "B", .stock_quantity = 1}).status());
+  std::vector<std::pair<std::string, int64_t>> seen;
+  sim_->SetStockWriteObserver([&seen](std::string_view sku, const WooStock& stock) {
+    seen.emplace_back(std::string(sku), stock.stock_quantity.value_or(-1));
+  });
+  ASSERT_EQ(Signed("POST", "/wp-json/wc/v3/products/batch", {},
+                   R"({"update":[{"id":10,"stock_quantity":5},{"id":999,"stock_quantity":1},)"
+                   R"({"id":11,"stock_quantity":0}]})")
+                .status,
+            200);
+  ASSERT_EQ(Signed("PUT", "/wp-json/wc/v3/products/10", {}, R"({"stock_quantity":6})").status,
+            200);
+  KEELSON_ASSERT_OK(sim_->SetStockBySku("A", 9));  // not a REST write: not seen
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, int64_t>>{{"A", 5}, {"B", 0}, {"A", 6}}));
+  sim_->SetStockWriteObserver(nullptr);
+  ASSERT_EQ(Signed("PUT", "/wp-json/wc/v3/products/11", {}, R"({"stock_quantity":2})").status,
+            200);
+  EXPECT_EQ(seen.size(), 3u);
+}
+
 TEST_F(WooSimCatalogTest, StockStatusFollowsWooCommercesRule) {
   KEELSON_ASSERT_OK(sim_->AddProduct({.sku = "NO-BO", .stock_quantity = 3}).status());
   KEELSON_ASSERT_OK(

@@ -1,6 +1,7 @@
 #include "api/inventory.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -191,7 +192,7 @@ struct ReconcileRunView {
 }  // namespace
 
 void AddInventoryRoutes(net::Router& router, const OpsDeps& deps, flows::InventoryService* service,
-                        std::function<void()> on_enqueue) {
+                        std::function<void()> on_enqueue, store::TxGroupCommitter* committer) {
   // Reconcile now (an operator who just fixed something, or distrusts the shop).
   router.Add(net::http::verb::post, "/ops/inventory/reconcile",
              GuardedHandler(deps, [deps, service, on_enqueue](net::HttpRequest& req) {
@@ -254,24 +255,43 @@ void AddInventoryRoutes(net::Router& router, const OpsDeps& deps, flows::Invento
                if (!rows->empty()) out["next_after"] = rows->back().id;
                return net::Json(net::http::status::ok, out.dump());
              }));
-  router.Add(net::http::verb::post, "/v1/inventory/events",
-             GuardedHandler(deps, [deps, service, on_enqueue](net::HttpRequest& req) {
-               absl::StatusOr<flows::StockEvent> event = ParseStockEvent(req.raw.body());
-               if (!event.ok()) return ProblemFromStatus(event.status());
-               flows::StockEventResult result = flows::StockEventResult::kDuplicate;
-               absl::Status st =
-                   deps.store->Transact(deps.clock->Now(), [&](store::Tx& tx) -> absl::Status {
-                     auto r = service->ApplyStockEvent(tx, *event);
-                     if (!r.ok()) return r.status();
-                     result = *r;
-                     return absl::OkStatus();
-                   });
-               if (!st.ok()) return ProblemFromStatus(st);
-               if (result == flows::StockEventResult::kApplied && on_enqueue) on_enqueue();
-               return net::Json(status::ok, json{{"status", flows::StockEventResultName(result)},
-                                                 {"event_id", event->event_id}}
-                                                .dump());
-             }));
+  router.Add(
+      net::http::verb::post, "/v1/inventory/events",
+      GuardedAsyncHandler(deps, [deps, service, on_enqueue, committer](net::HttpRequest& req,
+                                                                       net::Responder respond) {
+        absl::StatusOr<flows::StockEvent> event = ParseStockEvent(req.raw.body());
+        if (!event.ok()) {
+          respond(ProblemFromStatus(event.status()));
+          return;
+        }
+        // The result is written by the transaction function and read by the callback, both on
+        // the committing thread (or this one, without a committer).
+        auto result =
+            std::make_shared<flows::StockEventResult>(flows::StockEventResult::kDuplicate);
+        std::string event_id = event->event_id;
+        auto apply = [service, event = *std::move(event), result](store::Tx& tx) -> absl::Status {
+          auto r = service->ApplyStockEvent(tx, event);
+          if (!r.ok()) return r.status();
+          *result = *r;
+          return absl::OkStatus();
+        };
+        auto answer = [on_enqueue, result, event_id = std::move(event_id),
+                       respond = std::move(respond)](absl::Status st) {
+          if (!st.ok()) {
+            respond(ProblemFromStatus(st));
+            return;
+          }
+          if (*result == flows::StockEventResult::kApplied && on_enqueue) on_enqueue();
+          respond(net::Json(status::ok, json{{"status", flows::StockEventResultName(*result)},
+                                             {"event_id", event_id}}
+                                            .dump()));
+        };
+        if (committer != nullptr) {
+          committer->Submit(std::move(apply), std::move(answer));
+        } else {
+          answer(deps.store->Transact(deps.clock->Now(), apply));
+        }
+      }));
   router.Add(net::http::verb::get, "/v1/inventory/{sku}",
              GuardedHandler(deps, [deps, service](net::HttpRequest& req) {
                auto view =

@@ -51,6 +51,13 @@ bool Authorized(const OpsDeps& deps, const net::HttpRequest& req) {
 
 // Wraps an /ops handler with authentication.
 net::Handler GuardedHandler(const OpsDeps& deps, std::function<net::HttpResponse(net::HttpRequest&)> fn) {
+  return GuardedAsyncHandler(deps, [fn = std::move(fn)](net::HttpRequest& req,
+                                                        net::Responder respond) {
+    respond(fn(req));
+  });
+}
+
+net::Handler GuardedAsyncHandler(const OpsDeps& deps, net::Handler fn) {
   return [deps, fn = std::move(fn)](net::HttpRequest& req, net::Responder respond) {
     if (!Authorized(deps, req)) {
       auto res = net::Problem(status::unauthorized, "Unauthorized",
@@ -59,7 +66,7 @@ net::Handler GuardedHandler(const OpsDeps& deps, std::function<net::HttpResponse
       respond(std::move(res));
       return;
     }
-    respond(fn(req));
+    fn(req, std::move(respond));
   };
 }
 

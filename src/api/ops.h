@@ -54,6 +54,8 @@ bool Authorized(const OpsDeps& deps, const net::HttpRequest& req);
 // Wraps a handler with Authorized: 401 problem+json with WWW-Authenticate otherwise.
 net::Handler GuardedHandler(const OpsDeps& deps,
                             std::function<net::HttpResponse(net::HttpRequest&)> fn);
+// The same for a handler that answers later, from any thread, through its Responder.
+net::Handler GuardedAsyncHandler(const OpsDeps& deps, net::Handler fn);
 
 void AddOpsRoutes(net::Router& router, const OpsDeps& deps);
 void AddServiceRoutes(net::Router& router, const OpsDeps& deps);

@@ -286,8 +286,13 @@ int Serve(const Config& config, const ServeOptions& options) {
   api::AddServiceRoutes(router, ops);
   api::AddOpsRoutes(router, ops);
   api::AddOrderRoutes(router, ops, &MapWooOrder);
+  // Stock events share one durable commit per batch, as webhook intake does.
+  store::TxGroupCommitter event_committer(store.get(), clock,
+                                          config.storage.group_commit_max_batch, "inventory",
+                                          &metrics);
   if (inventory != nullptr) {
-    api::AddInventoryRoutes(router, ops, inventory.get(), [&runner] { runner.Notify(); });
+    api::AddInventoryRoutes(router, ops, inventory.get(), [&runner] { runner.Notify(); },
+                            &event_committer);
   }
   api::AddStoreGauges(ops);
 
@@ -302,12 +307,14 @@ int Serve(const Config& config, const ServeOptions& options) {
   net::HttpServer server(ho, std::move(router));
 
   committer.Start();
+  event_committer.Start();
   runner.Start();
   scheduler.Start(absl::Seconds(1), [&runner] { runner.Notify(); });
   if (absl::Status s = server.Start(); !s.ok()) {
     obs::LogError("cannot start the HTTP server", {{"error", s.ToString()}});
     scheduler.Stop();
     runner.Stop();
+    event_committer.Stop();
     committer.Stop();
     return 2;
   }
@@ -337,6 +344,7 @@ int Serve(const Config& config, const ServeOptions& options) {
   ready = false;
   server.StopAccepting();
   committer.Stop();  // commits and answers every delivery already read
+  event_committer.Stop();  // and every stock event
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the answers go out
   server.Stop();
   scheduler.Stop();

@@ -3,6 +3,8 @@
 
 #include "flows/inventory.h"
 
+#include <atomic>
+#include <future>
 #include <map>
 #include <thread>
 
@@ -11,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "obs/metrics.h"
+#include "store/group_commit.h"
 #include "store/sqlite/sqlite_store.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/store_helpers.h"
@@ -636,6 +639,63 @@ TEST_F(InventoryFlowTest, ApiAppliesEventsAndShowsTheSku) {
 
   r = Call(router, net::http::verb::get, "/v1/inventory/NOPE");
   EXPECT_EQ(r.result_int(), 404);
+}
+
+TEST_F(InventoryFlowTest, ApiGroupCommitsEventsEachInItsOwnSavepoint) {
+  net::Router router;
+  std::atomic<int> woken{0};
+  api::OpsDeps deps{.store = store_.get(), .clock = &clock_, .metrics = metrics_.get()};
+  store::TxGroupCommitter committer(store_.get(), &clock_, 64, "inventory", metrics_.get());
+  api::AddInventoryRoutes(router, deps, service_.get(), [&] { ++woken; }, &committer);
+  committer.Start();
+  // In one batch or several, as they come: an applied event, a duplicate of it, an older one
+  // (stale), and one for another SKU.
+  const std::vector<std::string> bodies = {
+      R"({"event_id":"g1","sku":"A","location":"WH2","on_hand":12,)"
+      R"("occurred_at":"2026-01-01T00:00:00Z"})",
+      R"({"event_id":"g1","sku":"A","location":"WH2","on_hand":12,)"
+      R"("occurred_at":"2026-01-01T00:00:00Z"})",
+      R"({"event_id":"g0","sku":"A","location":"WH2","on_hand":1,)"
+      R"("occurred_at":"2025-12-31T00:00:00Z"})",
+      R"({"event_id":"g2","sku":"B","location":"WH2","on_hand":4,)"
+      R"("occurred_at":"2026-01-01T00:00:00Z"})"};
+  std::vector<std::promise<net::HttpResponse>> answers(bodies.size());
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    absl::flat_hash_map<std::string, std::string> params;
+    bool known = false;
+    const net::Handler* h =
+        router.Match(net::http::verb::post, "/v1/inventory/events", &params, &known);
+    ASSERT_NE(h, nullptr);
+    net::HttpRequest req;
+    req.raw.body() = bodies[i];
+    (*h)(req, [&answers, i](net::HttpResponse r) { answers[i].set_value(std::move(r)); });
+  }
+  std::vector<std::string> statuses;
+  for (auto& a : answers) {
+    net::HttpResponse r = a.get_future().get();
+    EXPECT_EQ(r.result_int(), 200) << r.body();
+    statuses.push_back(json::parse(r.body())["status"]);
+  }
+  committer.Stop();
+  EXPECT_EQ(statuses, (std::vector<std::string>{"applied", "duplicate", "stale", "applied"}));
+  EXPECT_EQ(woken.load(), 2);
+  KEELSON_ASSERT_OK_AND_ASSIGN(auto a, store_->GetPositions("A"));
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].on_hand, 12);
+  KEELSON_ASSERT_OK_AND_ASSIGN(auto b, store_->GetPositions("B"));
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].on_hand, 4);
+  // After Stop the committer refuses: 503, nothing written.
+  absl::flat_hash_map<std::string, std::string> params;
+  bool known = false;
+  const net::Handler* h =
+      router.Match(net::http::verb::post, "/v1/inventory/events", &params, &known);
+  net::HttpRequest req;
+  req.raw.body() = R"({"event_id":"g3","sku":"C","location":"WH2","on_hand":1,)"
+                   R"("occurred_at":"2026-01-01T00:00:00Z"})";
+  net::HttpResponse late;
+  (*h)(req, [&late](net::HttpResponse r) { late = std::move(r); });
+  EXPECT_EQ(late.result_int(), 503);
 }
 
 }  // namespace

@@ -609,7 +609,7 @@ TEST(RunnerLanesThreadedTest, ShutLaneHoldsItsJobsWhileOthersRunThenDrainsOneAtA
   EXPECT_EQ(finished.size(), static_cast<size_t>(2 * kEach));
 }
 
-// Real threads: a handler that runs four times its lease keeps the job (the dispatcher's
+// Real threads: a handler that runs three times its lease keeps the job (the dispatcher's
 // heartbeat renews the lease), so another node polling meanwhile never takes it over.
 TEST(RunnerHeartbeatTest, ASlowHandlerKeepsItsLease) {
   const std::filesystem::path dir =
@@ -632,12 +632,13 @@ TEST(RunnerHeartbeatTest, ASlowHandlerKeepsItsLease) {
   HandlerRegistry handlers;
   handlers.Register("slow", [&](JobContext&) -> absl::Status {
     ++calls;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(3000));
     return absl::OkStatus();
   });
   RunnerOptions o;
   o.workers = 1;
-  o.lease = absl::Milliseconds(300);
+  // Renewed with half a lease (500 ms) to spare: room for a slow disk under a loaded machine.
+  o.lease = absl::Milliseconds(1000);
   o.poll_interval = absl::Milliseconds(20);
   Runner runner(st.get(), core::Clock::Real(), &handlers, o);
   runner.Start();

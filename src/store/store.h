@@ -304,6 +304,14 @@ class Store {
   // Runs `fn` in a write transaction at time `now`; commits (durably) iff it returns OK.
   virtual absl::Status Transact(absl::Time now, absl::FunctionRef<absl::Status(Tx&)> fn) = 0;
 
+  // Group commit of independent writes (stock events): runs each of `fns` at `now` in a
+  // savepoint of its own inside ONE write transaction, committed durably once for all. A
+  // function that returns an error has its own writes rolled back and its error returned in its
+  // place; the others commit. The returned error is for the transaction as a whole (nothing was
+  // written). Each function sees what the ones before it wrote.
+  virtual absl::StatusOr<std::vector<absl::Status>> TransactEach(
+      absl::Time now, std::span<const std::function<absl::Status(Tx&)>> fns) = 0;
+
   // Inbox. Stores each delivery with its job in ONE durable commit for the whole batch (group
   // commit). An identical delivery (same dedupe_key) is not stored again and enqueues nothing.
   virtual absl::StatusOr<std::vector<AcceptResult>> AcceptDeliveries(

@@ -1,6 +1,7 @@
 // Store conformance: the inventory tables (positions and their ledger, reservations, the dirty
 // set, published levels, reconciliation runs and drift). Exact values; FakeClock only.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -111,6 +112,41 @@ TEST_P(StoreConformanceTest, InventoryImpossibleMovementFailsAndWritesNothing) {
   EXPECT_EQ(ps[0].reserved, 0);
   KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<Movement> ledger, store_->ListMovements("A", 0, 100));
   EXPECT_EQ(ledger.size(), 1u);
+}
+
+TEST_P(StoreConformanceTest, InventoryTransactEachRollsBackOnlyTheFailedWrite) {
+  std::vector<std::function<absl::Status(Tx&)>> fns = {
+      [](Tx& tx) {
+        return tx.ApplyMovement(Move("A", "WH1", MovementKind::kSetOnHand, 3)).status();
+      },
+      // Writes, then fails: its own write is rolled back.
+      [](Tx& tx) -> absl::Status {
+        if (auto p = tx.ApplyMovement(Move("B", "WH1", MovementKind::kSetOnHand, 7, "evt-2"));
+            !p.ok()) {
+          return p.status();
+        }
+        return tx.ApplyMovement(Move("B", "WH1", MovementKind::kRelease, 1, "evt-2")).status();
+      },
+      // Sees what the first one wrote.
+      [](Tx& tx) -> absl::Status {
+        auto ps = tx.GetPositions("A");
+        if (!ps.ok()) return ps.status();
+        if (ps->size() != 1 || (*ps)[0].on_hand != 3) return absl::InternalError("not seen");
+        return tx.ApplyMovement(Move("A", "WH1", MovementKind::kReceipt, 2, "evt-3")).status();
+      }};
+  KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<absl::Status> results,
+                               store_->TransactEach(clock_.Now(), fns));
+  ASSERT_EQ(results.size(), 3u);
+  KEELSON_EXPECT_OK(results[0]);
+  EXPECT_THAT(results[1], StatusIs(absl::StatusCode::kFailedPrecondition));
+  KEELSON_EXPECT_OK(results[2]);
+  KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<InventoryPosition> a, store_->GetPositions("A"));
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].on_hand, 5);
+  KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<InventoryPosition> b, store_->GetPositions("B"));
+  EXPECT_THAT(b, IsEmpty());
+  KEELSON_ASSERT_OK_AND_ASSIGN(std::vector<Movement> ledger, store_->ListMovements("B", 0, 100));
+  EXPECT_THAT(ledger, IsEmpty());
 }
 
 TEST_P(StoreConformanceTest, InventoryReservationsAreUpsertedPerOrderSkuLocation) {

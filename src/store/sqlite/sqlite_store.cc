@@ -517,6 +517,28 @@ class SqliteStore final : public Store {
     });
   }
 
+  absl::StatusOr<std::vector<absl::Status>> TransactEach(
+      absl::Time now, std::span<const std::function<absl::Status(Tx&)>> fns) override {
+    absl::MutexLock l(&mu_);
+    std::vector<absl::Status> results;
+    results.reserve(fns.size());
+    absl::Status st = InTx([&]() -> absl::Status {
+      for (const auto& fn : fns) {
+        if (auto s = ExecScript("SAVEPOINT each"); !s.ok()) return s;
+        SqliteTx tx(this, now);
+        absl::Status r = fn(tx);
+        if (!r.ok()) {
+          if (auto s = ExecScript("ROLLBACK TO each"); !s.ok()) return s;
+        }
+        if (auto s = ExecScript("RELEASE each"); !s.ok()) return s;
+        results.push_back(std::move(r));
+      }
+      return absl::OkStatus();
+    });
+    if (!st.ok()) return st;
+    return results;
+  }
+
   absl::StatusOr<std::vector<AcceptResult>> AcceptDeliveries(
       std::span<const DeliveryToAccept> batch, absl::Time now) override {
     absl::MutexLock l(&mu_);
