@@ -1,7 +1,7 @@
 #include "store/group_commit.h"
-#include "core/thread_name.h"
 
 #include "absl/time/clock.h"
+#include "core/thread_name.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
 
@@ -9,7 +9,7 @@ namespace keelson::store {
 
 GroupCommitter::GroupCommitter(Store* store, const core::Clock* clock, int max_batch,
                                obs::Registry* metrics)
-    : store_(store), clock_(clock), max_batch_(std::max(1, max_batch)) {
+    : store_(store), clock_(clock), queue_(static_cast<size_t>(std::max(1, max_batch))) {
   if (metrics) {
     m_commits_ = metrics->GetCounter("keelson_store_commits_total",
                                      "Intake group commits written to the store.");
@@ -18,101 +18,63 @@ GroupCommitter::GroupCommitter(Store* store, const core::Clock* clock, int max_b
     m_commit_seconds_ = metrics->GetHistogram("keelson_store_commit_seconds",
                                               "Duration of one intake group commit (incl. fsync).",
                                               obs::LatencyBucketsSeconds());
-    m_batch_size_ = metrics->GetHistogram(
-        "keelson_store_commit_batch_size", "Deliveries written per intake group commit.",
-        {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048});
+    m_batch_size_ = metrics->GetHistogram("keelson_store_commit_batch_size",
+                                          "Deliveries written per intake group commit.",
+                                          {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048});
   }
 }
 
 GroupCommitter::~GroupCommitter() { Stop(); }
 
 void GroupCommitter::Start() {
-  std::lock_guard<std::mutex> l(mu_);
-  if (running_) return;
-  running_ = true;
-  stopping_ = false;
-  thread_ = std::thread([this] {
-    core::SetThreadName("kl-commit");
-    Loop();
-  });
+  queue_.Start("kl-commit", [this](std::vector<Pending>& batch) { Commit(batch); });
 }
 
 void GroupCommitter::Submit(DeliveryToAccept delivery, Callback done) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (running_ && !stopping_) {
-      pending_.push_back({std::move(delivery), std::move(done)});
-      cv_.notify_one();
-      return;
-    }
-  }
-  done(absl::UnavailableError("intake is shutting down"));
+  Pending p{std::move(delivery), std::move(done)};
+  if (!queue_.Submit(p)) p.done(absl::UnavailableError("intake is shutting down"));
 }
 
-void GroupCommitter::Stop() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (!running_) return;
-    stopping_ = true;
-  }
-  cv_.notify_one();
-  thread_.join();
-  std::lock_guard<std::mutex> l(mu_);
-  running_ = false;
-}
+void GroupCommitter::Stop() { queue_.Stop(); }
 
-void GroupCommitter::Loop() {
-  std::vector<Pending> batch;
+void GroupCommitter::Commit(std::vector<Pending>& batch) {
   std::vector<DeliveryToAccept> deliveries;
-  while (true) {
-    {
-      std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [&] { return stopping_ || !pending_.empty(); });
-      if (pending_.empty()) return;  // stopping, and everything submitted has been answered
-      if (pending_.size() <= max_batch_) {
-        batch.swap(pending_);
-      } else {
-        batch.assign(std::make_move_iterator(pending_.begin()),
-                     std::make_move_iterator(pending_.begin() + max_batch_));
-        pending_.erase(pending_.begin(), pending_.begin() + max_batch_);
-      }
+  deliveries.reserve(batch.size());
+  for (Pending& p : batch) deliveries.push_back(std::move(p.delivery));
+  const absl::Time t0 = absl::Now();
+  auto results = store_->AcceptDeliveries(deliveries, clock_->Now());
+  if (m_commit_seconds_) m_commit_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - t0));
+  if (m_batch_size_) m_batch_size_->Observe(static_cast<double>(batch.size()));
+  if (results.ok()) {
+    if (m_commits_) m_commits_->Inc();
+    bool any_new = false;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      any_new |= !(*results)[i].duplicate;
+      batch[i].done((*results)[i]);
     }
-    deliveries.clear();
-    deliveries.reserve(batch.size());
-    for (Pending& p : batch) deliveries.push_back(std::move(p.delivery));
-    const absl::Time t0 = absl::Now();
-    auto results = store_->AcceptDeliveries(deliveries, clock_->Now());
-    if (m_commit_seconds_) m_commit_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - t0));
-    if (m_batch_size_) m_batch_size_->Observe(static_cast<double>(batch.size()));
-    if (results.ok()) {
-      if (m_commits_) m_commits_->Inc();
-      bool any_new = false;
-      for (size_t i = 0; i < batch.size(); ++i) {
-        any_new |= !(*results)[i].duplicate;
-        batch[i].done((*results)[i]);
-      }
-      if (any_new && on_commit_) on_commit_();
-    } else {
-      if (m_commit_errors_) m_commit_errors_->Inc();
-      obs::LogError("intake commit failed", {{"error", results.status().ToString()},
-                                             {"deliveries", batch.size()}});
-      for (Pending& p : batch) p.done(results.status());
-    }
-    batch.clear();
+    if (any_new && on_commit_) on_commit_();
+  } else {
+    if (m_commit_errors_) m_commit_errors_->Inc();
+    obs::LogError("intake commit failed",
+                  {{"error", results.status().ToString()}, {"deliveries", batch.size()}});
+    for (Pending& p : batch) p.done(results.status());
   }
 }
 
 TxGroupCommitter::TxGroupCommitter(Store* store, const core::Clock* clock, int max_batch,
                                    std::string name, obs::Registry* metrics)
-    : store_(store), clock_(clock), max_batch_(std::max(1, max_batch)), name_(std::move(name)) {
+    : store_(store),
+      clock_(clock),
+      name_(std::move(name)),
+      queue_(static_cast<size_t>(std::max(1, max_batch))) {
   if (metrics) {
     const obs::Labels labels = {{"committer", name_}};
     m_commit_errors_ = metrics->GetCounter("keelson_store_tx_commit_errors_total",
                                            "Grouped write transactions that failed.", labels);
-    m_commit_seconds_ = metrics->GetHistogram(
-        "keelson_store_tx_commit_seconds",
-        "Duration of one grouped write transaction (incl. fsync).", obs::LatencyBucketsSeconds(),
-        labels);
+    m_commit_seconds_ =
+        metrics->GetHistogram("keelson_store_tx_commit_seconds",
+                              "Duration of one grouped write transaction (incl. fsync).",
+                              obs::LatencyBucketsSeconds(), labels);
     m_batch_size_ = metrics->GetHistogram(
         "keelson_store_tx_commit_batch_size", "Writes per grouped write transaction.",
         {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048}, labels);
@@ -122,73 +84,32 @@ TxGroupCommitter::TxGroupCommitter(Store* store, const core::Clock* clock, int m
 TxGroupCommitter::~TxGroupCommitter() { Stop(); }
 
 void TxGroupCommitter::Start() {
-  std::lock_guard<std::mutex> l(mu_);
-  if (running_) return;
-  running_ = true;
-  stopping_ = false;
-  thread_ = std::thread([this] {
-    core::SetThreadName("kl-txcommit");
-    Loop();
-  });
+  queue_.Start("kl-txcommit", [this](std::vector<Pending>& batch) { Commit(batch); });
 }
 
 void TxGroupCommitter::Submit(Fn fn, Callback done) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (running_ && !stopping_) {
-      pending_.push_back({std::move(fn), std::move(done)});
-      cv_.notify_one();
-      return;
-    }
-  }
-  done(absl::UnavailableError("the store is shutting down"));
+  Pending p{std::move(fn), std::move(done)};
+  if (!queue_.Submit(p)) p.done(absl::UnavailableError("the store is shutting down"));
 }
 
-void TxGroupCommitter::Stop() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (!running_) return;
-    stopping_ = true;
-  }
-  cv_.notify_one();
-  thread_.join();
-  std::lock_guard<std::mutex> l(mu_);
-  running_ = false;
-}
+void TxGroupCommitter::Stop() { queue_.Stop(); }
 
-void TxGroupCommitter::Loop() {
-  std::vector<Pending> batch;
+void TxGroupCommitter::Commit(std::vector<Pending>& batch) {
   std::vector<Fn> fns;
-  while (true) {
-    {
-      std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [&] { return stopping_ || !pending_.empty(); });
-      if (pending_.empty()) return;  // stopping, and everything submitted has been answered
-      if (pending_.size() <= max_batch_) {
-        batch.swap(pending_);
-      } else {
-        batch.assign(std::make_move_iterator(pending_.begin()),
-                     std::make_move_iterator(pending_.begin() + max_batch_));
-        pending_.erase(pending_.begin(), pending_.begin() + max_batch_);
-      }
-    }
-    fns.clear();
-    fns.reserve(batch.size());
-    for (Pending& p : batch) fns.push_back(std::move(p.fn));
-    const absl::Time t0 = absl::Now();
-    auto results = store_->TransactEach(clock_->Now(), fns);
-    if (m_commit_seconds_) m_commit_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - t0));
-    if (m_batch_size_) m_batch_size_->Observe(static_cast<double>(batch.size()));
-    if (results.ok()) {
-      for (size_t i = 0; i < batch.size(); ++i) batch[i].done((*results)[i]);
-    } else {
-      if (m_commit_errors_) m_commit_errors_->Inc();
-      obs::LogError("grouped commit failed", {{"committer", name_},
-                                              {"error", results.status().ToString()},
-                                              {"writes", batch.size()}});
-      for (Pending& p : batch) p.done(results.status());
-    }
-    batch.clear();
+  fns.reserve(batch.size());
+  for (Pending& p : batch) fns.push_back(std::move(p.fn));
+  const absl::Time t0 = absl::Now();
+  auto results = store_->TransactEach(clock_->Now(), fns);
+  if (m_commit_seconds_) m_commit_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - t0));
+  if (m_batch_size_) m_batch_size_->Observe(static_cast<double>(batch.size()));
+  if (results.ok()) {
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done((*results)[i]);
+  } else {
+    if (m_commit_errors_) m_commit_errors_->Inc();
+    obs::LogError(
+        "grouped commit failed",
+        {{"committer", name_}, {"error", results.status().ToString()}, {"writes", batch.size()}});
+    for (Pending& p : batch) p.done(results.status());
   }
 }
 

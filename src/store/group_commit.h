@@ -8,6 +8,7 @@
 // Thread-safety: Submit from any thread; callbacks run on the committer thread and must be quick
 // (post the HTTP answer, nothing more). Stop() commits what is pending before returning.
 
+#include <algorithm>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/thread_name.h"
 #include "store/store.h"
 
 namespace keelson::obs {
@@ -25,6 +27,76 @@ class Histogram;
 }  // namespace keelson::obs
 
 namespace keelson::store {
+
+// The batching both committers share: Submit from any thread; one thread takes everything pending
+// (at most `max_batch` at a time) and hands it to `process`; Stop drains what is pending first.
+template <typename T>
+class BatchQueue {
+ public:
+  using Process = std::function<void(std::vector<T>& batch)>;
+
+  explicit BatchQueue(size_t max_batch) : max_batch_(std::max<size_t>(1, max_batch)) {}
+  ~BatchQueue() { Stop(); }
+
+  void Start(std::string thread_name, Process process) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (running_) return;
+    running_ = true;
+    stopping_ = false;
+    thread_ = std::thread([this, name = std::move(thread_name), process = std::move(process)] {
+      core::SetThreadName(name.c_str());
+      Loop(process);
+    });
+  }
+  // Takes `item` (moved from) and returns true, unless the queue is not running or stopping.
+  bool Submit(T& item) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!running_ || stopping_) return false;
+    pending_.push_back(std::move(item));
+    cv_.notify_one();
+    return true;
+  }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (!running_) return;
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+    std::lock_guard<std::mutex> l(mu_);
+    running_ = false;
+  }
+
+ private:
+  void Loop(const Process& process) {
+    std::vector<T> batch;
+    while (true) {
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        cv_.wait(l, [&] { return stopping_ || !pending_.empty(); });
+        if (pending_.empty()) return;  // stopping, and everything submitted has been processed
+        if (pending_.size() <= max_batch_) {
+          batch.swap(pending_);
+        } else {
+          batch.assign(std::make_move_iterator(pending_.begin()),
+                       std::make_move_iterator(pending_.begin() + max_batch_));
+          pending_.erase(pending_.begin(), pending_.begin() + max_batch_);
+        }
+      }
+      process(batch);
+      batch.clear();
+    }
+  }
+
+  const size_t max_batch_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<T> pending_;
+  bool stopping_ = false;
+  bool running_ = false;
+  std::thread thread_;
+};
 
 class GroupCommitter {
  public:
@@ -47,19 +119,12 @@ class GroupCommitter {
     DeliveryToAccept delivery;
     Callback done;
   };
-  void Loop();
+  void Commit(std::vector<Pending>& batch);
 
   Store* store_;
   const core::Clock* clock_;
-  const size_t max_batch_;
   std::function<void()> on_commit_;
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Pending> pending_;
-  bool stopping_ = false;
-  bool running_ = false;
-  std::thread thread_;
+  BatchQueue<Pending> queue_;
 
   obs::Counter* m_commits_ = nullptr;
   obs::Counter* m_commit_errors_ = nullptr;
@@ -95,19 +160,12 @@ class TxGroupCommitter {
     Fn fn;
     Callback done;
   };
-  void Loop();
+  void Commit(std::vector<Pending>& batch);
 
   Store* store_;
   const core::Clock* clock_;
-  const size_t max_batch_;
   const std::string name_;
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Pending> pending_;
-  bool stopping_ = false;
-  bool running_ = false;
-  std::thread thread_;
+  BatchQueue<Pending> queue_;
 
   obs::Counter* m_commit_errors_ = nullptr;
   obs::Histogram* m_commit_seconds_ = nullptr;
