@@ -10,7 +10,6 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,6 +29,7 @@
 #include "jobs/retry_policy.h"
 #include "jobs/scheduler.h"
 #include "store/sqlite/sqlite_store.h"
+#include "tests/support/process.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/store_helpers.h"
 
@@ -524,20 +524,10 @@ TEST_F(RunnerTest, LaneRetryPolicyOverridesTheDefault) {
 // Real threads, bounded waits: a shut lane holds its jobs while another lane runs; opening it
 // runs them; a half-open lane (admit 1) never has two jobs running at once.
 TEST(RunnerLanesThreadedTest, ShutLaneHoldsItsJobsWhileOthersRunThenDrainsOneAtATime) {
-  const std::filesystem::path dir =
-      std::filesystem::path(::testing::TempDir()) /
-      absl::StrCat("keelson_lanes_", ::getpid(), "_", absl::ToUnixNanos(absl::Now()));
-  std::filesystem::create_directories(dir);
-  struct Cleanup {
-    std::filesystem::path dir;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } cleanup{dir};
+  keelson::testing::TempDir dir;  // removed with its files when the test ends
   KEELSON_ASSERT_OK_AND_ASSIGN(
       std::unique_ptr<store::Store> st,
-      store::OpenSqliteStore(store::SqliteOptions{.path = (dir / "jobs.db").string()}));
+      store::OpenSqliteStore(store::SqliteOptions{.path = dir.File("jobs.db")}));
   constexpr int kEach = 12;
   KEELSON_ASSERT_OK(st->Transact(absl::Now(), [&](store::Tx& tx) -> absl::Status {
     for (int i = 0; i < kEach; ++i) {
@@ -612,20 +602,10 @@ TEST(RunnerLanesThreadedTest, ShutLaneHoldsItsJobsWhileOthersRunThenDrainsOneAtA
 // Real threads: a handler that runs three times its lease keeps the job (the dispatcher's
 // heartbeat renews the lease), so another node polling meanwhile never takes it over.
 TEST(RunnerHeartbeatTest, ASlowHandlerKeepsItsLease) {
-  const std::filesystem::path dir =
-      std::filesystem::path(::testing::TempDir()) /
-      absl::StrCat("keelson_heartbeat_", ::getpid(), "_", absl::ToUnixNanos(absl::Now()));
-  std::filesystem::create_directories(dir);
-  struct Cleanup {
-    std::filesystem::path dir;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } cleanup{dir};
+  keelson::testing::TempDir dir;  // removed with its files when the test ends
   KEELSON_ASSERT_OK_AND_ASSIGN(
       std::unique_ptr<store::Store> st,
-      store::OpenSqliteStore(store::SqliteOptions{.path = (dir / "jobs.db").string()}));
+      store::OpenSqliteStore(store::SqliteOptions{.path = dir.File("jobs.db")}));
   const int64_t id = keelson::testing::EnqueueJob(*st, absl::Now(),
                                                   NewJob{.kind = "slow", .payload = "{}"});
   std::atomic<int> calls{0};
@@ -660,22 +640,12 @@ TEST(RunnerHeartbeatTest, ASlowHandlerKeepsItsLease) {
   EXPECT_EQ(job.attempts, 1);
 }
 
-// The one test with real threads and real time, bounded by a 20 s wait.
+// Real threads and real time, bounded by a 20 s wait.
 TEST(RunnerThreadedTest, FourWorkersKeepPartitionsSerialAndOrdered) {
-  const std::filesystem::path dir =
-      std::filesystem::path(::testing::TempDir()) /
-      absl::StrCat("keelson_runner_", ::getpid(), "_", absl::ToUnixNanos(absl::Now()));
-  std::filesystem::create_directories(dir);
-  struct Cleanup {
-    std::filesystem::path dir;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } cleanup{dir};
+  keelson::testing::TempDir dir;  // removed with its files when the test ends
   KEELSON_ASSERT_OK_AND_ASSIGN(
       std::unique_ptr<store::Store> st,
-      store::OpenSqliteStore(store::SqliteOptions{.path = (dir / "jobs.db").string()}));
+      store::OpenSqliteStore(store::SqliteOptions{.path = dir.File("jobs.db")}));
 
   constexpr int kJobs = 200;
   constexpr int kPartitions = 10;
