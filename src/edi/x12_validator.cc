@@ -561,8 +561,12 @@ void X12Validator::CheckContent(const Segment& seg) {
                                           s.rule->id)));
     return;
   }
+  // A 940 cancellation (W0501 F) names the order only; its detail lines are waived.
+  const bool waive_detail = s.rule->id == "940" && id == "W05" && seg.element(1) == "F";
   for (size_t i = 0; i < s.rule->mandatory.size(); ++i) {
-    if (s.rule->mandatory[i] == id) s.mandatory_seen[i] = true;
+    if (s.rule->mandatory[i] == id || (waive_detail && s.rule->mandatory[i] == "W01")) {
+      s.mandatory_seen[i] = true;
+    }
   }
   if (s.rule->id == "997") {
     if (id == "AK2" || id == "AK9") {
