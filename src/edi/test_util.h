@@ -14,6 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/strings.h"
+#include "edi/ack.h"
+#include "edi/documents.h"
+#include "edi/transaction_set.h"
 #include "edi/x12_reader.h"
 #include "edi/x12_validator.h"
 
@@ -149,6 +152,49 @@ inline FileVerdict ValidateBytes(std::string data, size_t trickle = 0,
   absl::Status s = Validate(reader, validator);
   (void)s;  // in-memory sources do not fail
   return listener.verdict();
+}
+
+// Any bytes through the whole X12 path, as the fuzzer (fuzz/x12_fuzz.cc) and the mutation test
+// do: ISA header parsing, the reader with small buffers, the validator, the response (which must
+// read back as one readable interchange), the same verdict when bytes trickle in, the
+// transaction-set reader, the documents and the 997 parser. Returns "" or what broke.
+inline std::string Exercise(std::string_view input, bool compare_trickle = true) {
+  if (input.substr(0, 3) == "ISA") {
+    IsaHeader h = ParseIsaHeader(input, true);
+    if (h.ok && (h.consumed > input.size() || h.delimiters.segment.empty())) {
+      return "ParseIsaHeader consumed more than it was given";
+    }
+  }
+  const X12Reader::Options small{.max_segment_bytes = 512, .read_chunk = 1024};
+  const FileVerdict verdict = ValidateBytes(std::string(input), 0, small);
+  if (compare_trickle &&
+      Summarize(ValidateBytes(std::string(input), 3, small)) != Summarize(verdict)) {
+    return "different verdict when the bytes arrive a few at a time";
+  }
+  InMemoryControlNumbers numbers;
+  AckOptions options{.now = absl::FromUnixSeconds(1'700'000'000)};
+  for (const InterchangeVerdict& ic : verdict.interchanges) {
+    absl::StatusOr<std::string> response = BuildResponse(ic, numbers, options);
+    if (!response.ok() || response->empty()) continue;
+    const FileVerdict back = ValidateBytes(*response);
+    if (!back.problems.empty() || back.interchanges.size() != 1 ||
+        !back.interchanges[0].readable) {
+      return core::Cat("the response does not read back as one interchange:\n", *response);
+    }
+  }
+  X12Reader sets_reader(StringSource(input), small);
+  absl::Status s = ForEachTransactionSet(
+      sets_reader,
+      [](const TransactionSet& set) {
+        if (set.id == "945") (void)Parse945(set);
+        if (set.id == "856") (void)Parse856(set);
+        if (set.id == "846") (void)Parse846(set);
+        if (set.id == "997" || set.id == "999") (void)ParseFunctionalAck(set);
+        return absl::OkStatus();
+      },
+      {.max_segments = 10'000});
+  if (!s.ok()) return core::Cat("ForEachTransactionSet: ", s.message());
+  return "";
 }
 
 }  // namespace keelson::edi::testing

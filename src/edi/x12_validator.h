@@ -171,6 +171,21 @@ struct ValidatorOptions {
   size_t max_notes_per_set = 100;
 };
 
+namespace validator_internal {
+// The set and group being read (outside X12Validator so std::optional sees complete types).
+struct OpenSet {
+  SetVerdict verdict;
+  const SetRule* rule = nullptr;  // nullptr: not supported, content not checked
+  std::vector<bool> mandatory_seen;
+  bool in_ak2 = false;  // 997: an AK2 loop waits for its AK5
+};
+struct OpenGroup {
+  GroupVerdict verdict;
+  absl::flat_hash_set<std::string> set_controls;
+  int64_t orphans = 0;  // segments between sets
+};
+}  // namespace validator_internal
+
 class X12Validator {
  public:
   explicit X12Validator(ValidationListener* listener, ValidatorOptions options = {});
@@ -181,18 +196,8 @@ class X12Validator {
   void Finish();
 
  private:
-  struct OpenSet {
-    SetVerdict verdict;
-    const SetRule* rule = nullptr;  // nullptr: not supported, content not checked
-    std::vector<bool> mandatory_seen;
-    bool in_ak2 = false;  // 997: an AK2 loop waits for its AK5
-    int64_t ak2_position = 0;
-  };
-  struct OpenGroup {
-    GroupVerdict verdict;
-    absl::flat_hash_set<std::string> set_controls;
-    int64_t orphans = 0;  // segments between sets
-  };
+  using OpenSet = validator_internal::OpenSet;
+  using OpenGroup = validator_internal::OpenGroup;
 
   void StartInterchange(const Segment& isa, const X12Reader& reader);
   void EndInterchange(const Segment* iea);
