@@ -32,7 +32,7 @@ class Printer : public ValidationListener {
  public:
   Printer(std::ostream& out, const CheckOptions& options) : out_(out), options_(options) {
     ack_options_.now = options.now;
-    ack_options_.line_end = "\n";
+    ack_options_.line_end.assign(1, '\n');  // not = "\n": GCC 12 -Wrestrict false positive
   }
 
   void OnFileProblem(const Problem& p) override {

@@ -5,7 +5,8 @@
 #include <functional>
 #include <iterator>
 #include <vector>
-#include "core/strings.h"
+
+#include "edi/x12_reader.h"
 
 namespace keelson::edi {
 namespace {
@@ -137,31 +138,56 @@ constexpr SetRule kSets[] = {
     {"997", "FA", k997Allowed, k997Mandatory},
 };
 
+// Lookups by SegmentKey, built once: the rules sorted by key, and each set's allowed keys.
+struct Index {
+  std::vector<std::pair<uint32_t, const SegmentRule*>> rules;
+  std::vector<std::vector<uint32_t>> allowed;  // parallel to kSets
+};
+
+const Index& GetIndex() {
+  static const Index* index = [] {
+    auto* i = new Index();
+    for (const SegmentRule& r : kSegments) i->rules.emplace_back(SegmentKey(r.id), &r);
+    std::sort(i->rules.begin(), i->rules.end());
+    for (const SetRule& set : kSets) {
+      std::vector<uint32_t> keys;
+      for (std::string_view id : set.allowed) keys.push_back(SegmentKey(id));
+      std::sort(keys.begin(), keys.end());
+      i->allowed.push_back(std::move(keys));
+    }
+    return i;
+  }();
+  return *index;
+}
+
 }  // namespace
 
+const SegmentRule* FindSegmentRule(uint32_t key) {
+  const auto& rules = GetIndex().rules;
+  auto it = std::lower_bound(rules.begin(), rules.end(), key,
+                             [](const auto& r, uint32_t k) { return r.first < k; });
+  return it != rules.end() && it->first == key && key != 0 ? it->second : nullptr;
+}
+
 const SegmentRule* FindSegmentRule(std::string_view segment_id) {
-  const auto* it = std::lower_bound(
-      std::begin(kSegments), std::end(kSegments), segment_id,
-      [](const SegmentRule& r, std::string_view id) { return r.id < id; });
-  return it != std::end(kSegments) && it->id == segment_id ? it : nullptr;
+  return FindSegmentRule(SegmentKey(segment_id));
+}
+
+bool SetAllows(const SetRule& set, uint32_t key) {
+  const std::less<const SetRule*> before;
+  if (key == 0) return false;
+  if (before(&set, std::begin(kSets)) || !before(&set, std::end(kSets))) {
+    for (std::string_view id : set.allowed) {
+      if (SegmentKey(id) == key) return true;
+    }
+    return false;
+  }
+  const auto& keys = GetIndex().allowed[&set - std::begin(kSets)];
+  return std::binary_search(keys.begin(), keys.end(), key);
 }
 
 bool SetAllows(const SetRule& set, std::string_view segment_id) {
-  // Sorted copies of the allowed lists, built once.
-  static const auto* sorted = [] {
-    auto* lists = new std::array<std::vector<std::string_view>, std::size(kSets)>();
-    for (size_t i = 0; i < std::size(kSets); ++i) {
-      (*lists)[i].assign(kSets[i].allowed.begin(), kSets[i].allowed.end());
-      std::sort((*lists)[i].begin(), (*lists)[i].end());
-    }
-    return lists;
-  }();
-  const std::less<const SetRule*> before;
-  if (before(&set, std::begin(kSets)) || !before(&set, std::end(kSets))) {
-    return std::find(set.allowed.begin(), set.allowed.end(), segment_id) != set.allowed.end();
-  }
-  const size_t i = &set - std::begin(kSets);
-  return std::binary_search((*sorted)[i].begin(), (*sorted)[i].end(), segment_id);
+  return SetAllows(set, SegmentKey(segment_id));
 }
 
 const SetRule* FindSetRule(std::string_view set_id) {

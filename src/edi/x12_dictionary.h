@@ -38,8 +38,10 @@ struct SegmentRule {
   std::span<const ElementRule> elements;
 };
 
-// Element rules of a segment; nullptr when Keelson does not check its elements.
+// Element rules of a segment; nullptr when Keelson does not check its elements. `key` is
+// SegmentKey(segment_id) (x12_reader.h).
 const SegmentRule* FindSegmentRule(std::string_view segment_id);
+const SegmentRule* FindSegmentRule(uint32_t key);
 
 struct SetRule {
   std::string_view id;                // ST01
@@ -50,7 +52,8 @@ struct SetRule {
 
 // nullptr when Keelson does not support the transaction set.
 const SetRule* FindSetRule(std::string_view set_id);
-// Whether `segment_id` may appear in `set` (ST and SE excluded).
+// Whether the segment may appear in `set` (ST and SE excluded); `key` is SegmentKey(id).
 bool SetAllows(const SetRule& set, std::string_view segment_id);
+bool SetAllows(const SetRule& set, uint32_t key);
 
 }  // namespace keelson::edi

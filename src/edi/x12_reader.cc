@@ -476,7 +476,7 @@ absl::StatusOr<ReadEvent> X12Reader::NextBetween() {
     ++interchange_;
     if (h.ok) {
       state_ = State::kInInterchange;
-      delimiters_ = h.delimiters;
+      SetDelimiters(h.delimiters);
       notes_ = std::move(pending_notes_);
       pending_notes_.clear();
       for (auto& n : h.notes) notes_.push_back(std::move(n));
@@ -493,6 +493,7 @@ absl::StatusOr<ReadEvent> X12Reader::NextBetween() {
         start += h.fields[i].size() + 1;
       }
       segment_.text_ = isa_text_;
+      segment_.key_ = SegmentKey("ISA");
       segment_.component_ = delimiters_.component;
       segment_.truncated_ = false;
       in_interchange_ = 1;
@@ -552,57 +553,82 @@ absl::StatusOr<ReadEvent> X12Reader::NextInInterchange() {
     state_ = State::kBetween;
     return NextBetween();
   }
+  // One pass over the segment finds its element separators, line breaks and terminator.
   const std::string& term = delimiters_.segment;
-  const char t0 = term[0];
-  size_t scan = pos_;
+  starts_.clear();
+  bool crlf = false;
+  size_t i = pos_;
   for (;;) {
-    const void* p = scan < end_ ? std::memchr(&buf_[scan], t0, end_ - scan) : nullptr;
-    if (p != nullptr) {
-      size_t t = static_cast<const char*>(p) - buf_.data();
+    const unsigned char* b = reinterpret_cast<const unsigned char*>(buf_.data());
+    while (i < end_ && class_[b[i]] == 0) ++i;
+    if (i < end_) {
+      const uint8_t k = class_[b[i]];
+      if (k == 1) {
+        starts_.push_back(static_cast<uint32_t>(i - pos_ + 1));
+        ++i;
+        continue;
+      }
+      if (k == 2) {
+        crlf = true;
+        ++i;
+        continue;
+      }
       if (term.size() > 1) {
-        if (end_ - t < term.size() && !eof_) {
-          const size_t rel = t - pos_;
+        if (end_ - i < term.size() && !eof_) {
+          const size_t rel = i - pos_;
           Fill();
           if (!io_status_.ok()) return io_status_;
-          scan = pos_ + rel;
+          i = pos_ + rel;
           continue;
         }
-        if (end_ - t < term.size() || std::memcmp(&buf_[t], term.data(), term.size()) != 0) {
-          scan = t + 1;
+        if (end_ - i < term.size() || std::memcmp(&buf_[i], term.data(), term.size()) != 0) {
+          ++i;
           continue;
         }
       }
-      EmitSegment(pos_, t, false);
-      pos_ = t + term.size();
-      if (segment_.id() == "IEA") state_ = State::kBetween;
+      EmitSegment(pos_, i, false, crlf);
+      pos_ = i + term.size();
+      if (segment_.key() == SegmentKey("IEA")) state_ = State::kBetween;
       return ReadEvent::kSegment;
     }
     if (end_ - pos_ >= options_.max_segment_bytes) {
-      EmitSegment(pos_, pos_ + options_.max_segment_bytes, true);
+      EmitSegment(pos_, pos_ + options_.max_segment_bytes, true, true);
       pos_ += options_.max_segment_bytes;
       state_ = State::kSkipRestOfSegment;
       return ReadEvent::kSegment;
     }
-    const size_t rel = end_ - pos_;
+    const size_t rel = i - pos_;
     if (!Fill()) {
       if (!io_status_.ok()) return io_status_;
       // End of input inside a segment: the last segment had no terminator.
       if (!delimiters_.NewlineTerminated()) AddNote("the last segment has no terminator");
-      EmitSegment(pos_, end_, false);
+      EmitSegment(pos_, end_, false, crlf);
       pos_ = end_;
-      if (segment_.id() == "IEA") state_ = State::kBetween;
+      if (segment_.key() == SegmentKey("IEA")) state_ = State::kBetween;
       return ReadEvent::kSegment;
     }
-    scan = pos_ + rel;
+    i = pos_ + rel;
   }
 }
 
-void X12Reader::EmitSegment(size_t begin, size_t end, bool truncated) {
+void X12Reader::SetDelimiters(const Delimiters& d) {
+  delimiters_ = d;
+  std::memset(class_, 0, sizeof class_);
+  if (!d.NewlineTerminated()) {
+    class_[static_cast<unsigned char>('\r')] = 2;
+    class_[static_cast<unsigned char>('\n')] = 2;
+  }
+  class_[static_cast<unsigned char>(d.element)] = 1;
+  class_[static_cast<unsigned char>(d.segment[0])] = 3;
+}
+
+void X12Reader::EmitSegment(size_t begin, size_t end, bool truncated, bool resplit) {
   const char* b = buf_.data() + begin;
   size_t n = end - begin;
+  segment_.fields_.clear();
   if (delimiters_.NewlineTerminated()) {
     while (n > 0 && IsCrLf(b[n - 1])) --n;
-  } else if (std::memchr(b, '\n', n) != nullptr || std::memchr(b, '\r', n) != nullptr) {
+  } else if (resplit && (std::memchr(b, '\n', n) != nullptr || std::memchr(b, '\r', n) != nullptr)) {
     scratch_.clear();
     for (size_t i = 0; i < n; ++i) {
       if (!IsCrLf(b[i])) scratch_ += b[i];
@@ -614,32 +640,44 @@ void X12Reader::EmitSegment(size_t begin, size_t end, bool truncated) {
       AddNote("line breaks inside segments removed");
     }
   }
-  segment_.text_ = std::string_view(b, n);
-  segment_.fields_.clear();
-  const char e = delimiters_.element;
-  const char* p = b;
-  const char* const stop = b + n;
-  for (;;) {
-    const char* q = static_cast<const char*>(std::memchr(p, e, stop - p));
-    if (q == nullptr) {
-      segment_.fields_.emplace_back(p, stop - p);
-      break;
+  if (resplit) {
+    const char e = delimiters_.element;
+    const char* p = b;
+    const char* const stop = b + n;
+    for (;;) {
+      const char* q = static_cast<const char*>(std::memchr(p, e, stop - p));
+      if (q == nullptr) {
+        segment_.fields_.emplace_back(p, stop - p);
+        break;
+      }
+      segment_.fields_.emplace_back(p, q - p);
+      p = q + 1;
     }
-    segment_.fields_.emplace_back(p, q - p);
-    p = q + 1;
+  } else {
+    size_t from = 0;
+    for (uint32_t start : starts_) {
+      if (start > n) break;  // newline mode: a separator inside the stripped CRs
+      segment_.fields_.emplace_back(b + from, start - 1 - from);
+      from = start;
+    }
+    segment_.fields_.emplace_back(b + from, n - from);
   }
+  segment_.text_ = std::string_view(b, n);
   segment_.component_ = delimiters_.component;
   segment_.truncated_ = truncated;
   const std::string_view id = segment_.fields_[0];
-  if (id == "ST") {
+  const uint32_t key = SegmentKey(id);
+  segment_.key_ = key;
+  if (key == SegmentKey("ST")) {
     in_set_ = 1;
-  } else if (id == "GS" || id == "GE" || id == "IEA" || id == "ISA") {
+  } else if (key == SegmentKey("GS") || key == SegmentKey("GE") || key == SegmentKey("IEA") ||
+             key == SegmentKey("ISA")) {
     in_set_ = 0;
   } else if (in_set_ > 0) {
     ++in_set_;
   }
   segment_.position_ = {interchange_, ++in_interchange_, in_set_, base_offset_ + begin};
-  if (id == "SE") in_set_ = 0;
+  if (key == SegmentKey("SE")) in_set_ = 0;
 }
 
 }  // namespace keelson::edi

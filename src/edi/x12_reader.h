@@ -51,10 +51,20 @@ struct SegmentPosition {
   uint64_t offset = 0;         // byte offset of the segment's first byte in the input
 };
 
+// A segment ID as a number, for fast comparison: 0 unless the ID has 2 or 3 bytes.
+constexpr uint32_t SegmentKey(std::string_view id) {
+  if (id.size() < 2 || id.size() > 3) return 0;
+  uint32_t k = (static_cast<uint32_t>(static_cast<unsigned char>(id[0])) << 16) |
+               (static_cast<uint32_t>(static_cast<unsigned char>(id[1])) << 8);
+  if (id.size() == 3) k |= (1u << 24) | static_cast<unsigned char>(id[2]);
+  return k;
+}
+
 // One segment: views into the reader's buffer, valid until the next X12Reader::Next().
 class Segment {
  public:
   std::string_view id() const { return fields_.empty() ? std::string_view() : fields_[0]; }
+  uint32_t key() const { return key_; }  // SegmentKey(id())
   // Number of data elements after the ID, trailing empty ones included.
   size_t size() const { return fields_.empty() ? 0 : fields_.size() - 1; }
   // Data element `i` (1-based, X12 numbering: element(1) is ST01); empty when absent.
@@ -75,6 +85,7 @@ class Segment {
   std::vector<std::string_view> fields_;  // [0] = segment ID
   std::string_view text_;
   SegmentPosition position_;
+  uint32_t key_ = 0;
   char component_ = 0;
   bool truncated_ = false;
 };
@@ -180,7 +191,10 @@ class X12Reader {
   absl::StatusOr<ReadEvent> NextInInterchange();
   bool AtIsa(size_t at);  // "ISA" + a separator at buf_[at]
   void AddNote(std::string note);
-  void EmitSegment(size_t begin, size_t end, bool truncated);
+  void SetDelimiters(const Delimiters& d);
+  // The segment buf_[begin, end). `starts_` holds where its elements start (relative to begin)
+  // unless `resplit` (line breaks to remove, or truncated): then it is split again.
+  void EmitSegment(size_t begin, size_t end, bool truncated, bool resplit);
 
   std::unique_ptr<ByteSource> source_;
   Options options_;
@@ -196,6 +210,9 @@ class X12Reader {
   std::vector<std::string> notes_;
   std::vector<std::string> pending_notes_;  // file-level notes (BOM) for the next interchange
   bool crlf_note_ = false;
+  // Byte classes for the scan: 0 data, 1 element separator, 2 CR/LF to remove, 3 terminator.
+  uint8_t class_[256] = {};
+  std::vector<uint32_t> starts_;  // element starts of the segment being scanned
   std::string isa_text_;   // the current ISA, logical bytes (views point here)
   std::string scratch_;    // a segment with CR/LF removed
   Segment segment_;

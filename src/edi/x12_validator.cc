@@ -10,6 +10,10 @@
 namespace keelson::edi {
 namespace {
 
+constexpr uint32_t kIsa = SegmentKey("ISA"), kIea = SegmentKey("IEA"), kGs = SegmentKey("GS"),
+                   kGe = SegmentKey("GE"), kSt = SegmentKey("ST"), kSe = SegmentKey("SE"),
+                   kTa1 = SegmentKey("TA1");
+
 // Interchange note codes that leave the interchange processed ("accepted with errors").
 bool IsSoftInterchangeCode(std::string_view code) { return code == "001" || code == "021"; }
 
@@ -205,9 +209,9 @@ void X12Validator::AddSegmentNote(SegmentNote note) {
   s.segment_notes.push_back(std::move(note));
 }
 
-std::vector<ElementNote> X12Validator::CheckElements(const Segment& seg,
-                                                     const SegmentRule& rule) const {
-  std::vector<ElementNote> notes;
+void X12Validator::CheckElements(const Segment& seg, const SegmentRule& rule,
+                                 std::vector<ElementNote>* out) const {
+  std::vector<ElementNote>& notes = *out;
   for (const ElementRule& r : rule.elements) {
     const std::string_view v =
         r.component > 0 ? seg.component(r.position, r.component) : seg.element(r.position);
@@ -225,12 +229,12 @@ std::vector<ElementNote> X12Validator::CheckElements(const Segment& seg,
                                 .bad_value = std::string(seg.element(rule.max_elements + 1)
                                                              .substr(0, 99))});
   }
-  return notes;
 }
 
 void X12Validator::OnSegment(const Segment& seg, const X12Reader& reader) {
   const std::string_view id = seg.id();
-  if (id == "ISA") {
+  const uint32_t key = seg.key();
+  if (key == kIsa) {
     if (interchange_) EndInterchange(nullptr);
     StartInterchange(seg, reader);
     return;
@@ -245,18 +249,18 @@ void X12Validator::OnSegment(const Segment& seg, const X12Reader& reader) {
     loose_run_ = at;
   };
 
-  if (id == "IEA") {
+  if (key == kIea) {
     EndInterchange(&seg);
-  } else if (id == "GS") {
+  } else if (key == kGs) {
     if (group_) EndGroup(nullptr);
     StartGroup(seg);
-  } else if (id == "GE") {
+  } else if (key == kGe) {
     if (group_) {
       EndGroup(&seg);
     } else {
       loose(core::Cat("GE without a GS at byte ", seg.position().offset));
     }
-  } else if (id == "ST") {
+  } else if (key == kSt) {
     if (group_) {
       if (set_) EndSet(nullptr);
       StartSet(seg);
@@ -265,7 +269,7 @@ void X12Validator::OnSegment(const Segment& seg, const X12Reader& reader) {
                          " outside a functional group (no GS before it)"));
     }
   } else if (set_) {
-    if (id == "SE") {
+    if (key == kSe) {
       EndSet(&seg);
     } else {
       CheckContent(seg);
@@ -279,15 +283,17 @@ void X12Validator::OnSegment(const Segment& seg, const X12Reader& reader) {
     }
     ++group_->orphans;
     loose_run_ = at;
-  } else if (id == "TA1") {
+  } else if (key == kTa1) {
     ReceivedTa1 t{.control_number = std::string(seg.element(1)),
                   .date = std::string(seg.element(2)),
                   .time = std::string(seg.element(3)),
                   .ack = std::string(seg.element(4)),
                   .note_code = std::string(seg.element(5))};
     interchange_->ta1s.push_back(std::move(t));
-    if (const SegmentRule* rule = FindSegmentRule("TA1"); rule != nullptr) {
-      for (const ElementNote& n : CheckElements(seg, *rule)) {
+    if (const SegmentRule* rule = FindSegmentRule(kTa1); rule != nullptr) {
+      std::vector<ElementNote> notes;
+      CheckElements(seg, *rule, &notes);
+      for (const ElementNote& n : notes) {
         InterchangeProblem("024", &seg,
                            core::Cat("TA1", n.position < 10 ? "0" : "", n.position, " ",
                                         Shown(n.bad_value), ": ", ElementErrorText(n.code)));
@@ -454,8 +460,10 @@ void X12Validator::StartGroup(const Segment& gs) {
   g.version = std::string(gs.element(8));
   g.offset = gs.position().offset;
   loose_run_ = -1;
-  if (const SegmentRule* rule = FindSegmentRule("GS"); rule != nullptr) {
-    for (const ElementNote& n : CheckElements(gs, *rule)) {
+  if (const SegmentRule* rule = FindSegmentRule(kGs); rule != nullptr) {
+    std::vector<ElementNote> notes;
+    CheckElements(gs, *rule, &notes);
+    for (const ElementNote& n : notes) {
       // Releases before 4010 date groups YYMMDD.
       if (n.position == 4 && g.version < "004" && n.bad_value.size() == 6 &&
           ValidDate(n.bad_value)) {
@@ -537,13 +545,18 @@ void X12Validator::StartSet(const Segment& st) {
     SetProblem("23", &st,
                core::Cat("ST02 ", Shown(control), " is not unique within the group"));
   }
-  if (s.rule != nullptr) s.mandatory_seen.assign(s.rule->mandatory.size(), false);
+  if (s.rule != nullptr) {
+    s.mandatory_seen.assign(s.rule->mandatory.size(), false);
+    s.is_997 = s.rule->id == "997";
+    s.is_940 = s.rule->id == "940";
+  }
 }
 
 void X12Validator::CheckContent(const Segment& seg) {
   OpenSet& s = *set_;
   if (s.rule == nullptr) return;
   const std::string_view id = seg.id();
+  const uint32_t key = seg.key();
   const int64_t position = seg.position().in_set;
   auto note = [&](std::string code, std::string message) {
     return SegmentNote{.segment_id = std::string(id.substr(0, 3)),
@@ -556,50 +569,52 @@ void X12Validator::CheckContent(const Segment& seg) {
     AddSegmentNote(note("1", core::Cat("unrecognized segment ID ", Shown(id))));
     return;
   }
-  if (!SetAllows(*s.rule, id)) {
+  if (!SetAllows(*s.rule, key)) {
     AddSegmentNote(note("6", core::Cat("segment ", id, " is not in transaction set ",
                                           s.rule->id)));
     return;
   }
   // A 940 cancellation (W0501 F) names the order only; its detail lines are waived.
-  const bool waive_detail = s.rule->id == "940" && id == "W05" && seg.element(1) == "F";
+  const bool waive_detail = s.is_940 && key == SegmentKey("W05") && seg.element(1) == "F";
   for (size_t i = 0; i < s.rule->mandatory.size(); ++i) {
-    if (s.rule->mandatory[i] == id || (waive_detail && s.rule->mandatory[i] == "W01")) {
-      s.mandatory_seen[i] = true;
-    }
+    const uint32_t m = SegmentKey(s.rule->mandatory[i]);
+    if (m == key || (waive_detail && m == SegmentKey("W01"))) s.mandatory_seen[i] = true;
   }
-  if (s.rule->id == "997") {
-    if (id == "AK2" || id == "AK9") {
+  if (s.is_997) {
+    if (key == SegmentKey("AK2") || key == SegmentKey("AK9")) {
       if (s.in_ak2) {
         SegmentNote n = note("3", "mandatory segment AK5 missing before this segment");
         n.segment_id = "AK5";
         AddSegmentNote(std::move(n));
       }
-      s.in_ak2 = id == "AK2";
-    } else if ((id == "AK3" || id == "AK4" || id == "AK5") && !s.in_ak2) {
+      s.in_ak2 = key == SegmentKey("AK2");
+    } else if ((key == SegmentKey("AK3") || key == SegmentKey("AK4") ||
+                key == SegmentKey("AK5")) &&
+               !s.in_ak2) {
       AddSegmentNote(note("2", core::Cat("unexpected segment ", id, " outside an AK2 loop")));
       return;
-    } else if (id == "AK5") {
+    } else if (key == SegmentKey("AK5")) {
       s.in_ak2 = false;
     }
   }
-  std::vector<ElementNote> elements;
-  if (const SegmentRule* rule = FindSegmentRule(id); rule != nullptr) {
-    elements = CheckElements(seg, *rule);
+  element_notes_.clear();
+  if (const SegmentRule* rule = FindSegmentRule(key); rule != nullptr) {
+    CheckElements(seg, *rule, &element_notes_);
   }
   if (seg.truncated()) {
-    elements.push_back(ElementNote{.position = static_cast<int>(seg.size()), .code = "5"});
+    element_notes_.push_back(ElementNote{.position = static_cast<int>(seg.size()), .code = "5"});
   }
-  if (!elements.empty()) {
+  if (!element_notes_.empty()) {
     std::string message = core::Cat("segment ", id, " has data element errors:");
-    for (const ElementNote& e : elements) {
+    for (const ElementNote& e : element_notes_) {
       message += core::Cat(" ", id, e.position < 10 ? "0" : "", e.position,
-                      e.component > 0 ? core::Cat("-", e.component) : "", " ",
-                      Shown(e.bad_value), " ", ElementErrorText(e.code), ";");
+                           e.component > 0 ? core::Cat("-", e.component) : "", " ",
+                           Shown(e.bad_value), " ", ElementErrorText(e.code), ";");
     }
     message.pop_back();
     SegmentNote n = note("8", std::move(message));
-    n.elements = std::move(elements);
+    n.elements = std::move(element_notes_);
+    element_notes_.clear();
     AddSegmentNote(std::move(n));
   }
 }

@@ -178,6 +178,7 @@ struct OpenSet {
   const SetRule* rule = nullptr;  // nullptr: not supported, content not checked
   std::vector<bool> mandatory_seen;
   bool in_ak2 = false;  // 997: an AK2 loop waits for its AK5
+  bool is_997 = false, is_940 = false;
 };
 struct OpenGroup {
   GroupVerdict verdict;
@@ -210,8 +211,9 @@ class X12Validator {
   void GroupProblem(std::string code, const Segment& at, std::string message);
   void SetProblem(std::string code, const Segment* at, std::string message);
   void AddSegmentNote(SegmentNote note);
-  // Element rules of `seg`; returns the notes (empty when fine).
-  std::vector<ElementNote> CheckElements(const Segment& seg, const SegmentRule& rule) const;
+  // Element rules of `seg`: appends a note per element in error to `out`.
+  void CheckElements(const Segment& seg, const SegmentRule& rule,
+                     std::vector<ElementNote>* out) const;
 
   ValidationListener* listener_;
   ValidatorOptions options_;
@@ -221,6 +223,7 @@ class X12Validator {
   absl::flat_hash_set<std::string> group_controls_;    // GS06 in this interchange
   absl::flat_hash_set<std::string> interchange_keys_;  // sender + ISA13 in the input
   int64_t loose_run_ = -1;  // segment ordinal of the last reported unexpected run
+  std::vector<ElementNote> element_notes_;  // scratch for CheckContent
 };
 
 // Reads everything from `reader` into `validator` (OnSegment/OnIssue/Finish). Errors are the
