@@ -48,8 +48,10 @@ std::string Interchange(int64_t n) {
   std::string out;
   out.reserve(256 * 1024);
   const std::string control = Pad9(n);
-  out += "ISA*00*          *00*          *ZZ*ACME3PL        *ZZ*KEELSON        *240305*0930*U*"
-         "00401*" + control + "*0*P*>~\n";
+  out +=
+      "ISA*00*          *00*          *ZZ*ACME3PL        *ZZ*KEELSON        *240305*0930*U*"
+      "00401*" +
+      control + "*0*P*>~\n";
   int64_t set = 0;
   // 856 group.
   out += absl::StrFormat("GS*SH*ACME3PL*KEELSON*20240305*0930*%d*X*004010~\n", 2 * n);
@@ -254,8 +256,8 @@ int main(int argc, char** argv) {
   const auto gen = std::chrono::steady_clock::now();
   const int64_t interchanges = write(path, size_mb, &bytes);
   write(warm_path, warmup_mb, &warm_bytes);
-  std::printf("file: %s, %.1f MB, %lld interchanges, %lld sets (written in %.1f s)\n",
-              path.c_str(), bytes / 1e6, static_cast<long long>(interchanges),
+  std::printf("file: %s, %.1f MB, %lld interchanges, %lld sets (written in %.1f s)\n", path.c_str(),
+              bytes / 1e6, static_cast<long long>(interchanges),
               static_cast<long long>(interchanges * 500), Seconds(gen));
 
   // 2. Warm-up.
@@ -267,8 +269,8 @@ int main(int argc, char** argv) {
     Documents(warm_path, &items, &errors);
   }
   const long rss_warm = MaxRssMb();
-  std::printf("peak RSS: %ld MB at start, %ld MB after the %.1f MB warm-up\n", rss_start,
-              rss_warm, warm_bytes / 1e6);
+  std::printf("peak RSS: %ld MB at start, %ld MB after the %.1f MB warm-up\n", rss_start, rss_warm,
+              warm_bytes / 1e6);
 
   // 3. The passes.
   const double mb = bytes / 1e6;
@@ -277,17 +279,19 @@ int main(int argc, char** argv) {
               mb / t.seconds, t.segments / t.seconds / 1e6, t.seconds, MaxRssMb());
   CountingListener l;
   Pass v = ValidateFile(path, &l);
-  std::printf("validate: %7.1f MB/s  %6.2f M segments/s  (%.2f s)  peak RSS %ld MB  "
-              "[%lld interchanges, %lld sets, %lld not accepted]\n",
-              mb / v.seconds, t.segments / v.seconds / 1e6, v.seconds, MaxRssMb(),
-              static_cast<long long>(l.interchanges), static_cast<long long>(l.sets),
-              static_cast<long long>(l.rejected));
+  std::printf(
+      "validate: %7.1f MB/s  %6.2f M segments/s  (%.2f s)  peak RSS %ld MB  "
+      "[%lld interchanges, %lld sets, %lld not accepted]\n",
+      mb / v.seconds, t.segments / v.seconds / 1e6, v.seconds, MaxRssMb(),
+      static_cast<long long>(l.interchanges), static_cast<long long>(l.sets),
+      static_cast<long long>(l.rejected));
   int64_t items = 0, errors = 0;
   Pass d = Documents(path, &items, &errors);
-  std::printf("sets+documents: %7.1f MB/s  (%.2f s)  peak RSS %ld MB  [%lld items/lines, %lld "
-              "parse errors]\n",
-              mb / d.seconds, d.seconds, MaxRssMb(), static_cast<long long>(items),
-              static_cast<long long>(errors));
+  std::printf(
+      "sets+documents: %7.1f MB/s  (%.2f s)  peak RSS %ld MB  [%lld items/lines, %lld "
+      "parse errors]\n",
+      mb / d.seconds, d.seconds, MaxRssMb(), static_cast<long long>(items),
+      static_cast<long long>(errors));
   std::printf("memory flat: %s (peak %ld MB after the warm-up, %ld MB after %.0f MB)\n",
               MaxRssMb() <= rss_warm + 8 ? "yes" : "NO", rss_warm, MaxRssMb(), mb);
 

@@ -13,8 +13,8 @@
 #include "edi/test_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string problem = keelson::edi::testing::Exercise(
-      std::string_view(reinterpret_cast<const char*>(data), size));
+  const std::string problem =
+      keelson::edi::testing::Exercise(std::string_view(reinterpret_cast<const char*>(data), size));
   if (!problem.empty()) {
     std::fprintf(stderr, "invariant broken: %s\n", problem.c_str());
     std::abort();

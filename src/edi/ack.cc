@@ -27,8 +27,8 @@ absl::Status Write997(InterchangeWriter& w, const GroupVerdict& g, const Delimit
   for (const SetVerdict& set : g.sets) {
     if (absl::Status s = w.Add("AK2", {set.id, set.control_number}); !s.ok()) return s;
     for (const SegmentNote& n : set.segment_notes) {
-      if (absl::Status s = w.Add("AK3", {SafeCopy(n.segment_id, d), core::Cat(n.position),
-                                         n.loop_id, n.code});
+      if (absl::Status s =
+              w.Add("AK3", {SafeCopy(n.segment_id, d), core::Cat(n.position), n.loop_id, n.code});
           !s.ok()) {
         return s;
       }
@@ -113,9 +113,9 @@ absl::StatusOr<FunctionalAck> ParseFunctionalAck(const TransactionSet& set) {
   SegmentNote* note = nullptr;
   auto number = [](const OwnedSegment& s, size_t i, int64_t* out) -> absl::Status {
     if (!absl::SimpleAtoi(core::AbslSv(s.element(i)), out) || *out < 0) {
-      return absl::InvalidArgumentError(core::Cat(
-          s.id(), i < 10 ? "0" : "", i, " \"", s.element(i), "\" at segment ",
-          s.position().in_set, " (byte ", s.position().offset, ") is not a number"));
+      return absl::InvalidArgumentError(core::Cat(s.id(), i < 10 ? "0" : "", i, " \"", s.element(i),
+                                                  "\" at segment ", s.position().in_set, " (byte ",
+                                                  s.position().offset, ") is not a number"));
     }
     return absl::OkStatus();
   };
@@ -165,8 +165,8 @@ absl::StatusOr<FunctionalAck> ParseFunctionalAck(const TransactionSet& set) {
     }
   }
   if (!ak1 || !ak9) {
-    return absl::InvalidArgumentError(core::Cat("997 ", set.control_number, " has no ",
-                                                   ak1 ? "AK9" : "AK1"));
+    return absl::InvalidArgumentError(
+        core::Cat("997 ", set.control_number, " has no ", ak1 ? "AK9" : "AK1"));
   }
   return ack;
 }

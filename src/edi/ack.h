@@ -32,9 +32,9 @@
 namespace keelson::edi {
 
 struct AckOptions {
-  Delimiters delimiters;   // of the response; default '*', '>', '~'
-  std::string line_end;    // written after each terminator ("" or "\n")
-  absl::Time now;          // ISA09/ISA10, GS04/GS05
+  Delimiters delimiters;  // of the response; default '*', '>', '~'
+  std::string line_end;   // written after each terminator ("" or "\n")
+  absl::Time now;         // ISA09/ISA10, GS04/GS05
   absl::TimeZone zone = absl::UTCTimeZone();
 };
 
@@ -46,10 +46,10 @@ absl::StatusOr<std::string> BuildResponse(const InterchangeVerdict& received,
 
 // One acknowledged transaction set of a received 997 (AK2 .. AK5).
 struct AckedSet {
-  std::string set_id;          // AK201
-  std::string control_number;  // AK202
-  std::string code;            // AK501: A, E, M, R, W, X ("" when the AK5 is missing)
-  std::vector<std::string> error_codes;  // AK502..AK506
+  std::string set_id;                      // AK201
+  std::string control_number;              // AK202
+  std::string code;                        // AK501: A, E, M, R, W, X ("" when the AK5 is missing)
+  std::vector<std::string> error_codes;    // AK502..AK506
   std::vector<SegmentNote> segment_notes;  // AK3 with their AK4
   bool Accepted() const { return code == "A" || code == "E"; }
 };
@@ -59,7 +59,7 @@ struct FunctionalAck {
   std::string functional_id;         // AK101
   std::string group_control_number;  // AK102
   std::vector<AckedSet> sets;
-  std::string code;  // AK901: A, E, P, R, ...
+  std::string code;                                  // AK901: A, E, P, R, ...
   int64_t included = 0, received = 0, accepted = 0;  // AK902, AK903, AK904
   std::vector<std::string> error_codes;              // AK905..AK909
   bool Accepted() const { return code == "A" || code == "E"; }

@@ -12,17 +12,18 @@
 namespace keelson::edi {
 namespace {
 
+using ::testing::ElementsAre;
 using testing::FixturePath;
+using ::testing::HasSubstr;
 using testing::Interchange940;
 using testing::Isa;
+using ::testing::IsEmpty;
 using testing::ReadFileBytes;
 using testing::Set940;
 using testing::ValidateBytes;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
 
-const absl::Time kNow = absl::FromCivil(absl::CivilSecond(2024, 3, 5, 14, 7, 0), absl::UTCTimeZone());
+const absl::Time kNow =
+    absl::FromCivil(absl::CivilSecond(2024, 3, 5, 14, 7, 0), absl::UTCTimeZone());
 
 AckOptions Options(Delimiters d = {}, std::string line_end = "\n") {
   return AckOptions{.delimiters = std::move(d), .line_end = std::move(line_end), .now = kNow};
@@ -86,18 +87,17 @@ TEST(EdiAckTest, RejectedInterchangeGetsOnlyATa1) {
 
 TEST(EdiAckTest, UnreadableIsaStillAddressableGetsATa1) {
   InMemoryControlNumbers numbers;
-  const std::string r =
-      Respond(ReadFileBytes(FixturePath("x12-types/940_invalid_isa_no_segment_terminator.edi")),
-              numbers);
+  const std::string r = Respond(
+      ReadFileBytes(FixturePath("x12-types/940_invalid_isa_no_segment_terminator.edi")), numbers);
   EXPECT_THAT(r, HasSubstr("*ZZ*TESTTPLEDI     *08*925119TEST     *"));
   EXPECT_THAT(r, HasSubstr("TA1*000000009*111201*1108*R*004~"));
 }
 
 TEST(EdiAckTest, NothingWhenTheIsaCannotBeAddressed) {
   InMemoryControlNumbers numbers;
-  EXPECT_THAT(Respond(ReadFileBytes(FixturePath("x12-types/940_invalid_isa_missing_fields.edi")),
-                      numbers),
-              IsEmpty());
+  EXPECT_THAT(
+      Respond(ReadFileBytes(FixturePath("x12-types/940_invalid_isa_missing_fields.edi")), numbers),
+      IsEmpty());
 }
 
 TEST(EdiAckTest, AcknowledgmentsAreNotAcknowledgedUnlessATa1IsRequested) {
@@ -117,7 +117,8 @@ TEST(EdiAckTest, ControlNumbersComeFromTheCallerPerPartner) {
   std::string b = a;
   b.replace(b.find("SENDER         "), 15, "OTHER          ");
   EXPECT_THAT(Respond(a, numbers), HasSubstr("*000000001*0*P*>~"));
-  EXPECT_THAT(Respond(a, numbers), HasSubstr("*000000002*0*P*>~\nGS*FA*RECEIVER*SENDER*20240305*1407*2*"));
+  EXPECT_THAT(Respond(a, numbers),
+              HasSubstr("*000000002*0*P*>~\nGS*FA*RECEIVER*SENDER*20240305*1407*2*"));
   EXPECT_THAT(Respond(b, numbers), HasSubstr("*ZZ*OTHER          *240305*1407*U*00401*000000001*"));
   // Wraps after 999999999.
   InMemoryControlNumbers high(999'999'999);

@@ -5,11 +5,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/strings.h"
 #include "edi/ack.h"
 #include "edi/x12_reader.h"
 #include "edi/x12_validator.h"
 #include "edi/x12_writer.h"
-#include "core/strings.h"
 
 namespace keelson::edi {
 namespace {
@@ -43,12 +43,13 @@ class Printer : public ValidationListener {
   void OnInterchange(InterchangeVerdict ic) override {
     ++interchanges_;
     const std::string id =
-        ic.Addressable()
-            ? core::Cat(" (ISA13 ", ic.Isa(13), ", ", PartnerKey(ic.Isa(5), ic.Isa(6)),
-                           " -> ", PartnerKey(ic.Isa(7), ic.Isa(8)), ")")
-            : "";
+        ic.Addressable() ? core::Cat(" (ISA13 ", ic.Isa(13), ", ", PartnerKey(ic.Isa(5), ic.Isa(6)),
+                                     " -> ", PartnerKey(ic.Isa(7), ic.Isa(8)), ")")
+                         : "";
     out_ << "interchange " << ic.index << " at byte " << ic.offset << id << ": "
-         << (ic.ack == 'A' ? "accepted" : ic.ack == 'E' ? "accepted with errors" : "rejected")
+         << (ic.ack == 'A'   ? "accepted"
+             : ic.ack == 'E' ? "accepted with errors"
+                             : "rejected")
          << " (TA1 " << ic.ack << " " << ic.note_code << ")\n";
     if (ic.ack != 'A') ++errors_;
     for (const std::string& n : ic.notes) out_ << "  tolerated: " << n << "\n";
@@ -70,11 +71,12 @@ class Printer : public ValidationListener {
 
  private:
   void PrintGroup(const GroupVerdict& g, int index) {
-    const char* verdict = g.ack == 'A' ? "accepted" : g.ack == 'P' ? "partially accepted"
-                                                                   : "rejected";
+    const char* verdict = g.ack == 'A'   ? "accepted"
+                          : g.ack == 'P' ? "partially accepted"
+                                         : "rejected";
     if (g.ack != 'A') ++errors_;
-    out_ << "  group " << index << " " << g.functional_id << " " << g.control_number
-         << " at byte " << g.offset << ": " << verdict << " (AK9 " << g.ack << ": "
+    out_ << "  group " << index << " " << g.functional_id << " " << g.control_number << " at byte "
+         << g.offset << ": " << verdict << " (AK9 " << g.ack << ": "
          << g.declared_sets.value_or(g.received_sets) << " included, " << g.received_sets
          << " received, " << g.accepted_sets << " accepted"
          << (g.codes.empty() ? "" : core::Cat("; AK905 ", absl::StrJoin(g.codes, " "))) << ")\n";
@@ -110,8 +112,7 @@ class Printer : public ValidationListener {
         out_ << "        AK403 " << e.code << " (" << ElementErrorText(e.code) << ") in "
              << n.segment_id << (e.position < 10 ? "0" : "") << e.position
              << (e.component > 0 ? core::Cat("-", e.component) : "")
-             << (e.reference.empty() ? "" : core::Cat(" (element ", e.reference, ")"))
-             << "\n";
+             << (e.reference.empty() ? "" : core::Cat(" (element ", e.reference, ")")) << "\n";
       }
     }
     if (s.segment_notes_dropped > 0) {
@@ -122,8 +123,7 @@ class Printer : public ValidationListener {
   void PrintResponse(const InterchangeVerdict& ic) {
     absl::StatusOr<std::string> r = BuildResponse(ic, control_numbers_, ack_options_);
     if (!r.ok()) {
-      out_ << "  no response for interchange " << ic.index << ": " << r.status().message()
-           << "\n";
+      out_ << "  no response for interchange " << ic.index << ": " << r.status().message() << "\n";
       return;
     }
     if (r->empty()) {

@@ -11,8 +11,7 @@ namespace {
 using core::Cat;
 
 std::string Where(const OwnedSegment& s) {
-  return Cat("segment ", s.position().in_set, " (", s.id(), ", byte ", s.position().offset,
-             ")");
+  return Cat("segment ", s.position().in_set, " (", s.id(), ", byte ", s.position().offset, ")");
 }
 
 std::string ElementName(const OwnedSegment& s, size_t i) {
@@ -183,8 +182,8 @@ absl::Status Write940(const WarehouseShippingOrder& order, std::string_view st_c
     return absl::InvalidArgumentError("lines: an order needs at least one line");
   }
   if (absl::Status s = w.BeginSet("940", st_control); !s.ok()) return s;
-  if (absl::Status s = w.Add("W05", {std::string(1, order.purpose), order.order_id,
-                                     order.purchase_order});
+  if (absl::Status s =
+          w.Add("W05", {std::string(1, order.purpose), order.order_id, order.purchase_order});
       !s.ok()) {
     return s;
   }
@@ -204,8 +203,8 @@ absl::Status Write940(const WarehouseShippingOrder& order, std::string_view st_c
   }
   if (!order.transport_method.empty() || !order.carrier_scac.empty() || !order.routing.empty()) {
     const std::string method = order.transport_method.empty() ? "M" : order.transport_method;
-    if (absl::Status s = w.Add("W66", {order.payment_method, method, "", "", order.routing, "",
-                                       "", "", "", order.carrier_scac});
+    if (absl::Status s = w.Add("W66", {order.payment_method, method, "", "", order.routing, "", "",
+                                       "", "", order.carrier_scac});
         !s.ok()) {
       return s;
     }
@@ -223,10 +222,10 @@ absl::Status Write940(const WarehouseShippingOrder& order, std::string_view st_c
     total += line.quantity;
     if (absl::Status s = w.Add("LX", {Cat(n)}); !s.ok()) return s;
     const std::string quantity = Cat(line.quantity);
-    absl::Status s = line.upc.empty()
-                         ? w.Add("W01", {quantity, line.uom, "", line.sku_qualifier, line.sku})
-                         : w.Add("W01", {quantity, line.uom, "", line.sku_qualifier, line.sku,
-                                         "UP", line.upc});
+    absl::Status s =
+        line.upc.empty()
+            ? w.Add("W01", {quantity, line.uom, "", line.sku_qualifier, line.sku})
+            : w.Add("W01", {quantity, line.uom, "", line.sku_qualifier, line.sku, "UP", line.upc});
     if (!s.ok()) return absl::InvalidArgumentError(Cat(field, ": ", s.message()));
     if (!line.description.empty()) {
       if (absl::Status s = w.Add("G69", {line.description.substr(0, 45)}); !s.ok()) return s;
@@ -526,8 +525,8 @@ absl::StatusOr<InventoryAdvice> Parse846(const TransactionSet& set) {
       if (item == nullptr) return Invalid(s, "QTY before any LIN");
       absl::StatusOr<int64_t> q = WholeQuantity(s, 2);
       if (!q.ok()) return q.status();
-      item->quantities.push_back(InventoryQuantity{std::string(s.element(1)), *q,
-                                                   std::string(s.component(3, 1))});
+      item->quantities.push_back(
+          InventoryQuantity{std::string(s.element(1)), *q, std::string(s.component(3, 1))});
     } else if (id == "SDQ") {
       if (item == nullptr) return Invalid(s, "SDQ before any LIN");
       for (size_t i = 3; i + 1 <= s.size(); i += 2) {

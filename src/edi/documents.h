@@ -43,31 +43,31 @@ struct Reference {
 };
 
 struct Party {
-  std::string entity;                  // N101: ST ship-to, SF ship-from, WH warehouse, ...
-  std::string name;                    // N102
-  std::string id_qualifier;            // N103
-  std::string id;                      // N104
-  std::vector<std::string> address;    // N301, N302
+  std::string entity;                // N101: ST ship-to, SF ship-from, WH warehouse, ...
+  std::string name;                  // N102
+  std::string id_qualifier;          // N103
+  std::string id;                    // N104
+  std::vector<std::string> address;  // N301, N302
   std::string city, state, postal_code, country;  // N401..N404
 };
 
 // --- 940 ---
 
 struct WarehouseOrderLine {
-  int64_t quantity = 0;          // W0101
-  std::string uom = "EA";        // W0102
-  std::string sku;               // W0105
+  int64_t quantity = 0;              // W0101
+  std::string uom = "EA";            // W0102
+  std::string sku;                   // W0105
   std::string sku_qualifier = "SK";  // W0104: SK stock keeping unit, VN vendor item number, ...
-  std::string upc;               // W0107 with W0106 UP, when known
-  std::string description;       // G69
-  std::string line_id;           // N9*LI: the order line's id, echoed in the 945
+  std::string upc;                   // W0107 with W0106 UP, when known
+  std::string description;           // G69
+  std::string line_id;               // N9*LI: the order line's id, echoed in the 945
 };
 
 struct WarehouseShippingOrder {
-  char purpose = 'N';            // W0501: N original, F cancel, R replace
-  std::string order_id;          // W0502 depositor order number: Keelson's fulfillment segment id
-  std::string purchase_order;    // W0503: the customer's order number
-  Party ship_to;                 // N1*ST (mandatory: name)
+  char purpose = 'N';              // W0501: N original, F cancel, R replace
+  std::string order_id;            // W0502 depositor order number: Keelson's fulfillment segment id
+  std::string purchase_order;      // W0503: the customer's order number
+  Party ship_to;                   // N1*ST (mandatory: name)
   std::optional<Party> ship_from;  // N1*SF
   std::optional<Party> warehouse;  // N1*WH
   std::optional<absl::CivilDay> ship_by;  // G62*10 requested ship date
@@ -89,44 +89,43 @@ absl::Status Write940(const WarehouseShippingOrder& order, std::string_view st_c
 absl::StatusOr<std::string> Build940(const WarehouseShippingOrder& order,
                                      const EnvelopeParams& envelope,
                                      ControlNumberSource& control_numbers,
-                                     const Delimiters& delimiters = {},
-                                     std::string line_end = "");
+                                     const Delimiters& delimiters = {}, std::string line_end = "");
 
 // --- 945 ---
 
 struct ShippedLine {
-  std::string status;                    // W1201: CC complete, CP partial, ...
-  std::optional<int64_t> ordered;        // W1202
-  std::optional<int64_t> shipped;        // W1203
-  std::optional<int64_t> difference;     // W1204
-  std::string uom;                       // W1205
-  std::string upc;                       // W1206
-  std::string sku_qualifier;             // W1207
-  std::string sku;                       // W1208
-  std::string lot;                       // W1209 warehouse lot number
-  std::string line_id;                   // N9*LI
-  std::vector<std::string> tracking;     // N9/REF 2I or CN, MAN CP
+  std::string status;                       // W1201: CC complete, CP partial, ...
+  std::optional<int64_t> ordered;           // W1202
+  std::optional<int64_t> shipped;           // W1203
+  std::optional<int64_t> difference;        // W1204
+  std::string uom;                          // W1205
+  std::string upc;                          // W1206
+  std::string sku_qualifier;                // W1207
+  std::string sku;                          // W1208
+  std::string lot;                          // W1209 warehouse lot number
+  std::string line_id;                      // N9*LI
+  std::vector<std::string> tracking;        // N9/REF 2I or CN, MAN CP
   std::vector<std::string> license_plates;  // N9*LV, MAN GM (SSCC-18)
-  std::vector<Reference> references;     // every N9/REF/MAN of the line, as received
+  std::vector<Reference> references;        // every N9/REF/MAN of the line, as received
 };
 
 struct ShippingAdvice {
-  std::string reporting_code;             // W0601: F final, P partial, ...
-  std::string order_id;                   // W0602 depositor order number (our W0502)
+  std::string reporting_code;               // W0601: F final, P partial, ...
+  std::string order_id;                     // W0602 depositor order number (our W0502)
   std::optional<absl::CivilDay> ship_date;  // W0603
-  std::string shipment_id;                // W0604
-  std::string agent_shipment_id;          // W0605
-  std::string purchase_order;             // W0606
-  std::string transport_method;           // W2701
-  std::string carrier_scac;               // W2702
-  std::string routing;                    // W2703
-  std::string payment_method;             // W2704
+  std::string shipment_id;                  // W0604
+  std::string agent_shipment_id;            // W0605
+  std::string purchase_order;               // W0606
+  std::string transport_method;             // W2701
+  std::string carrier_scac;                 // W2702
+  std::string routing;                      // W2703
+  std::string payment_method;               // W2704
   std::vector<Party> parties;
-  std::vector<std::string> tracking;      // heading N9/REF 2I/CN/BM? (2I, CN) and MAN CP
-  std::vector<Reference> references;      // every heading N9/REF/MAN
+  std::vector<std::string> tracking;  // heading N9/REF 2I/CN/BM? (2I, CN) and MAN CP
+  std::vector<Reference> references;  // every heading N9/REF/MAN
   std::vector<ShippedLine> lines;
-  std::optional<int64_t> total_units;     // W0301
-  std::string total_weight, weight_uom;   // W0302, W0303
+  std::optional<int64_t> total_units;    // W0301
+  std::string total_weight, weight_uom;  // W0302, W0303
 };
 
 absl::StatusOr<ShippingAdvice> Parse945(const TransactionSet& set);
@@ -142,38 +141,38 @@ struct ShipNoticeLevel {
   // O levels.
   std::string purchase_order;  // PRF01
   // P / T levels.
-  std::vector<Reference> marks;  // MAN (GM = SSCC-18 license plate, CP = carrier package id)
+  std::vector<Reference> marks;       // MAN (GM = SSCC-18 license plate, CP = carrier package id)
   std::vector<Reference> references;  // REF at this level
 };
 
 struct ShipNoticeItem {
-  int level = -1;                       // index of its I level in ShipNotice::levels
-  std::vector<Reference> product_ids;   // LIN pairs (UP, VN, VP, BP, SK, ...)
-  std::string sku;                      // the first of SK, VN, VP, BP, IN, UP, EN
-  int64_t shipped = 0;                  // SN102
-  std::string uom;                      // SN103
-  std::string description;              // PID05
+  int level = -1;                      // index of its I level in ShipNotice::levels
+  std::vector<Reference> product_ids;  // LIN pairs (UP, VN, VP, BP, SK, ...)
+  std::string sku;                     // the first of SK, VN, VP, BP, IN, UP, EN
+  int64_t shipped = 0;                 // SN102
+  std::string uom;                     // SN103
+  std::string description;             // PID05
   // From the nearest ancestors:
-  std::string purchase_order;           // the O level's PRF01
-  std::string pack_id;                  // the P level's MAN*GM (or its first mark)
-  std::vector<std::string> tracking;    // the P level's MAN*CP, else the shipment's
+  std::string purchase_order;         // the O level's PRF01
+  std::string pack_id;                // the P level's MAN*GM (or its first mark)
+  std::vector<std::string> tracking;  // the P level's MAN*CP, else the shipment's
 };
 
 struct ShipNotice {
-  std::string purpose;      // BSN01
-  std::string shipment_id;  // BSN02
-  std::optional<absl::CivilDay> date;  // BSN03
-  std::string time;         // BSN04
-  std::string structure;    // BSN05 (0001 = S O P I)
+  std::string purpose;                                  // BSN01
+  std::string shipment_id;                              // BSN02
+  std::optional<absl::CivilDay> date;                   // BSN03
+  std::string time;                                     // BSN04
+  std::string structure;                                // BSN05 (0001 = S O P I)
   std::string transport_method, carrier_scac, routing;  // TD504, TD503 (TD502 = 2), TD505
-  std::optional<absl::CivilDay> ship_date;  // DTM*011
-  std::string bill_of_lading;               // REF*BM
-  std::vector<std::string> tracking;        // REF*CN / REF*2I at the shipment level
+  std::optional<absl::CivilDay> ship_date;              // DTM*011
+  std::string bill_of_lading;                           // REF*BM
+  std::vector<std::string> tracking;                    // REF*CN / REF*2I at the shipment level
   std::vector<Party> parties;
-  std::vector<ShipNoticeLevel> levels;      // in file order
+  std::vector<ShipNoticeLevel> levels;  // in file order
   std::vector<ShipNoticeItem> items;
-  std::optional<int64_t> ctt_lines;         // CTT01
-  std::string ctt_hash;                     // CTT02
+  std::optional<int64_t> ctt_lines;  // CTT01
+  std::string ctt_hash;              // CTT02
 };
 
 // kInvalidArgument for a duplicate HL01, an HL02 that names no earlier HL, an item (LIN/SN1)
@@ -200,15 +199,15 @@ struct InventoryItem {
   std::string location;                // the item loop's N1 id, else the heading's
   std::vector<InventoryQuantity> quantities;
   std::vector<InventoryAtLocation> by_location;  // SDQ
-  int64_t position = 0;                // segment ordinal of the LIN
+  int64_t position = 0;                          // segment ordinal of the LIN
 };
 
 struct InventoryAdvice {
-  std::string purpose;      // BIA01
-  std::string report_type;  // BIA02
-  std::string reference;    // BIA03
+  std::string purpose;                 // BIA01
+  std::string report_type;             // BIA02
+  std::string reference;               // BIA03
   std::optional<absl::CivilDay> date;  // BIA04
-  std::string location;     // heading N1 (WH, SF, ...) id N104, else its name
+  std::string location;                // heading N1 (WH, SF, ...) id N104, else its name
   std::vector<Party> parties;
   std::vector<InventoryItem> items;
 };

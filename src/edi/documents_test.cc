@@ -15,12 +15,12 @@
 namespace keelson::edi {
 namespace {
 
+using ::testing::ElementsAre;
 using testing::FixturePath;
+using ::testing::HasSubstr;
 using testing::Isa;
 using testing::ReadFileBytes;
 using testing::ValidateBytes;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 
 const absl::Time kNow =
     absl::FromCivil(absl::CivilSecond(2024, 3, 5, 9, 30, 0), absl::UTCTimeZone());
@@ -105,8 +105,7 @@ TEST(EdiDocumentsTest, Build940NamesWhatCannotBeWritten) {
   EXPECT_THAT(r.status().message(), HasSubstr("W0105 \"MUG~01\""));
   o = AnOrder();
   o.lines[0].quantity = 0;
-  EXPECT_THAT(Build940(o, Envelope(), numbers).status().message(),
-              HasSubstr("lines[0].quantity"));
+  EXPECT_THAT(Build940(o, Envelope(), numbers).status().message(), HasSubstr("lines[0].quantity"));
   o = AnOrder();
   o.order_id = std::string(23, 'x');
   EXPECT_THAT(Build940(o, Envelope(), numbers).status().message(), HasSubstr("order_id"));
@@ -169,9 +168,8 @@ TEST(EdiDocumentsTest, Parses945FromARealFile) {
 }
 
 std::string Wrap(std::string_view functional_id, std::string body, int segments) {
-  return Isa() + "GS*" + std::string(functional_id) +
-         "*SENDER*RECEIVER*20240102*1230*5*X*004010~" + body + "SE*" +
-         std::to_string(segments) + "*0001~GE*1*5~IEA*1*000000001~";
+  return Isa() + "GS*" + std::string(functional_id) + "*SENDER*RECEIVER*20240102*1230*5*X*004010~" +
+         body + "SE*" + std::to_string(segments) + "*0001~GE*1*5~IEA*1*000000001~";
 }
 
 TEST(EdiDocumentsTest, Parses945TrackingFromN9AndMan) {

@@ -65,17 +65,16 @@ inline std::vector<std::string> Summarize(const FileVerdict& v) {
   for (const InterchangeVerdict& ic : v.interchanges) {
     std::vector<std::string> codes;
     for (const Problem& p : ic.problems) codes.push_back(p.code);
-    out.push_back(core::Cat("ISA#", ic.index, " ", std::string(1, ic.ack), " ", ic.note_code,
-                            " [", absl::StrJoin(codes, " "), "]"));
+    out.push_back(core::Cat("ISA#", ic.index, " ", std::string(1, ic.ack), " ", ic.note_code, " [",
+                            absl::StrJoin(codes, " "), "]"));
     for (const GroupVerdict& g : ic.groups) {
       out.push_back(core::Cat("  GS ", g.functional_id, " ", g.control_number, " ",
-                              std::string(1, g.ack), " ",
-                              g.declared_sets.value_or(g.received_sets), "/", g.received_sets,
-                              "/", g.accepted_sets, " [", absl::StrJoin(g.codes, " "), "]"));
+                              std::string(1, g.ack), " ", g.declared_sets.value_or(g.received_sets),
+                              "/", g.received_sets, "/", g.accepted_sets, " [",
+                              absl::StrJoin(g.codes, " "), "]"));
       for (const SetVerdict& s : g.sets) {
         std::string line = core::Cat("    ST ", s.id, " ", s.control_number, " ",
-                                     std::string(1, s.ack), " [", absl::StrJoin(s.codes, " "),
-                                     "]");
+                                     std::string(1, s.ack), " [", absl::StrJoin(s.codes, " "), "]");
         for (const SegmentNote& n : s.segment_notes) {
           std::vector<std::string> elements;
           for (const ElementNote& e : n.elements) {
@@ -98,9 +97,8 @@ inline std::string Isa(char e = '*', char c = '>', std::string_view term = "~",
   std::string s = "ISA";
   for (std::string_view v :
        {std::string_view("00"), std::string_view("          "), std::string_view("00"),
-        std::string_view("          "), std::string_view("ZZ"),
-        std::string_view("SENDER         "), std::string_view("ZZ"),
-        std::string_view("RECEIVER       "), std::string_view("240102"),
+        std::string_view("          "), std::string_view("ZZ"), std::string_view("SENDER         "),
+        std::string_view("ZZ"), std::string_view("RECEIVER       "), std::string_view("240102"),
         std::string_view("1230"), std::string_view("U"), std::string_view("00401"), control,
         std::string_view(&ack_requested, 1), std::string_view("P")}) {
     s += e;
@@ -116,10 +114,10 @@ inline std::string Isa(char e = '*', char c = '>', std::string_view term = "~",
 inline std::string Set940(char e = '*', std::string_view term = "~",
                           std::string_view control = "0001") {
   std::string out;
-  for (std::string seg : {std::string("ST*940*") + std::string(control), std::string("W05*N*ORDER1"),
-                          std::string("N1*ST*JANE DOE"), std::string("LX*1"),
-                          std::string("W01*2*EA**SK*SKU-1"), std::string("W76*2"),
-                          std::string("SE*7*") + std::string(control)}) {
+  for (std::string seg :
+       {std::string("ST*940*") + std::string(control), std::string("W05*N*ORDER1"),
+        std::string("N1*ST*JANE DOE"), std::string("LX*1"), std::string("W01*2*EA**SK*SKU-1"),
+        std::string("W76*2"), std::string("SE*7*") + std::string(control)}) {
     std::replace(seg.begin(), seg.end(), '*', e);
     out += seg;
     out += term;
@@ -177,22 +175,21 @@ inline std::string Exercise(std::string_view input, bool compare_trickle = true)
     absl::StatusOr<std::string> response = BuildResponse(ic, numbers, options);
     if (!response.ok() || response->empty()) continue;
     const FileVerdict back = ValidateBytes(*response);
-    if (!back.problems.empty() || back.interchanges.size() != 1 ||
-        !back.interchanges[0].readable) {
+    if (!back.problems.empty() || back.interchanges.size() != 1 || !back.interchanges[0].readable) {
       return core::Cat("the response does not read back as one interchange:\n", *response);
     }
   }
   X12Reader sets_reader(StringSource(input), small);
-  absl::Status s = ForEachTransactionSet(
-      sets_reader,
-      [](const TransactionSet& set) {
-        if (set.id == "945") (void)Parse945(set);
-        if (set.id == "856") (void)Parse856(set);
-        if (set.id == "846") (void)Parse846(set);
-        if (set.id == "997" || set.id == "999") (void)ParseFunctionalAck(set);
-        return absl::OkStatus();
-      },
-      {.max_segments = 10'000});
+  absl::Status s = ForEachTransactionSet(sets_reader,
+                                         [](const TransactionSet& set) {
+                                           if (set.id == "945") (void)Parse945(set);
+                                           if (set.id == "856") (void)Parse856(set);
+                                           if (set.id == "846") (void)Parse846(set);
+                                           if (set.id == "997" || set.id == "999")
+                                             (void)ParseFunctionalAck(set);
+                                           return absl::OkStatus();
+                                         },
+                                         {.max_segments = 10'000});
   if (!s.ok()) return core::Cat("ForEachTransactionSet: ", s.message());
   return "";
 }

@@ -58,9 +58,9 @@ absl::Status ForEachTransactionSet(X12Reader& reader,
       set.segments.emplace_back(seg);
     } else if (open) {
       if (set.segments.size() >= options.max_segments) {
-        return absl::ResourceExhaustedError(
-            core::Cat("transaction set ", set.id, " ", set.control_number, " has more than ",
-                         options.max_segments, " segments"));
+        return absl::ResourceExhaustedError(core::Cat("transaction set ", set.id, " ",
+                                                      set.control_number, " has more than ",
+                                                      options.max_segments, " segments"));
       }
       set.segments.emplace_back(seg);
       if (id == "SE") {

@@ -17,10 +17,10 @@
 namespace keelson::edi {
 
 struct TransactionSet {
-  std::string id;              // ST01
-  std::string control_number;  // ST02
-  std::vector<std::string> isa;  // the enclosing ISA as received ([0] = "ISA"), or empty
-  std::vector<std::string> gs;   // the enclosing GS ([0] = "GS"), or empty
+  std::string id;                      // ST01
+  std::string control_number;          // ST02
+  std::vector<std::string> isa;        // the enclosing ISA as received ([0] = "ISA"), or empty
+  std::vector<std::string> gs;         // the enclosing GS ([0] = "GS"), or empty
   std::vector<OwnedSegment> segments;  // ST first; SE last unless the set was not closed
 };
 

@@ -16,14 +16,13 @@ constexpr bool M = true;
 constexpr bool O = false;
 
 // Envelope and control segments (X12.5/X12.6, 4010).
-constexpr ElementRule kGS[] = {
-    {1, M, T::kID, 2, 2, "479"}, {2, M, T::kAN, 2, 15, "142"}, {3, M, T::kAN, 2, 15, "124"},
-    {4, M, T::kDT, 8, 8, "373"}, {5, M, T::kTM, 4, 8, "337"},  {6, M, T::kN0, 1, 9, "28"},
-    {7, M, T::kID, 1, 2, "455", "T|X"}, {8, M, T::kAN, 1, 12, "480"}};
+constexpr ElementRule kGS[] = {{1, M, T::kID, 2, 2, "479"},        {2, M, T::kAN, 2, 15, "142"},
+                               {3, M, T::kAN, 2, 15, "124"},       {4, M, T::kDT, 8, 8, "373"},
+                               {5, M, T::kTM, 4, 8, "337"},        {6, M, T::kN0, 1, 9, "28"},
+                               {7, M, T::kID, 1, 2, "455", "T|X"}, {8, M, T::kAN, 1, 12, "480"}};
 constexpr ElementRule kGE[] = {{1, M, T::kN0, 1, 6, "97"}, {2, M, T::kN0, 1, 9, "28"}};
-constexpr ElementRule kST[] = {{1, M, T::kID, 3, 3, "143"},
-                               {2, M, T::kAN, 4, 9, "329"},
-                               {3, O, T::kAN, 1, 35, "1705"}};
+constexpr ElementRule kST[] = {
+    {1, M, T::kID, 3, 3, "143"}, {2, M, T::kAN, 4, 9, "329"}, {3, O, T::kAN, 1, 35, "1705"}};
 constexpr ElementRule kSE[] = {{1, M, T::kN0, 1, 10, "96"}, {2, M, T::kAN, 4, 9, "329"}};
 constexpr ElementRule kTA1[] = {{1, M, T::kN0, 9, 9, "I12"},
                                 {2, M, T::kDT, 6, 6, "I08"},
@@ -65,9 +64,8 @@ constexpr ElementRule kW05[] = {{1, M, T::kID, 1, 1, "473"}, {2, M, T::kAN, 1, 2
 constexpr ElementRule kW01[] = {{1, M, T::kR, 1, 15, "330"}, {2, M, T::kID, 2, 2, "355"}};
 constexpr ElementRule kW76[] = {{1, M, T::kR, 1, 15, "347"}};
 constexpr ElementRule kW06[] = {{1, M, T::kID, 1, 1, "473"}, {3, O, T::kDT, 8, 8, "373"}};
-constexpr ElementRule kW12[] = {{1, M, T::kID, 2, 2, "368"},
-                                {2, O, T::kR, 1, 15, "330"},
-                                {3, O, T::kR, 1, 10, "382"}};
+constexpr ElementRule kW12[] = {
+    {1, M, T::kID, 2, 2, "368"}, {2, O, T::kR, 1, 15, "330"}, {3, O, T::kR, 1, 10, "382"}};
 constexpr ElementRule kW27[] = {{1, M, T::kID, 1, 2, "91"}};
 constexpr ElementRule kW03[] = {{1, M, T::kR, 1, 10, "382"}};
 constexpr ElementRule kLX[] = {{1, M, T::kN0, 1, 6, "554"}};
@@ -118,11 +116,11 @@ constexpr std::string_view k945Allowed[] = {
     "W11", "W21", "W19", "G66", "REF", "SAC", "PID", "TD5", "TD3", "DTM", "SN1", "W09"};
 constexpr std::string_view k945Mandatory[] = {"W06", "W12"};
 constexpr std::string_view k856Allowed[] = {
-    "BSN", "DTM", "HL",  "LIN", "SN1", "SLN", "PRF", "PO4", "PID", "MEA", "PWK", "PKG", "TD1",
-    "TD5", "TD3", "TD4", "TSD", "REF", "PER", "LH1", "LH2", "LH3", "LFH", "LEP", "LH4", "LHT",
-    "LHR", "CLD", "MAN", "FOB", "PAL", "N1",  "N2",  "N3",  "N4",  "SDQ", "ETD", "CUR", "SAC",
-    "GF",  "YNQ", "CTT", "TXI", "QTY", "V1",  "DTP", "NTE", "MSG", "PLD", "INC", "AMT", "ITA",
-    "CTP", "FOB", "G39"};
+    "BSN", "DTM", "HL",  "LIN", "SN1", "SLN", "PRF", "PO4", "PID", "MEA", "PWK",
+    "PKG", "TD1", "TD5", "TD3", "TD4", "TSD", "REF", "PER", "LH1", "LH2", "LH3",
+    "LFH", "LEP", "LH4", "LHT", "LHR", "CLD", "MAN", "FOB", "PAL", "N1",  "N2",
+    "N3",  "N4",  "SDQ", "ETD", "CUR", "SAC", "GF",  "YNQ", "CTT", "TXI", "QTY",
+    "V1",  "DTP", "NTE", "MSG", "PLD", "INC", "AMT", "ITA", "CTP", "FOB", "G39"};
 constexpr std::string_view k856Mandatory[] = {"BSN", "HL"};
 constexpr std::string_view k846Allowed[] = {
     "BIA", "CUR", "REF", "PER", "MEA", "DTM", "N1",  "N2",  "N3",  "N4",  "LIN", "SLN", "PID",

@@ -44,8 +44,8 @@ const SegmentRule* FindSegmentRule(std::string_view segment_id);
 const SegmentRule* FindSegmentRule(uint32_t key);
 
 struct SetRule {
-  std::string_view id;                // ST01
-  std::string_view functional_group;  // GS01 it belongs in
+  std::string_view id;                          // ST01
+  std::string_view functional_group;            // GS01 it belongs in
   std::span<const std::string_view> allowed;    // segment IDs besides ST/SE
   std::span<const std::string_view> mandatory;  // must appear at least once
 };

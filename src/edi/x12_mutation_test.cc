@@ -34,11 +34,31 @@ std::vector<std::string> Fixtures() {
 
 // One to four edits of the kinds that break X12 files in real life and in fuzzers.
 std::string Mutate(std::string s, std::mt19937& rng) {
-  static const std::vector<std::string> kTokens = {
-      "ISA", "GS*", "ST*", "SE*", "GE*", "IEA*", "~", "*", ">", "\r\n", "\n", "\x1A",
-      "\xEF\xBB\xBF", "\xE2\x80\xA6", "HL*1*9*I~", "AK2*940*0001~", "ST*997*0001~", "W12*CC*~",
-      "LIN**SK~", "SN1**1.5*EA~", "QTY*33*x~", "ISA*00*          *00*          *ZZ*"};
-  auto pick = [&](size_t n) { return n == 0 ? 0 : std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
+  static const std::vector<std::string> kTokens = {"ISA",
+                                                   "GS*",
+                                                   "ST*",
+                                                   "SE*",
+                                                   "GE*",
+                                                   "IEA*",
+                                                   "~",
+                                                   "*",
+                                                   ">",
+                                                   "\r\n",
+                                                   "\n",
+                                                   "\x1A",
+                                                   "\xEF\xBB\xBF",
+                                                   "\xE2\x80\xA6",
+                                                   "HL*1*9*I~",
+                                                   "AK2*940*0001~",
+                                                   "ST*997*0001~",
+                                                   "W12*CC*~",
+                                                   "LIN**SK~",
+                                                   "SN1**1.5*EA~",
+                                                   "QTY*33*x~",
+                                                   "ISA*00*          *00*          *ZZ*"};
+  auto pick = [&](size_t n) {
+    return n == 0 ? 0 : std::uniform_int_distribution<size_t>(0, n - 1)(rng);
+  };
   const int edits = 1 + static_cast<int>(pick(4));
   for (int i = 0; i < edits; ++i) {
     const size_t at = pick(s.size() + 1);

@@ -15,7 +15,7 @@ namespace keelson::edi {
 namespace {
 
 // Offsets of the 16 element separators in a fixed-width ISA ("ISA" is 0..2).
-constexpr size_t kIsaSeparators[16] = {3,  6,  17, 20, 31, 34,  50,  53,
+constexpr size_t kIsaSeparators[16] = {3,  6,  17, 20, 31, 34, 50,  53,
                                        69, 76, 81, 83, 89, 99, 101, 103};
 constexpr size_t kIsaComponentAt = 104;
 constexpr size_t kIsaTerminatorAt = 105;
@@ -60,8 +60,7 @@ std::string Printable(std::string_view bytes, size_t max = 32) {
 }
 
 std::string Quoted(unsigned char c) {
-  return core::Cat("'", Printable(std::string_view(reinterpret_cast<const char*>(&c), 1)),
-                      "'");
+  return core::Cat("'", Printable(std::string_view(reinterpret_cast<const char*>(&c), 1)), "'");
 }
 
 // Splits the ISA on `sep` as far as it goes (for addressing a TA1 when the header is bad).
@@ -198,7 +197,7 @@ IsaHeader ParseIsaHeader(std::string_view bytes, bool at_eof) {
   }
 
   // 1. Fixed width, as the standard has it.
-  std::string logical;     // the ISA's bytes without line breaks (wrapped files)
+  std::string logical;      // the ISA's bytes without line breaks (wrapped files)
   std::vector<size_t> raw;  // raw index of each logical byte
   auto mismatches = [&](std::string_view s) {
     std::vector<size_t> bad;
@@ -245,8 +244,8 @@ IsaHeader ParseIsaHeader(std::string_view bytes, bool at_eof) {
     if (punctuation) {
       const size_t at = raw_mismatch.front();
       return Fail(std::move(h), "026",
-                  core::Cat("invalid data element separator: ", Quoted(bytes[at]),
-                               " at ISA byte ", at, " where ", Quoted(e), " belongs"));
+                  core::Cat("invalid data element separator: ", Quoted(bytes[at]), " at ISA byte ",
+                            at, " where ", Quoted(e), " belongs"));
     }
   }
   // 3. Not padded: split on the element separator.
@@ -265,14 +264,15 @@ IsaHeader ParseIsaHeader(std::string_view bytes, bool at_eof) {
                     core::Cat("the ISA has ", count, " of 16 elements before a line break"));
       } else if (i - start >= 15) {
         return Fail(std::move(h), "022",
-                    core::Cat("ISA element ", count, " is longer than 15 characters: the ISA "
-                                 "is not terminated where it should be"));
+                    core::Cat("ISA element ", count,
+                              " is longer than 15 characters: the ISA "
+                              "is not terminated where it should be"));
       }
     }
     if (count < 16) {
-      return Fail(std::move(h), at_eof ? "023" : "022",
-                  core::Cat("the ISA has ", count, " of 16 elements",
-                               at_eof ? " when the file ends" : ""));
+      return Fail(
+          std::move(h), at_eof ? "023" : "022",
+          core::Cat("the ISA has ", count, " of 16 elements", at_eof ? " when the file ends" : ""));
     }
     component_at = i + 1;
     term_at = i + 2;
@@ -303,15 +303,14 @@ IsaHeader ParseIsaHeader(std::string_view bytes, bool at_eof) {
   if (IsAlnum(s) || s == e || s == ' ' || s == 0) {
     return Fail(std::move(h), "004",
                 core::Cat("invalid segment terminator ", Quoted(s),
-                             " after ISA16 (is ISA16 or the terminator missing?)"));
+                          " after ISA16 (is ISA16 or the terminator missing?)"));
   }
   Delimiters d;
   d.element = static_cast<char>(e);
   size_t consumed = term_at + 1;
   if (IsCrLf(s)) {
-    d.segment = (s == '\r' && (term_at + 1 >= bytes.size() || bytes[term_at + 1] != '\n'))
-                    ? "\r"
-                    : "\n";
+    d.segment =
+        (s == '\r' && (term_at + 1 >= bytes.size() || bytes[term_at + 1] != '\n')) ? "\r" : "\n";
     // "ISA16 lost": the ISA ends "*~" + newline and the next line ends with '~' too. Then '~'
     // terminates segments and there is no component separator.
     size_t line = term_at;
@@ -325,8 +324,8 @@ IsaHeader ParseIsaHeader(std::string_view bytes, bool at_eof) {
       h.fields[16].clear();
       consumed = component_at + 1;
       h.notes.push_back(core::Cat("ISA16 missing: ", Quoted(c),
-                                     " ends every segment, so it is taken as the segment "
-                                     "terminator; the interchange has no component separator"));
+                                  " ends every segment, so it is taken as the segment "
+                                  "terminator; the interchange has no component separator"));
       h.ok = true;
       h.delimiters = d;
       h.consumed = consumed;
@@ -343,15 +342,15 @@ IsaHeader ParseIsaHeader(std::string_view bytes, bool at_eof) {
     if (multi) {
       d.segment.assign(bytes.substr(term_at, len));
       consumed = term_at + len;
-      h.notes.push_back(core::Cat("segment terminator is the ", len,
-                                     "-byte UTF-8 character \"", d.segment, "\""));
+      h.notes.push_back(core::Cat("segment terminator is the ", len, "-byte UTF-8 character \"",
+                                  d.segment, "\""));
     } else {
       d.segment.assign(1, static_cast<char>(s));
     }
   }
   if (!IsSeparator(c) || c == e || c == s) {
-    return Fail(std::move(h), "027", core::Cat("invalid component element separator ",
-                                                  Quoted(c), " in ISA16"));
+    return Fail(std::move(h), "027",
+                core::Cat("invalid component element separator ", Quoted(c), " in ISA16"));
   }
   d.component = static_cast<char>(c);
   h.ok = true;
@@ -472,7 +471,8 @@ absl::StatusOr<ReadEvent> X12Reader::NextBetween() {
   if (AtIsa(pos_)) {
     Ensure(kIsaLookahead);
     const size_t avail = std::min(end_ - pos_, kIsaLookahead);
-    IsaHeader h = ParseIsaHeader(std::string_view(&buf_[pos_], avail), eof_ && avail < kIsaLookahead);
+    IsaHeader h =
+        ParseIsaHeader(std::string_view(&buf_[pos_], avail), eof_ && avail < kIsaLookahead);
     ++interchange_;
     if (h.ok) {
       state_ = State::kInInterchange;
@@ -514,7 +514,7 @@ absl::StatusOr<ReadEvent> X12Reader::NextBetween() {
   } else {
     issue_ = ReaderIssue{.kind = ReaderIssue::Kind::kNotX12, .offset = offset};
     issue_.message = core::Cat("not X12: expected \"ISA\" at byte ", offset, ", found \"",
-                                  Printable(std::string_view(&buf_[pos_], end_ - pos_)), "\"");
+                               Printable(std::string_view(&buf_[pos_], end_ - pos_)), "\"");
   }
   // Skip to the next "ISA".
   for (;;) {
@@ -628,7 +628,8 @@ void X12Reader::EmitSegment(size_t begin, size_t end, bool truncated, bool respl
   segment_.fields_.clear();
   if (delimiters_.NewlineTerminated()) {
     while (n > 0 && IsCrLf(b[n - 1])) --n;
-  } else if (resplit && (std::memchr(b, '\n', n) != nullptr || std::memchr(b, '\r', n) != nullptr)) {
+  } else if (resplit &&
+             (std::memchr(b, '\n', n) != nullptr || std::memchr(b, '\r', n) != nullptr)) {
     scratch_.clear();
     for (size_t i = 0; i < n; ++i) {
       if (!IsCrLf(b[i])) scratch_ += b[i];

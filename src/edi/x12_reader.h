@@ -38,7 +38,7 @@ namespace keelson::edi {
 // Separators of one interchange.
 struct Delimiters {
   char element = '*';
-  char component = '>';     // '\0' when the interchange has none (ISA16 lost)
+  char component = '>';       // '\0' when the interchange has none (ISA16 lost)
   std::string segment = "~";  // 1 to 4 bytes; "\n" when newlines terminate segments
   bool NewlineTerminated() const { return segment == "\n" || segment == "\r"; }
 };
@@ -150,7 +150,7 @@ enum class ReadEvent { kSegment, kIssue, kEnd };
 struct IsaHeader {
   bool ok = false;
   Delimiters delimiters;
-  size_t consumed = 0;            // input bytes up to and including the segment terminator
+  size_t consumed = 0;              // input bytes up to and including the segment terminator
   std::vector<std::string> fields;  // "ISA", ISA01..ISA16
   std::vector<std::string> notes;   // tolerances applied
   std::string ta1_code;             // when !ok
@@ -199,8 +199,8 @@ class X12Reader {
   std::unique_ptr<ByteSource> source_;
   Options options_;
   std::vector<char> buf_;
-  size_t pos_ = 0;  // next unread byte
-  size_t end_ = 0;  // end of valid bytes
+  size_t pos_ = 0;            // next unread byte
+  size_t end_ = 0;            // end of valid bytes
   uint64_t base_offset_ = 0;  // input offset of buf_[0]
   bool eof_ = false;
   absl::Status io_status_;
@@ -213,8 +213,8 @@ class X12Reader {
   // Byte classes for the scan: 0 data, 1 element separator, 2 CR/LF to remove, 3 terminator.
   uint8_t class_[256] = {};
   std::vector<uint32_t> starts_;  // element starts of the segment being scanned
-  std::string isa_text_;   // the current ISA, logical bytes (views point here)
-  std::string scratch_;    // a segment with CR/LF removed
+  std::string isa_text_;          // the current ISA, logical bytes (views point here)
+  std::string scratch_;           // a segment with CR/LF removed
   Segment segment_;
   ReaderIssue issue_;
   int64_t interchange_ = 0;

@@ -14,14 +14,14 @@
 namespace keelson::edi {
 namespace {
 
+using ::testing::ElementsAre;
 using testing::FixturePath;
+using ::testing::HasSubstr;
 using testing::Interchange940;
 using testing::Isa;
+using ::testing::IsEmpty;
 using testing::ReadFileBytes;
 using testing::TrickleSource;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
 
 struct Read {
   std::vector<std::string> segments;  // text of each segment
@@ -165,8 +165,8 @@ TEST(X12ReaderTest, IsaWrappedAtEightyColumns) {
   EXPECT_EQ(r.segments[0].substr(69, 20), "*200918*0224*U*00401");
   EXPECT_EQ(r.segments[2], "ST*210*1305");  // wrapped between "1" and "305"
   EXPECT_EQ(r.segments.back(), "IEA*1*000026003");
-  EXPECT_THAT(r.notes[0], ElementsAre(HasSubstr("ISA wrapped"),
-                                      "line breaks inside segments removed"));
+  EXPECT_THAT(r.notes[0],
+              ElementsAre(HasSubstr("ISA wrapped"), "line breaks inside segments removed"));
 }
 
 TEST(X12ReaderTest, MultiByteEllipsisTerminator) {
@@ -186,7 +186,8 @@ TEST(X12ReaderTest, MultiByteTerminatorSplitAcrossReads) {
 }
 
 TEST(X12ReaderTest, LostIsa16TakesTheTildeAsTerminator) {
-  Read r = ReadAll(ReadFileBytes(FixturePath("x12-types/940_generalmills_change_isa16_missing.edi")));
+  Read r =
+      ReadAll(ReadFileBytes(FixturePath("x12-types/940_generalmills_change_isa16_missing.edi")));
   EXPECT_EQ(r.delimiters[0].segment, "~");
   EXPECT_EQ(r.delimiters[0].component, '\0');
   EXPECT_EQ(r.segments[1], "GS*OW*6125404455*TESTTPLEDI*20111223*0938*4332*T*004010UCS");

@@ -224,10 +224,10 @@ void X12Validator::CheckElements(const Segment& seg, const SegmentRule& rule,
                                 .bad_value = std::string(v.substr(0, 99))});
   }
   if (rule.max_elements > 0 && seg.size() > rule.max_elements) {
-    notes.push_back(ElementNote{.position = rule.max_elements + 1,
-                                .code = "3",
-                                .bad_value = std::string(seg.element(rule.max_elements + 1)
-                                                             .substr(0, 99))});
+    notes.push_back(
+        ElementNote{.position = rule.max_elements + 1,
+                    .code = "3",
+                    .bad_value = std::string(seg.element(rule.max_elements + 1).substr(0, 99))});
   }
 }
 
@@ -266,7 +266,7 @@ void X12Validator::OnSegment(const Segment& seg, const X12Reader& reader) {
       StartSet(seg);
     } else {
       loose(core::Cat("transaction set ", Shown(seg.element(1)), " ", Shown(seg.element(2)),
-                         " outside a functional group (no GS before it)"));
+                      " outside a functional group (no GS before it)"));
     }
   } else if (set_) {
     if (key == kSe) {
@@ -278,8 +278,9 @@ void X12Validator::OnSegment(const Segment& seg, const X12Reader& reader) {
     const int64_t at = seg.position().in_interchange;
     if (group_->orphans == 0 || at != loose_run_ + 1) {
       GroupProblem("", seg,
-                   core::Cat("segment ", Shown(id), " outside a transaction set (is the ST "
-                                "missing or misspelled?)"));
+                   core::Cat("segment ", Shown(id),
+                             " outside a transaction set (is the ST "
+                             "missing or misspelled?)"));
     }
     ++group_->orphans;
     loose_run_ = at;
@@ -296,12 +297,12 @@ void X12Validator::OnSegment(const Segment& seg, const X12Reader& reader) {
       for (const ElementNote& n : notes) {
         InterchangeProblem("024", &seg,
                            core::Cat("TA1", n.position < 10 ? "0" : "", n.position, " ",
-                                        Shown(n.bad_value), ": ", ElementErrorText(n.code)));
+                                     Shown(n.bad_value), ": ", ElementErrorText(n.code)));
       }
     }
   } else {
     loose(core::Cat("unexpected segment ", Shown(id),
-                       " between ISA and IEA (only GS, TA1 and IEA belong there)"));
+                    " between ISA and IEA (only GS, TA1 and IEA belong there)"));
   }
 }
 
@@ -349,8 +350,7 @@ void X12Validator::StartInterchange(const Segment& isa, const X12Reader& reader)
   auto check = [&](size_t i, const char* code, bool ok, std::string_view what) {
     if (!ok) {
       InterchangeProblem(code, &isa,
-                         core::Cat("ISA", i < 10 ? "0" : "", i, " ", Shown(ic.Isa(i)), ": ",
-                                      what));
+                         core::Cat("ISA", i < 10 ? "0" : "", i, " ", Shown(ic.Isa(i)), ": ", what));
     }
   };
   auto width = [&](size_t i, size_t n) {
@@ -376,8 +376,7 @@ void X12Validator::StartInterchange(const Segment& isa, const X12Reader& reader)
   {
     const std::string_view v = ic.Isa(11);
     const bool ok = v == "U" || (v.size() == 1 && !absl::ascii_isalnum(v[0]) && v[0] != ' ' &&
-                                 v[0] != ic.delimiters.element &&
-                                 v[0] != ic.delimiters.component);
+                                 v[0] != ic.delimiters.element && v[0] != ic.delimiters.component);
     check(11, "016", ok, "must be U or a repetition separator");
   }
   check(12, "017", ic.Isa(12).size() == 5 && AllDigits(ic.Isa(12)), "version must be 5 digits");
@@ -387,13 +386,12 @@ void X12Validator::StartInterchange(const Segment& isa, const X12Reader& reader)
   check(15, "020", ic.Isa(15) == "P" || ic.Isa(15) == "T" || ic.Isa(15) == "I",
         "usage indicator: P, T or I");
 
-  std::string key = core::Cat(ic.Isa(5), ":", TrimSpaces(ic.Isa(6)), ":",
-                                 ic.Isa(13));
+  std::string key = core::Cat(ic.Isa(5), ":", TrimSpaces(ic.Isa(6)), ":", ic.Isa(13));
   if (!interchange_keys_.insert(key).second) {
-    InterchangeProblem("025", &isa,
-                       core::Cat("duplicate interchange: control number ", ic.Isa(13),
-                                    " from sender ", TrimSpaces(ic.Isa(6)),
-                                    " was already received in this input"));
+    InterchangeProblem(
+        "025", &isa,
+        core::Cat("duplicate interchange: control number ", ic.Isa(13), " from sender ",
+                  TrimSpaces(ic.Isa(6)), " was already received in this input"));
   }
 }
 
@@ -411,17 +409,17 @@ void X12Validator::EndInterchange(const Segment* iea) {
       } else {
         InterchangeProblem("021", iea,
                            core::Cat("IEA01 ", Shown(n), " but the interchange has ", groups,
-                                        groups == 1 ? " group" : " groups"));
+                                     groups == 1 ? " group" : " groups"));
       }
     }
     const std::string_view control = iea->element(2);
     if (!SameControlNumber(control, ic.Isa(13))) {
-      InterchangeProblem("001", iea,
-                         core::Cat("IEA02 ", Shown(control), " does not match ISA13 ",
-                                      Shown(ic.Isa(13))));
+      InterchangeProblem(
+          "001", iea,
+          core::Cat("IEA02 ", Shown(control), " does not match ISA13 ", Shown(ic.Isa(13))));
     } else if (control != ic.Isa(13)) {
-      ic.notes.push_back(core::Cat("IEA02 ", Shown(control), " equals ISA13 ",
-                                      Shown(ic.Isa(13)), " only as a number"));
+      ic.notes.push_back(core::Cat("IEA02 ", Shown(control), " equals ISA13 ", Shown(ic.Isa(13)),
+                                   " only as a number"));
     }
     if (iea->size() > 2) {
       InterchangeProblem("024", iea, "IEA has more than 2 elements");
@@ -470,7 +468,7 @@ void X12Validator::StartGroup(const Segment& gs) {
         continue;
       }
       std::string message = core::Cat("GS", n.position < 10 ? "0" : "", n.position, " ",
-                                         Shown(n.bad_value), ": ", ElementErrorText(n.code));
+                                      Shown(n.bad_value), ": ", ElementErrorText(n.code));
       if (n.position == 6) {
         GroupProblem("6", gs, std::move(message));
       } else {
@@ -479,9 +477,9 @@ void X12Validator::StartGroup(const Segment& gs) {
     }
   }
   if (!g.control_number.empty() && !group_controls_.insert(g.control_number).second) {
-    GroupProblem("6", gs,
-                 core::Cat("GS06 ", Shown(g.control_number),
-                              " is not unique within the interchange"));
+    GroupProblem(
+        "6", gs,
+        core::Cat("GS06 ", Shown(g.control_number), " is not unique within the interchange"));
   }
 }
 
@@ -494,19 +492,19 @@ void X12Validator::EndGroup(const Segment* ge) {
     if (g.declared_sets != g.received_sets) {
       GroupProblem("5", *ge,
                    core::Cat("GE01 ", Shown(n), " but the group has ", g.received_sets,
-                                g.received_sets == 1 ? " transaction set" : " transaction sets"));
+                             g.received_sets == 1 ? " transaction set" : " transaction sets"));
     }
     if (!SameControlNumber(ge->element(2), g.control_number)) {
       GroupProblem("4", *ge,
                    core::Cat("GE02 ", Shown(ge->element(2)), " does not match GS06 ",
-                                Shown(g.control_number)));
+                             Shown(g.control_number)));
     }
   } else {
     AddCode(&g.codes, "3");
-    g.problems.push_back(Problem{.code = "3",
-                                 .offset = g.offset,
-                                 .message = core::Cat("no GE for the group starting at byte ",
-                                                         g.offset)});
+    g.problems.push_back(
+        Problem{.code = "3",
+                .offset = g.offset,
+                .message = core::Cat("no GE for the group starting at byte ", g.offset)});
   }
   if (!g.problems.empty() || (g.received_sets > 0 && g.accepted_sets == 0)) {
     g.ack = 'R';
@@ -535,15 +533,14 @@ void X12Validator::StartSet(const Segment& st) {
     if (s.rule == nullptr) {
       SetProblem("1", &st,
                  core::Cat("transaction set ", id,
-                              " is not supported (Keelson reads 940, 945, 856, 846 and 997)"));
+                           " is not supported (Keelson reads 940, 945, 856, 846 and 997)"));
     }
   }
   if (control.size() < 4 || control.size() > 9 || HasControlCharacter(control)) {
     SetProblem("7", &st,
                core::Cat("ST02 ", Shown(control), " is not a control number (4-9 characters)"));
   } else if (!group_->set_controls.insert(std::string(control)).second) {
-    SetProblem("23", &st,
-               core::Cat("ST02 ", Shown(control), " is not unique within the group"));
+    SetProblem("23", &st, core::Cat("ST02 ", Shown(control), " is not unique within the group"));
   }
   if (s.rule != nullptr) {
     s.mandatory_seen.assign(s.rule->mandatory.size(), false);
@@ -570,8 +567,7 @@ void X12Validator::CheckContent(const Segment& seg) {
     return;
   }
   if (!SetAllows(*s.rule, key)) {
-    AddSegmentNote(note("6", core::Cat("segment ", id, " is not in transaction set ",
-                                          s.rule->id)));
+    AddSegmentNote(note("6", core::Cat("segment ", id, " is not in transaction set ", s.rule->id)));
     return;
   }
   // A 940 cancellation (W0501 F) names the order only; its detail lines are waived.
@@ -588,8 +584,7 @@ void X12Validator::CheckContent(const Segment& seg) {
         AddSegmentNote(std::move(n));
       }
       s.in_ak2 = key == SegmentKey("AK2");
-    } else if ((key == SegmentKey("AK3") || key == SegmentKey("AK4") ||
-                key == SegmentKey("AK5")) &&
+    } else if ((key == SegmentKey("AK3") || key == SegmentKey("AK4") || key == SegmentKey("AK5")) &&
                !s.in_ak2) {
       AddSegmentNote(note("2", core::Cat("unexpected segment ", id, " outside an AK2 loop")));
       return;
@@ -629,13 +624,12 @@ void X12Validator::EndSet(const Segment* se) {
     const std::string_view n = se->element(1);
     if (!AllDigits(n) || n.size() > 10 || Num(n) != last_position) {
       SetProblem("4", se,
-                 core::Cat("SE01 ", Shown(n), " but the set has ", last_position,
-                              " segments"));
+                 core::Cat("SE01 ", Shown(n), " but the set has ", last_position, " segments"));
     }
     if (se->element(2) != v.control_number) {
       SetProblem("3", se,
                  core::Cat("SE02 ", Shown(se->element(2)), " does not match ST02 ",
-                              Shown(v.control_number)));
+                           Shown(v.control_number)));
     }
   } else {
     SetProblem("2", nullptr, "no SE: the transaction set is not closed");
@@ -762,14 +756,10 @@ std::string_view SetErrorText(std::string_view code) {
 
 std::string_view SegmentErrorText(std::string_view code) {
   static constexpr std::pair<std::string_view, std::string_view> kTexts[] = {
-      {"1", "unrecognized segment ID"},
-      {"2", "unexpected segment"},
-      {"3", "mandatory segment missing"},
-      {"4", "loop occurs over maximum times"},
-      {"5", "segment exceeds maximum use"},
-      {"6", "segment not in defined transaction set"},
-      {"7", "segment not in proper sequence"},
-      {"8", "segment has data element errors"},
+      {"1", "unrecognized segment ID"},        {"2", "unexpected segment"},
+      {"3", "mandatory segment missing"},      {"4", "loop occurs over maximum times"},
+      {"5", "segment exceeds maximum use"},    {"6", "segment not in defined transaction set"},
+      {"7", "segment not in proper sequence"}, {"8", "segment has data element errors"},
   };
   for (const auto& [c, t] : kTexts) {
     if (c == code) return t;

@@ -57,8 +57,8 @@ struct Problem {
 
 // AK4.
 struct ElementNote {
-  int position = 0;   // AK401-1: element position in the segment
-  int component = 0;  // AK401-2: component position, 0 when not a composite
+  int position = 0;       // AK401-1: element position in the segment
+  int component = 0;      // AK401-2: component position, 0 when not a composite
   std::string reference;  // AK402: data element reference number
   std::string code;       // AK403
   std::string bad_value;  // AK404: copy of the bad element (as received)
@@ -79,8 +79,8 @@ struct SetVerdict {
   std::string id;              // ST01
   std::string control_number;  // ST02
   uint64_t offset = 0;
-  int64_t segment_count = 0;  // actual, ST..SE
-  char ack = 'A';             // AK501: A or R
+  int64_t segment_count = 0;       // actual, ST..SE
+  char ack = 'A';                  // AK501: A or R
   std::vector<std::string> codes;  // AK502..AK506
   std::vector<Problem> problems;   // set-level, with their AK502 codes
   std::vector<SegmentNote> segment_notes;
@@ -222,7 +222,7 @@ class X12Validator {
   std::optional<OpenSet> set_;
   absl::flat_hash_set<std::string> group_controls_;    // GS06 in this interchange
   absl::flat_hash_set<std::string> interchange_keys_;  // sender + ISA13 in the input
-  int64_t loose_run_ = -1;  // segment ordinal of the last reported unexpected run
+  int64_t loose_run_ = -1;                  // segment ordinal of the last reported unexpected run
   std::vector<ElementNote> element_notes_;  // scratch for CheckContent
 };
 
@@ -235,10 +235,10 @@ absl::StatusOr<FileVerdict> ValidateAll(std::unique_ptr<ByteSource> source,
                                         ValidatorOptions options = {});
 
 // Human text for the codes (for reports).
-std::string_view Ta1NoteText(std::string_view code);          // TA105 (element I18)
-std::string_view GroupErrorText(std::string_view code);       // AK905 (element 716)
-std::string_view SetErrorText(std::string_view code);         // AK502 (element 718)
-std::string_view SegmentErrorText(std::string_view code);     // AK304 (element 720)
-std::string_view ElementErrorText(std::string_view code);     // AK403 (element 723)
+std::string_view Ta1NoteText(std::string_view code);       // TA105 (element I18)
+std::string_view GroupErrorText(std::string_view code);    // AK905 (element 716)
+std::string_view SetErrorText(std::string_view code);      // AK502 (element 718)
+std::string_view SegmentErrorText(std::string_view code);  // AK304 (element 720)
+std::string_view ElementErrorText(std::string_view code);  // AK403 (element 723)
 
 }  // namespace keelson::edi

@@ -12,14 +12,14 @@
 namespace keelson::edi {
 namespace {
 
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using testing::Interchange940;
 using testing::Isa;
+using ::testing::IsEmpty;
 using testing::Set940;
 using testing::Summarize;
 using testing::ValidateBytes;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
 
 // `data` with the first `from` replaced by `to`.
 std::string Replace(std::string data, std::string_view from, std::string_view to) {
@@ -29,15 +29,13 @@ std::string Replace(std::string data, std::string_view from, std::string_view to
   return data;
 }
 
-std::vector<std::string> Check(const std::string& data) {
-  return Summarize(ValidateBytes(data));
-}
+std::vector<std::string> Check(const std::string& data) { return Summarize(ValidateBytes(data)); }
 
 TEST(X12ValidatorTest, AValidInterchangeIsAccepted) {
   const FileVerdict v = ValidateBytes(Interchange940());
   EXPECT_TRUE(v.Accepted());
-  EXPECT_THAT(Summarize(v), ElementsAre("ISA#1 A 000 []", "  GS OW 7 A 1/1/1 []",
-                                        "    ST 940 0001 A []"));
+  EXPECT_THAT(Summarize(v),
+              ElementsAre("ISA#1 A 000 []", "  GS OW 7 A 1/1/1 []", "    ST 940 0001 A []"));
   ASSERT_EQ(v.interchanges.size(), 1u);
   const InterchangeVerdict& ic = v.interchanges[0];
   EXPECT_TRUE(ic.Addressable());
@@ -48,9 +46,10 @@ TEST(X12ValidatorTest, AValidInterchangeIsAccepted) {
 // --- Interchange (TA105) ---
 
 TEST(X12ValidatorTest, IeaControlNumberMismatchIs001AndAcceptedWithErrors) {
-  const FileVerdict v = ValidateBytes(Replace(Interchange940(), "IEA*1*000000001", "IEA*1*000000002"));
-  EXPECT_THAT(Summarize(v), ElementsAre("ISA#1 E 001 [001]", "  GS OW 7 A 1/1/1 []",
-                                        "    ST 940 0001 A []"));
+  const FileVerdict v =
+      ValidateBytes(Replace(Interchange940(), "IEA*1*000000001", "IEA*1*000000002"));
+  EXPECT_THAT(Summarize(v),
+              ElementsAre("ISA#1 E 001 [001]", "  GS OW 7 A 1/1/1 []", "    ST 940 0001 A []"));
   EXPECT_FALSE(v.Accepted());
   EXPECT_THAT(v.interchanges[0].problems[0].message, HasSubstr("IEA02 '000000002'"));
 }
@@ -69,8 +68,8 @@ TEST(X12ValidatorTest, IeaGroupCountIs021) {
 TEST(X12ValidatorTest, MissingIeaIs023) {
   std::string data = Interchange940();
   data.resize(data.find("IEA"));
-  EXPECT_THAT(Check(data), ElementsAre("ISA#1 R 023 [023]", "  GS OW 7 A 1/1/1 []",
-                                       "    ST 940 0001 A []"));
+  EXPECT_THAT(Check(data),
+              ElementsAre("ISA#1 R 023 [023]", "  GS OW 7 A 1/1/1 []", "    ST 940 0001 A []"));
 }
 
 TEST(X12ValidatorTest, InvalidGsIs024) {
@@ -143,13 +142,15 @@ TEST(X12ValidatorTest, GroupTrailerErrors) {
 }
 
 TEST(X12ValidatorTest, DuplicateGroupControlNumberAndBadSyntaxAre6) {
-  const std::string group = "GS*OW*SENDER*RECEIVER*20240102*1230*7*X*004010~" + Set940() + "GE*1*7~";
+  const std::string group =
+      "GS*OW*SENDER*RECEIVER*20240102*1230*7*X*004010~" + Set940() + "GE*1*7~";
   const std::string data = Replace(Interchange940(), "IEA*1*", group + "IEA*2*");
   EXPECT_THAT(Check(data),
               ElementsAre("ISA#1 A 000 []", "  GS OW 7 A 1/1/1 []", "    ST 940 0001 A []",
                           "  GS OW 7 R 1/1/1 [6]", "    ST 940 0001 A []"));
-  EXPECT_THAT(Check(Replace(Replace(Interchange940(), "*1230*7*", "*1230*X7*"), "GE*1*7", "GE*1*X7")),
-              ElementsAre("ISA#1 A 000 []", "  GS OW X7 R 1/1/1 [6]", "    ST 940 0001 A []"));
+  EXPECT_THAT(
+      Check(Replace(Replace(Interchange940(), "*1230*7*", "*1230*X7*"), "GE*1*7", "GE*1*X7")),
+      ElementsAre("ISA#1 A 000 []", "  GS OW X7 R 1/1/1 [6]", "    ST 940 0001 A []"));
 }
 
 TEST(X12ValidatorTest, SegmentsBetweenSetsRejectTheGroup) {
@@ -181,9 +182,9 @@ TEST(X12ValidatorTest, SetEnvelopeErrors) {
               ElementsAre("ISA#1 A 000 []", "  GS OW 7 R 1/1/0 []", "    ST 850 0001 R [1]"));
   EXPECT_THAT(Check(Replace(Interchange940(), "ST*940*0001", "ST*94*0001")),
               ElementsAre("ISA#1 A 000 []", "  GS OW 7 R 1/1/0 []", "    ST 94 0001 R [6]"));
-  EXPECT_THAT(Check(Replace(Replace(Interchange940(), "ST*940*0001", "ST*940*01"), "SE*7*0001",
-                            "SE*7*01")),
-              ElementsAre("ISA#1 A 000 []", "  GS OW 7 R 1/1/0 []", "    ST 940 01 R [7]"));
+  EXPECT_THAT(
+      Check(Replace(Replace(Interchange940(), "ST*940*0001", "ST*940*01"), "SE*7*0001", "SE*7*01")),
+      ElementsAre("ISA#1 A 000 []", "  GS OW 7 R 1/1/0 []", "    ST 940 01 R [7]"));
 }
 
 TEST(X12ValidatorTest, DuplicateSetControlNumberIs23) {
@@ -195,15 +196,15 @@ TEST(X12ValidatorTest, DuplicateSetControlNumberIs23) {
 // --- Segments (AK304) and elements (AK403) ---
 
 TEST(X12ValidatorTest, SegmentErrors) {
-  EXPECT_THAT(Check(Replace(Interchange940(), "N1*ST", "n1*ST")),
-              ElementsAre("ISA#1 A 000 []", "  GS OW 7 R 1/1/0 []",
-                          "    ST 940 0001 R [5] AK3 n1*3*1"));
-  EXPECT_THAT(Check(Replace(Interchange940(), "N1*ST", "BEG*ST")),
-              ElementsAre("ISA#1 A 000 []", "  GS OW 7 R 1/1/0 []",
-                          "    ST 940 0001 R [5] AK3 BEG*3*6"));
-  EXPECT_THAT(Check(Replace(Replace(Interchange940(), "W05*N*ORDER1~", ""), "SE*7", "SE*6")),
-              ElementsAre("ISA#1 A 000 []", "  GS OW 7 R 1/1/0 []",
-                          "    ST 940 0001 R [5] AK3 W05*6*3"));
+  EXPECT_THAT(
+      Check(Replace(Interchange940(), "N1*ST", "n1*ST")),
+      ElementsAre("ISA#1 A 000 []", "  GS OW 7 R 1/1/0 []", "    ST 940 0001 R [5] AK3 n1*3*1"));
+  EXPECT_THAT(
+      Check(Replace(Interchange940(), "N1*ST", "BEG*ST")),
+      ElementsAre("ISA#1 A 000 []", "  GS OW 7 R 1/1/0 []", "    ST 940 0001 R [5] AK3 BEG*3*6"));
+  EXPECT_THAT(
+      Check(Replace(Replace(Interchange940(), "W05*N*ORDER1~", ""), "SE*7", "SE*6")),
+      ElementsAre("ISA#1 A 000 []", "  GS OW 7 R 1/1/0 []", "    ST 940 0001 R [5] AK3 W05*6*3"));
 }
 
 TEST(X12ValidatorTest, ElementErrorsCarryTheirAk403Codes) {
@@ -225,8 +226,8 @@ TEST(X12ValidatorTest, ElementErrorsCarryTheirAk403Codes) {
     if (c.to.find("G62") != std::string::npos) data = Replace(data, "SE*7", "SE*8");
     const std::vector<std::string> s = Check(data);
     ASSERT_EQ(s.size(), 3u) << c.to;
-    EXPECT_EQ(s[2], c.expected.empty() ? "    ST 940 0001 A []"
-                                       : "    ST 940 0001 R [5] " + c.expected)
+    EXPECT_EQ(s[2],
+              c.expected.empty() ? "    ST 940 0001 A []" : "    ST 940 0001 R [5] " + c.expected)
         << c.to;
   }
 }
@@ -234,14 +235,14 @@ TEST(X12ValidatorTest, ElementErrorsCarryTheirAk403Codes) {
 // A 997 with its own rules: AK2 loops close with AK5, codes from lists, too many elements.
 TEST(X12ValidatorTest, FunctionalAckRules) {
   auto ack = [](std::string body, int segments) {
-    return Isa() + "GS*FA*SENDER*RECEIVER*20240102*1230*9*X*004010~ST*997*0001~" + body +
-           "SE*" + std::to_string(segments) + "*0001~GE*1*9~IEA*1*000000001~";
+    return Isa() + "GS*FA*SENDER*RECEIVER*20240102*1230*9*X*004010~ST*997*0001~" + body + "SE*" +
+           std::to_string(segments) + "*0001~GE*1*9~IEA*1*000000001~";
   };
   EXPECT_THAT(Check(ack("AK1*OW*7~AK2*940*0001~AK5*A~AK9*A*1*1*1~", 6)),
               ElementsAre("ISA#1 A 000 []", "  GS FA 9 A 1/1/1 []", "    ST 997 0001 A []"));
-  EXPECT_THAT(Check(ack("AK1*OW*7~AK2*940*0001~AK9*A*1*1*1~", 5)),
-              ElementsAre("ISA#1 A 000 []", "  GS FA 9 R 1/1/0 []",
-                          "    ST 997 0001 R [5] AK3 AK5*4*3"));
+  EXPECT_THAT(
+      Check(ack("AK1*OW*7~AK2*940*0001~AK9*A*1*1*1~", 5)),
+      ElementsAre("ISA#1 A 000 []", "  GS FA 9 R 1/1/0 []", "    ST 997 0001 R [5] AK3 AK5*4*3"));
   EXPECT_THAT(Check(ack("AK1*OW*7~AK2*940*0001~AK5*Q~AK9*A*1*1*1~", 6)),
               ElementsAre("ISA#1 A 000 []", "  GS FA 9 R 1/1/0 []",
                           "    ST 997 0001 R [5] AK3 AK5*4*8(1*717*7)"));
@@ -251,7 +252,8 @@ TEST(X12ValidatorTest, FunctionalAckRules) {
 }
 
 TEST(X12ValidatorTest, CancellationWaivesTheDetailLines) {
-  std::string cancel = Replace(Replace(Interchange940(), "W05*N", "W05*F"), "LX*1~W01*2*EA**SK*SKU-1~", "");
+  std::string cancel =
+      Replace(Replace(Interchange940(), "W05*N", "W05*F"), "LX*1~W01*2*EA**SK*SKU-1~", "");
   cancel = Replace(cancel, "SE*7", "SE*5");
   EXPECT_TRUE(ValidateBytes(cancel).Accepted());
   // An original order without lines is missing its W01.

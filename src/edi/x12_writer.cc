@@ -36,8 +36,7 @@ absl::StatusOr<int64_t> InMemoryControlNumbers::NextGroup(std::string_view partn
 }
 
 std::string PartnerKey(std::string_view qualifier, std::string_view id) {
-  return core::Cat(TrimSpaces(qualifier), ":",
-                      TrimSpaces(id));
+  return core::Cat(TrimSpaces(qualifier), ":", TrimSpaces(id));
 }
 
 std::string EnvelopeParams::PartnerKey() const {
@@ -58,9 +57,9 @@ absl::Status InterchangeWriter::Write(std::string_view id, const std::string_vie
                      v.find_first_of("\r\n") != std::string_view::npos;
     // ISA16 is the component separator itself.
     if (bad && !(id == "ISA" && i == 15)) {
-      return absl::InvalidArgumentError(core::Cat(
-          id, i + 1 < 10 ? "0" : "", i + 1, " \"", v,
-          "\" contains an X12 delimiter or a line break and cannot be written"));
+      return absl::InvalidArgumentError(
+          core::Cat(id, i + 1 < 10 ? "0" : "", i + 1, " \"", v,
+                    "\" contains an X12 delimiter or a line break and cannot be written"));
     }
   }
   out_ += core::Cat(id);
@@ -100,15 +99,22 @@ absl::Status InterchangeWriter::BeginInterchange(const EnvelopeParams& p, int64_
   const std::string component(1, d_.component);
   const std::string sender = Pad(p.sender_id, 15), receiver = Pad(p.receiver_id, 15);
   const std::string usage(1, p.usage);
-  const std::string_view elements[] = {"00",     std::string_view("          "),
-                                       "00",     std::string_view("          "),
+  const std::string_view elements[] = {"00",
+                                       std::string_view("          "),
+                                       "00",
+                                       std::string_view("          "),
                                        p.sender_qualifier,
-                                       sender,   p.receiver_qualifier,
-                                       receiver, date,
-                                       time,     "U",
-                                       "00401",  isa13_,
+                                       sender,
+                                       p.receiver_qualifier,
+                                       receiver,
+                                       date,
+                                       time,
+                                       "U",
+                                       "00401",
+                                       isa13_,
                                        p.ack_requested ? "1" : "0",
-                                       usage,    component};
+                                       usage,
+                                       component};
   if (absl::Status s = Write("ISA", elements, 16); !s.ok()) return s;
   in_interchange_ = true;
   return absl::OkStatus();
@@ -116,8 +122,7 @@ absl::Status InterchangeWriter::BeginInterchange(const EnvelopeParams& p, int64_
 
 absl::Status InterchangeWriter::BeginGroup(std::string_view functional_id,
                                            std::string_view application_sender,
-                                           std::string_view application_receiver,
-                                           int64_t control) {
+                                           std::string_view application_receiver, int64_t control) {
   if (!in_interchange_ || in_group_) return absl::FailedPreconditionError("no interchange open");
   if (control < 1 || control > kMaxControl) {
     return absl::InvalidArgumentError(core::Cat("GS06 ", control, " out of 1..999999999"));

@@ -86,8 +86,8 @@ TEST(EdiCheckCliTest, ToleratedOdditiesAreListed) {
   EXPECT_THAT(r.output, HasSubstr("error AK502 4 (number of included segments does not match "
                                   "actual count) at byte 473 (segment 18 of the interchange): "
                                   "SE01 '12' but the set has 16 segments"));
-  auto lost = RunKeelson(
-      {"edi", "check", Fixture("x12-types/940_generalmills_change_isa16_missing.edi")});
+  auto lost =
+      RunKeelson({"edi", "check", Fixture("x12-types/940_generalmills_change_isa16_missing.edi")});
   EXPECT_EQ(lost.exit_code, 0) << lost.output;
   EXPECT_THAT(lost.output, HasSubstr("tolerated: ISA16 missing"));
 }
