@@ -203,6 +203,7 @@ class Decoder {
   void OrderToCash(const YAML::Node& node, const std::string& path, OrderToCashConfig* o2c);
   void Log(const YAML::Node& node, const std::string& path, LogConfig* log);
   void Ops(const YAML::Node& node, const std::string& path, OpsConfig* ops);
+  void Sla(const YAML::Node& node, const std::string& path, SlaConfig* sla);
   void Inventory(const YAML::Node& node, const std::string& path, InventoryConfig* inventory);
 
   void RequireNonEmpty(bool empty, const std::string& path) {
@@ -474,7 +475,10 @@ void Decoder::Root(const YAML::Node& root, Config* config) {
                   [&](const YAML::Node& n, const std::string& p) { Log(n, p, &config->log); }),
           Section("ops",
                   [&](const YAML::Node& n, const std::string& p) { Ops(n, p, &config->ops); }),
+          Section("sla",
+                  [&](const YAML::Node& n, const std::string& p) { Sla(n, p, &config->sla); }),
       });
+  if (!config->sla.rules_given) config->sla.rules = DefaultSlaRules();
   if (config->stores.empty() && !HasErrorAt("stores") && !HasErrorAt("")) {
     Error("stores", "at least one store is required");
   }
@@ -793,7 +797,9 @@ void Decoder::Ops(const YAML::Node& node, const std::string& path, OpsConfig* op
                     List(n, p, [&](const YAML::Node& item, const std::string& item_path) {
                       OpsKey& key = ops->api_keys.emplace_back();
                       if (RequireMapping(item, item_path)) return;
-                      Map(item, item_path, {Str("name", &key.name), Str("sha256", &key.sha256)});
+                      Map(item, item_path,
+                          {Str("name", &key.name), Str("sha256", &key.sha256),
+                           EnumList("scopes", &key.scopes, {"ops", "ops:read"})});
                       RequireNonEmpty(key.name.empty(), JoinKey(item_path, "name"));
                       const std::string sha_path = JoinKey(item_path, "sha256");
                       RequireNonEmpty(key.sha256.empty(), sha_path);
@@ -814,6 +820,74 @@ void Decoder::Ops(const YAML::Node& node, const std::string& path, OpsConfig* op
       });
 }
 
+void Decoder::Sla(const YAML::Node& node, const std::string& path, SlaConfig* sla) {
+  Map(node, path,
+      {
+          Int64("interval_s", &sla->interval_s, kPositive),
+          Section("alert_webhook",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    Map(n, p,
+                        {Str("url", &sla->alert_webhook_url),
+                         Enum("format", &sla->alert_webhook_format, {"slack", "json"})});
+                    RequireNonEmpty(sla->alert_webhook_url.empty(), JoinKey(p, "url"));
+                    CheckHttpUrl(sla->alert_webhook_url, JoinKey(p, "url"));
+                  }),
+          Section("rules",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    sla->rules_given = true;
+                    List(n, p, [&](const YAML::Node& item, const std::string& ip) {
+                      SlaRuleConfig& r = sla->rules.emplace_back();
+                      if (RequireMapping(item, ip)) return;
+                      Map(item, ip,
+                          {
+                              Str("name", &r.name),
+                              Str("description", &r.description),
+                              Enum("subject", &r.subject,
+                                   {"orders", "stock_publication", "jobs", "dead_letters"}),
+                              Section("status",
+                                      [&](const YAML::Node& ln, const std::string& lp) {
+                                        List(ln, lp, [&](const YAML::Node& v,
+                                                         const std::string& vp) {
+                                          auto text = Scalar(v, vp, "must be a string");
+                                          if (!text) return;
+                                          if (text->empty()) {
+                                            Error(vp, "must not be empty");
+                                            return;
+                                          }
+                                          r.status.push_back(std::move(*text));
+                                        });
+                                      }),
+                              EnumList("erp_state", &r.erp_state,
+                                       {"none", "pending", "created", "cancel_pending",
+                                        "cancelled", "skipped"}),
+                              Str("kind", &r.kind),
+                              Int64("older_than_s", &r.older_than_s, kNonNegative),
+                          });
+                      RequireNonEmpty(r.name.empty(), JoinKey(ip, "name"));
+                      RequireNonEmpty(r.subject.empty(), JoinKey(ip, "subject"));
+                      if (r.subject != "orders" && r.subject != "" &&
+                          (!r.status.empty() || !r.erp_state.empty())) {
+                        Error(JoinKey(ip, r.status.empty() ? "erp_state" : "status"),
+                              "only rules with subject \"orders\" filter on order states");
+                      }
+                      if (!r.kind.empty() && r.subject != "jobs" && r.subject != "dead_letters") {
+                        Error(JoinKey(ip, "kind"),
+                              "only rules with subject \"jobs\" or \"dead_letters\" filter on a "
+                              "job kind");
+                      }
+                    });
+                    std::set<std::string> names;
+                    for (size_t i = 0; i < sla->rules.size(); ++i) {
+                      const std::string& name = sla->rules[i].name;
+                      if (!name.empty() && !names.insert(name).second) {
+                        Error(JoinKey(JoinIndex(p, i), "name"),
+                              absl::StrCat("duplicate rule name \"", name, "\""));
+                      }
+                    }
+                  }),
+      });
+}
+
 std::string SyntaxErrorMessage(const YAML::ParserException& e) {
   if (e.mark.is_null()) return absl::StrCat("YAML syntax error: ", e.msg);
   return absl::StrCat("YAML syntax error at line ", e.mark.line + 1, ", column ", e.mark.column + 1,
@@ -821,6 +895,25 @@ std::string SyntaxErrorMessage(const YAML::ParserException& e) {
 }
 
 }  // namespace
+
+std::vector<SlaRuleConfig> DefaultSlaRules() {
+  return {
+      {.name = "paid_not_in_erp",
+       .description = "paid but not in the ERP after 5 min",
+       .subject = "orders",
+       .status = {"processing"},
+       .erp_state = {"none", "pending"},
+       .older_than_s = 300},
+      {.name = "stock_not_published",
+       .description = "stock change not published to the store after 2 min",
+       .subject = "stock_publication",
+       .older_than_s = 120},
+      {.name = "dead_letters",
+       .description = "dead letters waiting for an operator",
+       .subject = "dead_letters",
+       .older_than_s = 0},
+  };
+}
 
 std::ostream& operator<<(std::ostream& os, const Secret& secret) {
   return os << secret.DebugString();

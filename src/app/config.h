@@ -206,11 +206,40 @@ struct LogConfig {
 struct OpsKey {
   std::string name;    // required, unique
   std::string sha256;  // 64 lowercase hex chars of the key's SHA-256
+  std::vector<std::string> scopes = {"ops"};  // ops (reads and actions) | ops:read (GETs only)
 };
 
 struct OpsConfig {
   std::vector<OpsKey> api_keys;
 };
+
+// One service-level rule: a condition on the state of a transaction and its age (sla.rules[]).
+struct SlaRuleConfig {
+  std::string name;         // required, unique: the alert's and the metric label's name
+  std::string description;  // what an operator reads ("paid but not in the ERP after 5 min")
+  // orders: shop orders in `status` with the ERP in `erp_state`, aged from their status change;
+  // stock_publication: stock changes not yet published to a store, aged from the change;
+  // jobs: queued jobs (of `kind`) waiting since they were enqueued;
+  // dead_letters: dead letters (of `kind`) not replayed or discarded, aged from their death.
+  std::string subject;
+  std::vector<std::string> status;     // orders: shop status slugs; empty = any
+  std::vector<std::string> erp_state;  // orders: none | pending | created | ...; empty = any
+  std::string kind;                    // jobs, dead_letters: one job kind; "" = any
+  int64_t older_than_s = 0;
+};
+
+struct SlaConfig {
+  int64_t interval_s = 15;  // how often the rules are evaluated
+  // The rules; when the key is absent, DefaultSlaRules(). An empty list disables them.
+  std::vector<SlaRuleConfig> rules;
+  bool rules_given = false;
+  // Optional: POSTed when a rule starts and stops breaching.
+  std::string alert_webhook_url;
+  std::string alert_webhook_format = "slack";  // slack ({"text": …}) | json (the alert object)
+};
+
+// paid_not_in_erp (5 min), stock_not_published (2 min), dead_letters (any).
+std::vector<SlaRuleConfig> DefaultSlaRules();
 
 struct Config {
   ServerConfig server;
@@ -222,6 +251,7 @@ struct Config {
   JobsConfig jobs;
   LogConfig log;
   OpsConfig ops;
+  SlaConfig sla;
 
   // The store with this id, or nullptr. The pointer is valid while `stores` is unchanged.
   const StoreConfig* FindStore(std::string_view id) const;

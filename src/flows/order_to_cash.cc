@@ -153,6 +153,11 @@ absl::Status OrderToCash::OnDelivery(jobs::JobContext& ctx, const IngestedDelive
     record.version = ctx.clock.Now();
     record.status = "deleted";
     record.snapshot_json = held->has_value() ? (*held)->snapshot_json : d.payload.dump();
+    if (held->has_value()) {
+      record.customer_email = (*held)->customer_email;
+      record.total = (*held)->total;
+      record.currency = (*held)->currency;
+    }
   } else {
     absl::StatusOr<model::Order> order = mapper_(key.store_id, d.payload);
     if (!order.ok()) {
@@ -171,6 +176,9 @@ absl::Status OrderToCash::OnDelivery(jobs::JobContext& ctx, const IngestedDelive
     record.version = order->date_modified_gmt;
     record.status = std::string(model::StatusName(order->status));
     record.snapshot_json = std::string(d.delivery.body);
+    record.customer_email = order->customer.email;
+    record.total = model::FormatMoney(order->total);
+    record.currency = order->currency;
     for (const model::OrderLine& l : order->lines) {
       if (!l.sku.empty()) lines.emplace_back(l.sku, l.quantity_ordered);
     }

@@ -98,7 +98,11 @@ struct JobFilter {
   std::optional<JobState> state;
   std::string kind;         // "" = any
   std::string dead_reason;  // "" = any
+  std::string exclude_dead_reason;  // "" = none excluded ("discarded" hides discarded ones)
   std::string correlation_id;
+  std::string partition_key;  // "" = any
+  absl::Time enqueued_before = absl::InfiniteFuture();  // only jobs enqueued before this
+  absl::Time updated_before = absl::InfiniteFuture();   // only jobs last changed before this
   int64_t after_id = 0;     // paging: ids greater than this
   int limit = 100;
 };
@@ -149,6 +153,59 @@ struct OrderRecord {
   std::string snapshot_json;   // the shop's order JSON as last accepted
   std::string correlation_id;  // of the delivery that brought the snapshot
   absl::Time updated_at;
+  // Searchable summary of the snapshot, kept beside it (written with it by PutOrderIfNewer).
+  std::string customer_email;  // lower-cased billing e-mail
+  std::string total;           // decimal string, as the shop sent it
+  std::string currency;
+  // Kept by the store: first seen, and when `status` / `erp_state` last changed (SLA ages).
+  absl::Time created_at = absl::InfinitePast();
+  absl::Time status_since = absl::InfinitePast();
+  absl::Time erp_since = absl::InfinitePast();
+};
+
+// Position in an order listing (keyset paging): the last row of the previous page.
+struct OrderCursor {
+  int64_t key_ms = 0;  // updated_at (kRecent) or status_since (kLongestInStatus), in ms
+  std::string store_id;
+  int64_t order_id = 0;
+};
+
+// Operator search over orders. Every set field narrows the result (AND).
+struct OrderQuery {
+  std::string store_id;                       // "" = any
+  std::optional<int64_t> order_id;
+  std::string customer_email;                 // exact, case-insensitive
+  std::string erp_number;                     // exact, case-insensitive
+  std::string correlation_id;                 // exact
+  std::vector<std::string> statuses;          // any of these shop statuses; empty = any
+  std::vector<std::string> erp_states;        // any of these ERP states; empty = any
+  absl::Time status_since_before = absl::InfiniteFuture();  // in its status since before this
+  enum class Sort { kRecent, kLongestInStatus } sort = Sort::kRecent;
+  std::optional<OrderCursor> after;           // the next page after this row
+  int limit = 50;
+};
+
+struct OrderStateCount {
+  std::string status;
+  std::string erp_state;
+  int64_t count = 0;
+};
+
+// A stock change of one SKU not yet published to one store (the dirty set).
+struct DirtyMark {
+  std::string store_id;
+  std::string sku;
+  absl::Time marked_at = absl::InfinitePast();
+};
+
+// What an operator did (replay, discard, pause, ...), by whom.
+struct AuditEntry {
+  int64_t id = 0;  // assigned by the store
+  absl::Time at = absl::InfinitePast();  // defaults to the transaction's now
+  std::string actor;   // the API key's name, "cli", ...
+  std::string action;  // "dead_letter.replay", "dead_letter.discard", "connector.pause", ...
+  std::string target;  // "job:17", "connector:erp", ...
+  std::string detail_json = "{}";
 };
 
 // ---- inventory -----------------------------------------------------------------------------
@@ -273,6 +330,8 @@ class Tx {
   virtual absl::Status AddDrift(const DriftRow& row) = 0;
   // Upserts a reconciliation run by run_id.
   virtual absl::Status PutReconcileRun(const ReconcileRun& run) = 0;
+  // Appends to the operators' audit log (`at` defaults to now).
+  virtual absl::Status AppendAudit(const AuditEntry& entry) = 0;
 
   virtual absl::Time now() const = 0;
 };
@@ -353,6 +412,12 @@ class Store {
   // Puts a dead job back in the queue: attempts reset, due now, deadline window restarted.
   // kNotFound if no such job, kFailedPrecondition if it is not dead.
   virtual absl::Status ReplayJob(int64_t id, absl::Time now) = 0;
+  // Sets a dead job aside for good: dead_reason becomes "discarded" (it leaves the dead-letter
+  // list, stays on record). kNotFound if no such job, kFailedPrecondition if it is not dead or
+  // already discarded.
+  virtual absl::Status DiscardJob(int64_t id, absl::Time now) = 0;
+  // How many jobs `filter` selects (its after_id and limit are ignored).
+  virtual absl::StatusOr<int64_t> CountJobs(const JobFilter& filter) = 0;
   virtual absl::StatusOr<Job> GetJob(int64_t id) = 0;
   virtual absl::StatusOr<std::vector<Job>> ListJobs(const JobFilter& filter) = 0;
   virtual absl::StatusOr<JobStats> GetJobStats(absl::Time now) = 0;
@@ -384,6 +449,14 @@ class Store {
   virtual absl::StatusOr<std::optional<OrderRecord>> GetOrder(std::string_view store_id,
                                                               int64_t order_id) = 0;
   virtual absl::StatusOr<std::optional<std::string>> GetCursor(std::string_view name) = 0;
+  // Order search for operators, without snapshot_json; see OrderQuery.
+  virtual absl::StatusOr<std::vector<OrderRecord>> SearchOrders(const OrderQuery& query) = 0;
+  // How many orders `query` selects (its sort, after and limit are ignored).
+  virtual absl::StatusOr<int64_t> CountOrders(const OrderQuery& query) = 0;
+  // Orders counted by (status, erp_state), sorted by both.
+  virtual absl::StatusOr<std::vector<OrderStateCount>> CountOrdersByState() = 0;
+  // The audit log, oldest first, ids greater than `after_id`.
+  virtual absl::StatusOr<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) = 0;
 
   // Inventory (see Tx for the writes). Positions of `sku` ordered by location; empty when the
   // SKU is unknown.
@@ -399,6 +472,10 @@ class Store {
   // Dirty SKUs of `store_id` (claimed or not), oldest mark first.
   virtual absl::StatusOr<std::vector<std::string>> ListDirty(std::string_view store_id,
                                                              int limit) = 0;
+  // Stock changes not yet published that were marked before `before`, oldest first (every store),
+  // and how many there are in all.
+  virtual absl::StatusOr<std::vector<DirtyMark>> ListStaleDirty(absl::Time before, int limit) = 0;
+  virtual absl::StatusOr<int64_t> CountStaleDirty(absl::Time before) = 0;
   // Drift rows of one run (or the store's latest), by id.
   virtual absl::StatusOr<std::vector<DriftRow>> ListDrift(const DriftQuery& query) = 0;
   // A run by id, or the store's latest when `run_id` is empty; nullopt when none.

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "store/store.h"
 #include "tests/support/store_helpers.h"
+#include "tests/support/status_matchers.h"
 
 namespace keelson::store::testing {
 
@@ -60,6 +61,33 @@ class StoreConformanceTest : public ::testing::TestWithParam<StoreEngine> {
     job.partition_key = std::move(partition_key);
     job.payload = std::move(payload);
     return Enqueue(job);
+  }
+
+  // Operator-side helpers (store_conformance_ops_test.cc).
+  void PutOrder(std::string store, int64_t id, std::string status, absl::Time version,
+                std::string email = "", std::string corr = "") {
+    OrderRecord r{.store_id = std::move(store), .order_id = id, .version = version,
+                  .status = std::move(status), .snapshot_json = "{}",
+                  .correlation_id = std::move(corr)};
+    r.customer_email = std::move(email);
+    r.total = "10.00";
+    r.currency = "EUR";
+    KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](Tx& tx) -> absl::Status {
+      return tx.PutOrderIfNewer(r).status();
+    }));
+  }
+  void SetErp(std::string store, int64_t id, std::string state, std::string number) {
+    KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](Tx& tx) {
+      return tx.SetOrderErp(store, id, state, number.empty() ? "" : "guid", number);
+    }));
+  }
+  // A job that died (reason business) at the clock's now.
+  int64_t Dead(std::string kind, std::string partition) {
+    const int64_t id = Enqueue(std::move(kind), std::move(partition));
+    auto claimed = store_->ClaimJobs("w", clock_.Now(), absl::Seconds(30), 100);
+    EXPECT_TRUE(claimed.ok());
+    EXPECT_TRUE(store_->DeadLetterJob(id, "w", "business", "refused", clock_.Now()).ok());
+    return id;
   }
 
   std::unique_ptr<Store> store_;

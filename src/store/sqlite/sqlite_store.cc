@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -194,7 +195,37 @@ CREATE TABLE inventory_drift (
 );
 CREATE INDEX inventory_drift_run ON inventory_drift(run_id, id);
 )sql",
+    // 4: operations: a searchable summary of each order, the ages its SLA rules read, indexes for
+    // operator search and the audit log of operator actions.
+    R"sql(
+ALTER TABLE orders ADD COLUMN customer_email TEXT NOT NULL DEFAULT '';
+ALTER TABLE orders ADD COLUMN total TEXT NOT NULL DEFAULT '';
+ALTER TABLE orders ADD COLUMN currency TEXT NOT NULL DEFAULT '';
+ALTER TABLE orders ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE orders ADD COLUMN status_since BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE orders ADD COLUMN erp_since BIGINT NOT NULL DEFAULT 0;
+UPDATE orders SET created_at = updated_at, status_since = updated_at, erp_since = updated_at;
+CREATE INDEX orders_recent ON orders(updated_at, store_id, order_id);
+CREATE INDEX orders_email ON orders(customer_email);
+CREATE INDEX orders_erp_number ON orders(UPPER(erp_number));
+CREATE INDEX orders_correlation ON orders(correlation_id);
+CREATE INDEX orders_order_id ON orders(order_id);
+CREATE INDEX orders_state ON orders(status, erp_state, status_since);
+CREATE INDEX jobs_dead ON jobs(state, dead_reason, id);
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  detail_json TEXT NOT NULL
+);
+)sql",
 };
+
+constexpr const char kOrderColumns[] =
+    "store_id, order_id, version, status, erp_state, erp_id, erp_number, correlation_id, "
+    "updated_at, customer_email, total, currency, created_at, status_since, erp_since";
 
 constexpr const char kJobColumns[] =
     "id, kind, partition_key, payload, correlation_id, state, attempts, max_attempts, run_at, "
@@ -392,6 +423,7 @@ class SqliteTx final : public Tx {
   absl::Status PutPublished(const PublishedLevel& level) override;
   absl::Status AddDrift(const DriftRow& row) override;
   absl::Status PutReconcileRun(const ReconcileRun& run) override;
+  absl::Status AppendAudit(const AuditEntry& entry) override;
   absl::Time now() const override { return now_; }
 
  private:
@@ -794,6 +826,63 @@ class SqliteStore final : public Store {
     });
   }
 
+  absl::Status DiscardJob(int64_t id, absl::Time now) override {
+    absl::MutexLock l(&mu_);
+    return InTx([&]() -> absl::Status {
+      Stmt q = Prepare("SELECT state, dead_reason FROM jobs WHERE id = ?");
+      q.Bind(1, id);
+      auto row = q.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return absl::NotFoundError(absl::StrCat("job ", id, " not found"));
+      if (q.Text(0) != "dead") {
+        return absl::FailedPreconditionError(
+            absl::StrCat("job ", id, " is ", q.Text(0), ", not dead: only dead letters discard"));
+      }
+      if (q.Text(1) == "discarded") {
+        return absl::FailedPreconditionError(absl::StrCat("job ", id, " is already discarded"));
+      }
+      Stmt u = Prepare("UPDATE jobs SET dead_reason='discarded', updated_at=?2 WHERE id=?1");
+      u.Bind(1, id).Bind(2, ToMillis(now));
+      return u.Exec();
+    });
+  }
+
+  // The WHERE clause of a JobFilter (after "WHERE id > ?1"), with its parameters ?2..?9.
+  static std::string JobWhere(const JobFilter& f) {
+    std::string sql;
+    if (f.state) absl::StrAppend(&sql, " AND state = ?2");
+    if (!f.kind.empty()) absl::StrAppend(&sql, " AND kind = ?3");
+    if (!f.dead_reason.empty()) absl::StrAppend(&sql, " AND dead_reason = ?4");
+    if (!f.correlation_id.empty()) absl::StrAppend(&sql, " AND correlation_id = ?5");
+    if (!f.exclude_dead_reason.empty()) absl::StrAppend(&sql, " AND dead_reason <> ?6");
+    if (!f.partition_key.empty()) absl::StrAppend(&sql, " AND partition_key = ?7");
+    if (f.enqueued_before != absl::InfiniteFuture()) absl::StrAppend(&sql, " AND enqueued_at < ?8");
+    if (f.updated_before != absl::InfiniteFuture()) absl::StrAppend(&sql, " AND updated_at < ?9");
+    return sql;
+  }
+  static void BindJobFilter(Stmt& q, const JobFilter& f) {
+    q.Bind(1, f.after_id);
+    if (f.state) q.Bind(2, JobStateName(*f.state));
+    if (!f.kind.empty()) q.Bind(3, f.kind);
+    if (!f.dead_reason.empty()) q.Bind(4, f.dead_reason);
+    if (!f.correlation_id.empty()) q.Bind(5, f.correlation_id);
+    if (!f.exclude_dead_reason.empty()) q.Bind(6, f.exclude_dead_reason);
+    if (!f.partition_key.empty()) q.Bind(7, f.partition_key);
+    if (f.enqueued_before != absl::InfiniteFuture()) q.Bind(8, ToMillis(f.enqueued_before));
+    if (f.updated_before != absl::InfiniteFuture()) q.Bind(9, ToMillis(f.updated_before));
+  }
+
+  absl::StatusOr<int64_t> CountJobs(const JobFilter& filter) override {
+    JobFilter f = filter;
+    f.after_id = 0;
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(absl::StrCat("SELECT COUNT(*) FROM jobs WHERE id > ?1", JobWhere(f)));
+    BindJobFilter(q, f);
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    return q.Int(0);
+  }
+
   absl::StatusOr<Job> GetJob(int64_t id) override {
     ReadHandle rd(this);
     Stmt q = rd.Prepare(absl::StrCat("SELECT ", kJobColumns, " FROM jobs WHERE id = ?"));
@@ -806,19 +895,11 @@ class SqliteStore final : public Store {
 
   absl::StatusOr<std::vector<Job>> ListJobs(const JobFilter& f) override {
     ReadHandle rd(this);
-    std::string sql = absl::StrCat("SELECT ", kJobColumns, " FROM jobs WHERE id > ?1");
-    if (f.state) absl::StrAppend(&sql, " AND state = ?2");
-    if (!f.kind.empty()) absl::StrAppend(&sql, " AND kind = ?3");
-    if (!f.dead_reason.empty()) absl::StrAppend(&sql, " AND dead_reason = ?4");
-    if (!f.correlation_id.empty()) absl::StrAppend(&sql, " AND correlation_id = ?5");
-    absl::StrAppend(&sql, " ORDER BY id LIMIT ?6");
+    std::string sql = absl::StrCat("SELECT ", kJobColumns, " FROM jobs WHERE id > ?1",
+                                   JobWhere(f), " ORDER BY id LIMIT ?10");
     Stmt q = rd.Prepare(sql);
-    q.Bind(1, f.after_id);
-    if (f.state) q.Bind(2, JobStateName(*f.state));
-    if (!f.kind.empty()) q.Bind(3, f.kind);
-    if (!f.dead_reason.empty()) q.Bind(4, f.dead_reason);
-    if (!f.correlation_id.empty()) q.Bind(5, f.correlation_id);
-    q.Bind(6, static_cast<int64_t>(f.limit));
+    BindJobFilter(q, f);
+    q.Bind(10, static_cast<int64_t>(f.limit));
     std::vector<Job> out;
     while (true) {
       auto row = q.Step();
@@ -965,7 +1046,8 @@ class SqliteStore final : public Store {
     ReadHandle rd(this);
     Stmt q = rd.Prepare(
         "SELECT version, status, erp_state, erp_id, erp_number, snapshot_json, correlation_id, "
-        "updated_at FROM orders WHERE store_id=? AND order_id=?");
+        "updated_at, customer_email, total, currency, created_at, status_since, erp_since "
+        "FROM orders WHERE store_id=? AND order_id=?");
     q.Bind(1, store_id).Bind(2, order_id);
     auto row = q.Step();
     if (!row.ok()) return row.status();
@@ -981,6 +1063,12 @@ class SqliteStore final : public Store {
     r.snapshot_json = q.Text(5);
     r.correlation_id = q.Text(6);
     r.updated_at = FromMillis(q.Int(7));
+    r.customer_email = q.Text(8);
+    r.total = q.Text(9);
+    r.currency = q.Text(10);
+    r.created_at = FromMillis(q.Int(11));
+    r.status_since = FromMillis(q.Int(12));
+    r.erp_since = FromMillis(q.Int(13));
     return std::optional<OrderRecord>(std::move(r));
   }
 
@@ -992,6 +1080,128 @@ class SqliteStore final : public Store {
     if (!row.ok()) return row.status();
     if (!*row) return std::optional<std::string>();
     return std::optional<std::string>(q.Text(0));
+  }
+
+  // The WHERE clause of an OrderQuery (after "WHERE 1"), parameters ?1..?8 and ?20.. for lists.
+  static std::string OrderWhere(const OrderQuery& q) {
+    std::string sql;
+    if (!q.store_id.empty()) absl::StrAppend(&sql, " AND store_id = ?1");
+    if (q.order_id) absl::StrAppend(&sql, " AND order_id = ?2");
+    if (!q.customer_email.empty()) absl::StrAppend(&sql, " AND customer_email = ?3");
+    if (!q.erp_number.empty()) absl::StrAppend(&sql, " AND UPPER(erp_number) = UPPER(?4)");
+    if (!q.correlation_id.empty()) absl::StrAppend(&sql, " AND correlation_id = ?5");
+    if (q.status_since_before != absl::InfiniteFuture()) {
+      absl::StrAppend(&sql, " AND status_since < ?6");
+    }
+    int n = 20;
+    auto in_list = [&](std::string_view column, const std::vector<std::string>& values) {
+      if (values.empty()) return;
+      absl::StrAppend(&sql, " AND ", core::AbslSv(column), " IN (");
+      for (size_t i = 0; i < values.size(); ++i) absl::StrAppend(&sql, i ? "," : "", "?", n++);
+      absl::StrAppend(&sql, ")");
+    };
+    in_list("status", q.statuses);
+    in_list("erp_state", q.erp_states);
+    return sql;
+  }
+  static void BindOrderQuery(Stmt& s, const OrderQuery& q) {
+    if (!q.store_id.empty()) s.Bind(1, q.store_id);
+    if (q.order_id) s.Bind(2, *q.order_id);
+    if (!q.customer_email.empty()) s.Bind(3, absl::AsciiStrToLower(q.customer_email));
+    if (!q.erp_number.empty()) s.Bind(4, q.erp_number);
+    if (!q.correlation_id.empty()) s.Bind(5, q.correlation_id);
+    if (q.status_since_before != absl::InfiniteFuture()) s.Bind(6, ToMillis(q.status_since_before));
+    int n = 20;
+    for (const std::string& v : q.statuses) s.Bind(n++, v);
+    for (const std::string& v : q.erp_states) s.Bind(n++, v);
+  }
+
+  absl::StatusOr<std::vector<OrderRecord>> SearchOrders(const OrderQuery& query) override {
+    const bool recent = query.sort == OrderQuery::Sort::kRecent;
+    const char* key = recent ? "updated_at" : "status_since";
+    std::string sql = absl::StrCat("SELECT ", kOrderColumns, " FROM orders WHERE 1",
+                                   OrderWhere(query));
+    if (query.after) {
+      absl::StrAppend(&sql, " AND (", key, ", store_id, order_id) ", recent ? "<" : ">",
+                      " (?7, ?8, ?9)");
+    }
+    absl::StrAppend(&sql, " ORDER BY ", key, recent ? " DESC" : "", ", store_id",
+                    recent ? " DESC" : "", ", order_id", recent ? " DESC" : "", " LIMIT ?10");
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(sql);
+    BindOrderQuery(q, query);
+    if (query.after) q.Bind(7, query.after->key_ms).Bind(8, query.after->store_id).Bind(9, query.after->order_id);
+    q.Bind(10, static_cast<int64_t>(query.limit));
+    return Collect<OrderRecord>(q, [](const Stmt& s) {
+      OrderRecord r;
+      r.store_id = s.Text(0);
+      r.order_id = s.Int(1);
+      r.version = FromMillis(s.Int(2));
+      r.status = s.Text(3);
+      r.erp_state = s.Text(4);
+      r.erp_id = s.Text(5);
+      r.erp_number = s.Text(6);
+      r.correlation_id = s.Text(7);
+      r.updated_at = FromMillis(s.Int(8));
+      r.customer_email = s.Text(9);
+      r.total = s.Text(10);
+      r.currency = s.Text(11);
+      r.created_at = FromMillis(s.Int(12));
+      r.status_since = FromMillis(s.Int(13));
+      r.erp_since = FromMillis(s.Int(14));
+      return r;
+    });
+  }
+
+  absl::StatusOr<int64_t> CountOrders(const OrderQuery& query) override {
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(absl::StrCat("SELECT COUNT(*) FROM orders WHERE 1", OrderWhere(query)));
+    BindOrderQuery(q, query);
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    return q.Int(0);
+  }
+
+  absl::StatusOr<std::vector<OrderStateCount>> CountOrdersByState() override {
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(
+        "SELECT status, erp_state, COUNT(*) FROM orders GROUP BY status, erp_state "
+        "ORDER BY status, erp_state");
+    return Collect<OrderStateCount>(q, [](const Stmt& s) {
+      return OrderStateCount{s.Text(0), s.Text(1), s.Int(2)};
+    });
+  }
+
+  absl::StatusOr<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) override {
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(
+        "SELECT id, at, actor, action, target, detail_json FROM audit_log WHERE id > ? "
+        "ORDER BY id LIMIT ?");
+    q.Bind(1, after_id).Bind(2, static_cast<int64_t>(limit));
+    return Collect<AuditEntry>(q, [](const Stmt& s) {
+      return AuditEntry{.id = s.Int(0), .at = FromMillis(s.Int(1)), .actor = s.Text(2),
+                        .action = s.Text(3), .target = s.Text(4), .detail_json = s.Text(5)};
+    });
+  }
+
+  absl::StatusOr<std::vector<DirtyMark>> ListStaleDirty(absl::Time before, int limit) override {
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(
+        "SELECT store_id, sku, marked_at FROM inventory_dirty WHERE marked_at < ? "
+        "ORDER BY marked_at, store_id, sku LIMIT ?");
+    q.Bind(1, ToMillis(before)).Bind(2, static_cast<int64_t>(limit));
+    return Collect<DirtyMark>(q, [](const Stmt& s) {
+      return DirtyMark{s.Text(0), s.Text(1), FromMillis(s.Int(2))};
+    });
+  }
+
+  absl::StatusOr<int64_t> CountStaleDirty(absl::Time before) override {
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare("SELECT COUNT(*) FROM inventory_dirty WHERE marked_at < ?");
+    q.Bind(1, ToMillis(before));
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    return q.Int(0);
   }
 
   absl::StatusOr<std::vector<model::InventoryPosition>> GetPositions(
@@ -1361,15 +1571,20 @@ absl::Status SqliteTx::SetDeliveryStatus(int64_t delivery_id, std::string_view s
 absl::StatusOr<bool> SqliteTx::PutOrderIfNewer(const OrderRecord& r, bool replace_equal) {
   Stmt s = store_->Prepare(
       "INSERT INTO orders(store_id, order_id, version, status, erp_state, erp_id, erp_number, "
-      "snapshot_json, correlation_id, updated_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
+      "snapshot_json, correlation_id, updated_at, customer_email, total, currency, created_at, "
+      "status_since, erp_since) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?12,?13,?14,?10,?10,?10) "
       "ON CONFLICT(store_id, order_id) DO UPDATE SET version=excluded.version, "
+      "status_since=CASE WHEN excluded.status = orders.status THEN orders.status_since "
+      "ELSE excluded.updated_at END, "
       "status=excluded.status, snapshot_json=excluded.snapshot_json, "
-      "correlation_id=excluded.correlation_id, updated_at=excluded.updated_at "
+      "correlation_id=excluded.correlation_id, updated_at=excluded.updated_at, "
+      "customer_email=excluded.customer_email, total=excluded.total, currency=excluded.currency "
       "WHERE excluded.version > orders.version OR (?11 AND excluded.version = orders.version)");
   s.Bind(1, r.store_id).Bind(2, r.order_id).Bind(3, ToMillis(r.version)).Bind(4, r.status);
   s.Bind(5, r.erp_state.empty() ? std::string_view("none") : r.erp_state);
   s.Bind(6, r.erp_id).Bind(7, r.erp_number).Bind(8, r.snapshot_json).Bind(9, r.correlation_id);
   s.Bind(10, ToMillis(now_)).Bind(11, static_cast<int64_t>(replace_equal ? 1 : 0));
+  s.Bind(12, absl::AsciiStrToLower(r.customer_email)).Bind(13, r.total).Bind(14, r.currency);
   if (auto e = s.Exec(); !e.ok()) return e;
   return sqlite3_changes(store_->db()) > 0;
 }
@@ -1378,8 +1593,8 @@ absl::Status SqliteTx::SetOrderErp(std::string_view store_id, int64_t order_id,
                                    std::string_view erp_state, std::string_view erp_id,
                                    std::string_view erp_number) {
   Stmt s = store_->Prepare(
-      "UPDATE orders SET erp_state=?, erp_id=?, erp_number=?, updated_at=? "
-      "WHERE store_id=? AND order_id=?");
+      "UPDATE orders SET erp_since=CASE WHEN erp_state = ?1 THEN erp_since ELSE ?4 END, "
+      "erp_state=?1, erp_id=?2, erp_number=?3, updated_at=?4 WHERE store_id=?5 AND order_id=?6");
   s.Bind(1, erp_state).Bind(2, erp_id).Bind(3, erp_number).Bind(4, ToMillis(now_));
   s.Bind(5, store_id).Bind(6, order_id);
   if (auto e = s.Exec(); !e.ok()) return e;
@@ -1542,6 +1757,15 @@ absl::Status SqliteTx::PutReconcileRun(const ReconcileRun& r) {
   s.Bind(3, ToMillis(r.started_at == absl::InfinitePast() ? now_ : r.started_at));
   BindTime(s, 4, r.finished_at);
   s.Bind(5, r.scanned).Bind(6, r.drifted).Bind(7, r.corrected).Bind(8, r.unknown);
+  return s.Exec();
+}
+
+absl::Status SqliteTx::AppendAudit(const AuditEntry& e) {
+  Stmt s = store_->Prepare(
+      "INSERT INTO audit_log(at, actor, action, target, detail_json) VALUES(?,?,?,?,?)");
+  s.Bind(1, ToMillis(e.at == absl::InfinitePast() ? now_ : e.at));
+  s.Bind(2, e.actor).Bind(3, e.action).Bind(4, e.target);
+  s.Bind(5, e.detail_json.empty() ? std::string_view("{}") : std::string_view(e.detail_json));
   return s.Exec();
 }
 
