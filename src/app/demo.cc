@@ -200,7 +200,18 @@ int RunDemo(const DemoOptions& o) {
       << "jobs: {backoff_base_ms: 200, backoff_cap_ms: 5000}\n"
       << "log: {level: warn, format: text}\n"
       << "# The console's key (`keelson demo --api-key`), kept only as its SHA-256.\n"
-      << "ops: {api_keys: [{name: demo, sha256: \"" << net::Sha256Hex(api_key) << "\"}]}\n";
+      << "ops: {api_keys: [{name: demo, sha256: \"" << net::Sha256Hex(api_key)
+      << "\", scopes: [ops]}]}\n"
+      << "# Demo-short thresholds, so a breach shows up while you watch.\n"
+      << "sla:\n"
+      << "  interval_s: 2\n"
+      << "  rules:\n"
+      << "    - {name: paid_not_in_erp, description: \"paid but not in the ERP after 10 s\", "
+         "subject: orders, status: [processing], erp_state: [none, pending], older_than_s: 10}\n"
+      << "    - {name: stock_not_published, description: \"stock change not published after "
+         "30 s\", subject: stock_publication, older_than_s: 30}\n"
+      << "    - {name: dead_letters, description: \"dead letters waiting for an operator\", "
+         "subject: dead_letters, older_than_s: 0}\n";
   }
   ConfigResult config = LoadConfigFile(config_path);
   if (!config.ok()) {
