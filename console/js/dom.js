@@ -112,7 +112,9 @@ export function summarize(detail, max = 6) {
 // "main:1234" -> "#/orders/main/1234"; null when it is not an order reference.
 export function orderHref(ref) {
   const m = /^([^:\s]+):(\d+)$/.exec(ref || '');
-  return m ? `#/orders/${encodeURIComponent(m[1])}/${m[2]}` : null;
+  // Other entities use the same shape: "job:92", "delivery:7".
+  if (!m || ['job', 'delivery', 'sku', 'connector', 'store', 'run'].includes(m[1])) return null;
+  return `#/orders/${encodeURIComponent(m[1])}/${m[2]}`;
 }
 
 export function refLink(ref, attrs = {}) {

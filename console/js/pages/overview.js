@@ -10,7 +10,7 @@ function card({label, value, sub, testid, tone, href}) {
   const body = [
     h('div', {class: 'card-label'}, label),
     h('div', {class: 'card-value', 'data-testid': `${testid}-value`}, value),
-    sub ? h('div', {class: 'card-sub'}, sub) : null,
+    sub ? h('div', {class: 'card-sub', title: sub}, sub) : null,
   ];
   const attrs = {class: `card${tone ? ` card-${tone}` : ''}`, 'data-testid': testid};
   return href ? h('a', {...attrs, href, class: `${attrs.class} card-link`}, body) : h('div', attrs, body);

@@ -17,7 +17,7 @@ function ruleTable(items) {
     {label: 'Firing since', cell: (r) => (r.firing_since ? h('span', {title: r.firing_since}, fmtAgo(r.firing_since)) : '–')},
     {label: 'Samples', cell: (r) => h('div', {class: 'chips'},
       (r.samples || []).slice(0, 5).map((s) => h('span', {class: 'chip', 'data-testid': 'alert-sample', 'data-ref': s.ref},
-                                                 refLink(s.ref), h('span', {class: 'muted'}, ` ${fmtAge(s.age_s)}`))),
+                                                 refLink(s.ref), h('span', {class: 'muted'}, fmtAge(s.age_s)))),
       (r.samples || []).length > 5 ? h('span', {class: 'muted'}, `+${r.samples.length - 5}`) : null)},
   ], items, {testid: 'alerts', empty: 'No SLA rules are configured (config: sla.rules).',
              rowAttrs: (r) => ({'data-testid': `alert-row-${r.rule}`, 'data-rule': r.rule,
