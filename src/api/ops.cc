@@ -33,20 +33,40 @@ net::HttpResponse ProblemFromStatus(const absl::Status& s) {
   }
 }
 
-bool Authorized(const OpsDeps& deps, const net::HttpRequest& req) {
-  if (deps.api_key_sha256.empty()) return true;
+const ApiKey* Authenticate(const OpsDeps& deps, const net::HttpRequest& req) {
   std::string_view auth = req.Header("Authorization");
   constexpr std::string_view kBearer = "Bearer ";
   if (auth.size() < kBearer.size() ||
       !absl::EqualsIgnoreCase(core::AbslSv(auth.substr(0, kBearer.size())), core::AbslSv(kBearer))) {
-    return false;
+    return nullptr;
   }
   const std::string digest = net::Sha256Hex(auth.substr(kBearer.size()));
-  bool ok = false;
-  for (const std::string& k : deps.api_key_sha256) {
-    ok |= k.size() == digest.size() && CRYPTO_memcmp(k.data(), digest.data(), k.size()) == 0;
+  const ApiKey* found = nullptr;
+  for (const ApiKey& k : deps.api_keys) {  // every key compared: no early exit to time
+    const bool same = k.sha256.size() == digest.size() &&
+                      CRYPTO_memcmp(k.sha256.data(), digest.data(), digest.size()) == 0;
+    if (same && found == nullptr) found = &k;
   }
-  return ok;
+  return found;
+}
+
+bool Authorized(const OpsDeps& deps, const net::HttpRequest& req) {
+  return deps.api_keys.empty() || Authenticate(deps, req) != nullptr;
+}
+
+void Audit(const OpsDeps& deps, const net::HttpRequest& req, std::string_view action,
+           std::string_view target, nlohmann::json detail) {
+  store::AuditEntry e{.actor = req.principal.empty() ? "anonymous" : req.principal,
+                      .action = std::string(action),
+                      .target = std::string(target),
+                      .detail_json = detail.dump()};
+  absl::Status s = deps.store->Transact(deps.clock->Now(),
+                                        [&](store::Tx& tx) { return tx.AppendAudit(e); });
+  if (!s.ok()) {
+    obs::LogWarn("audit entry not written", {{"action", std::string(action)},
+                                             {"target", std::string(target)},
+                                             {"error", std::string(s.message())}});
+  }
 }
 
 // Wraps an /ops handler with authentication.
@@ -59,12 +79,26 @@ net::Handler GuardedHandler(const OpsDeps& deps, std::function<net::HttpResponse
 
 net::Handler GuardedAsyncHandler(const OpsDeps& deps, net::Handler fn) {
   return [deps, fn = std::move(fn)](net::HttpRequest& req, net::Responder respond) {
-    if (!Authorized(deps, req)) {
-      auto res = net::Problem(status::unauthorized, "Unauthorized",
-                              "a valid ops API key is required (Authorization: Bearer <key>)");
-      res.set("WWW-Authenticate", "Bearer");
-      respond(std::move(res));
-      return;
+    if (!deps.api_keys.empty()) {
+      const ApiKey* key = Authenticate(deps, req);
+      if (key == nullptr) {
+        auto res = net::Problem(status::unauthorized, "Unauthorized",
+                                "a valid ops API key is required (Authorization: Bearer <key>)");
+        res.set("WWW-Authenticate", "Bearer");
+        respond(std::move(res));
+        return;
+      }
+      const bool read = req.raw.method() == verb::get || req.raw.method() == verb::head;
+      auto has = [&](std::string_view scope) {
+        return std::find(key->scopes.begin(), key->scopes.end(), scope) != key->scopes.end();
+      };
+      if (!has("ops") && !(read && has("ops:read"))) {
+        respond(net::Problem(status::forbidden, "Forbidden",
+                             absl::StrCat("the key \"", key->name, "\" has no \"ops\" scope",
+                                          read ? "" : " (its \"ops:read\" scope allows GET only)")));
+        return;
+      }
+      req.principal = key->name;
     }
     fn(req, std::move(respond));
   };
@@ -85,6 +119,7 @@ store::JobFilter DeadFilter(const net::HttpRequest& req) {
   f.state = store::JobState::kDead;
   f.kind = req.QueryParam("kind");
   f.dead_reason = req.QueryParam("reason");
+  if (f.dead_reason.empty()) f.exclude_dead_reason = "discarded";  // set aside for good
   int64_t v = 0;
   if (absl::SimpleAtoi(req.QueryParam("after"), &v)) f.after_id = v;
   if (absl::SimpleAtoi(req.QueryParam("limit"), &v)) f.limit = static_cast<int>(std::clamp<int64_t>(v, 1, 1000));
@@ -117,7 +152,8 @@ void AddOpsRoutes(net::Router& router, const OpsDeps& deps) {
                if (!id.ok()) return ProblemFromStatus(id.status());
                absl::Status s = deps.store->ReplayJob(*id, deps.clock->Now());
                if (!s.ok()) return ProblemFromStatus(s);
-               obs::LogInfo("dead letter replayed", {{"job_id", *id}, {"by", "ops-api"}});
+               obs::LogInfo("dead letter replayed", {{"job_id", *id}, {"by", req.principal}});
+               Audit(deps, req, "dead_letter.replay", absl::StrCat("job:", *id));
                if (deps.on_replay) deps.on_replay();
                return net::Json(status::ok, nlohmann::json{{"replayed", {*id}}}.dump());
              }));
@@ -125,7 +161,13 @@ void AddOpsRoutes(net::Router& router, const OpsDeps& deps) {
                auto replayed = ReplayDeadLetters(*deps.store, DeadFilter(req), deps.clock->Now());
                if (!replayed.ok()) return ProblemFromStatus(replayed.status());
                obs::LogInfo("dead letters replayed",
-                            {{"count", replayed->size()}, {"by", "ops-api"}});
+                            {{"count", replayed->size()}, {"by", req.principal}});
+               if (!replayed->empty()) {
+                 Audit(deps, req, "dead_letter.replay_bulk", "dead-letters",
+                       {{"ids", *replayed},
+                        {"reason", req.QueryParam("reason")},
+                        {"kind", req.QueryParam("kind")}});
+               }
                if (deps.on_replay && !replayed->empty()) deps.on_replay();
                return net::Json(status::ok, nlohmann::json{{"replayed", *replayed}}.dump());
              }));
@@ -148,9 +190,12 @@ void AddOpsRoutes(net::Router& router, const OpsDeps& deps) {
                    }
                    reason = body.value("reason", "");
                  }
-                 if (auto s = deps.controls->Pause(name, reason, "ops-api"); !s.ok()) {
+                 const std::string by = req.principal.empty() ? "ops-api" : req.principal;
+                 if (auto s = deps.controls->Pause(name, reason, by); !s.ok()) {
                    return ProblemFromStatus(s);
                  }
+                 Audit(deps, req, "connector.pause", absl::StrCat("connector:", name),
+                       {{"reason", reason}});
                  obs::LogWarn("connector paused",
                               {{"connector", name}, {"reason", reason}, {"by", "ops-api"}});
                  return net::Json(status::ok,
@@ -160,9 +205,11 @@ void AddOpsRoutes(net::Router& router, const OpsDeps& deps) {
     router.Add(verb::post, "/ops/connectors/{name}/resume",
                GuardedHandler(deps, [deps](net::HttpRequest& req) {
                  const std::string name = req.params["name"];
-                 if (auto s = deps.controls->Resume(name, "ops-api"); !s.ok()) {
+                 const std::string by = req.principal.empty() ? "ops-api" : req.principal;
+                 if (auto s = deps.controls->Resume(name, by); !s.ok()) {
                    return ProblemFromStatus(s);
                  }
+                 Audit(deps, req, "connector.resume", absl::StrCat("connector:", name));
                  obs::LogInfo("connector resumed", {{"connector", name}, {"by", "ops-api"}});
                  if (deps.on_resume) deps.on_resume();
                  return net::Json(status::ok,

@@ -1,5 +1,9 @@
 #include "api/views.h"
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "core/strings.h"
+
 namespace keelson::api {
 
 std::string FormatRfc3339(absl::Time t) {
@@ -29,6 +33,15 @@ nlohmann::json JobToJson(const store::Job& j, bool with_payload) {
                         {"correlation_id", j.correlation_id},
                         {"last_error", j.last_error},
                         {"dead_reason", j.dead_reason}};
+  // The order a job is about: its partition is "woo:<store>:order:<id>".
+  if (std::string_view(j.partition_key).starts_with("woo:")) {
+    const std::string_view rest = std::string_view(j.partition_key).substr(4);
+    const size_t colon = rest.find(":order:");
+    if (colon != std::string_view::npos) {
+      out["ref"] = absl::StrCat(core::AbslSv(rest.substr(0, colon)), ":",
+                                core::AbslSv(rest.substr(colon + 7)));
+    }
+  }
   if (with_payload) out["payload"] = ParsedOrRaw(j.payload);
   return out;
 }

@@ -686,3 +686,74 @@ TEST(ConfigTest, FormatErrorsAndProcessEnv) {
 
 }  // namespace
 }  // namespace keelson::app
+
+namespace keelson::app {
+namespace {
+
+TEST(ConfigSlaTest, DefaultRulesWhenAbsentNoneWhenEmpty) {
+  ConfigResult r = ParseConfig(kMinimal, kNoEnv);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.config.sla.rules.size(), 3u);
+  EXPECT_EQ(r.config.sla.rules[0].name, "paid_not_in_erp");
+  EXPECT_EQ(r.config.sla.rules[0].older_than_s, 300);
+  EXPECT_EQ(r.config.sla.rules[1].subject, "stock_publication");
+  EXPECT_EQ(r.config.sla.interval_s, 15);
+  r = ParseConfig(std::string(kMinimal) + "sla: {rules: []}\n", kNoEnv);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r.config.sla.rules.empty());
+}
+
+TEST(ConfigSlaTest, RulesAndWebhookAreReadAndCheckedKeyByKey) {
+  ConfigResult r = ParseConfig(std::string(kMinimal) + R"(
+sla:
+  interval_s: 5
+  alert_webhook: {url: "https://hooks.slack.com/services/T/B/X", format: json}
+  rules:
+    - {name: shipped_late, subject: orders, status: [completed], erp_state: [pending], older_than_s: 900}
+    - {name: backlog, subject: jobs, kind: erp.create_order, older_than_s: 60}
+)",
+                               kNoEnv);
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  EXPECT_EQ(r.config.sla.alert_webhook_url, "https://hooks.slack.com/services/T/B/X");
+  EXPECT_EQ(r.config.sla.alert_webhook_format, "json");
+  ASSERT_EQ(r.config.sla.rules.size(), 2u);
+  EXPECT_EQ(r.config.sla.rules[0].status, std::vector<std::string>{"completed"});
+  EXPECT_EQ(r.config.sla.rules[1].kind, "erp.create_order");
+
+  EXPECT_EQ(Errors(std::string(kMinimal) + R"(
+sla:
+  alert_webhook: {url: "hooks.slack.com", format: teams}
+  rules:
+    - {name: a, subject: order, older_than_s: -1}
+    - {name: a, subject: stock_publication, status: [processing], kind: x}
+    - {subject: jobs, erp_state: [sent]}
+)"),
+            "sla.alert_webhook.format: must be one of slack, json\n"
+            "sla.alert_webhook.url: must start with http:// or https://\n"
+            "sla.rules[0].subject: must be one of orders, stock_publication, jobs, dead_letters\n"
+            "sla.rules[0].older_than_s: must be >= 0\n"
+            "sla.rules[1].status: only rules with subject \"orders\" filter on order states\n"
+            "sla.rules[1].kind: only rules with subject \"jobs\" or \"dead_letters\" filter on a "
+            "job kind\n"
+            "sla.rules[2].erp_state[0]: must be one of none, pending, created, cancel_pending, "
+            "cancelled, skipped\n"
+            "sla.rules[2].name: required\n"
+            "sla.rules[1].name: duplicate rule name \"a\"\n");
+}
+
+TEST(ConfigSlaTest, ApiKeyScopes) {
+  const std::string sha(64, 'a');
+  ConfigResult r = ParseConfig(std::string(kMinimal) + "ops: {api_keys: [{name: ro, sha256: \"" +
+                                   sha + "\", scopes: [\"ops:read\"]}, {name: rw, sha256: \"" +
+                                   sha + "\"}]}\n",
+                               kNoEnv);
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  EXPECT_EQ(r.config.ops.api_keys[0].scopes, std::vector<std::string>{"ops:read"});
+  EXPECT_EQ(r.config.ops.api_keys[1].scopes, std::vector<std::string>{"ops"});
+  EXPECT_EQ(Errors(std::string(kMinimal) + "ops: {api_keys: [{name: x, sha256: \"" + sha +
+                   "\", scopes: [admin]}]}\n"),
+            "ops.api_keys[0].scopes[0]: must be one of ops, ops:read\n");
+}
+
+}  // namespace
+}  // namespace keelson::app

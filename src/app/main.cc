@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+
+#include <openssl/rand.h>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
@@ -16,6 +18,7 @@
 #include "app/wiring.h"
 #include "jobs/controls.h"
 #include "core/clock.h"
+#include "net/signature.h"
 #include "obs/log.h"
 
 namespace keelson::app {
@@ -149,6 +152,17 @@ int Main(int argc, char** argv) {
   dlq_replay->add_option("--config,-c", config_path, "configuration file");
 
   auto* trace = app.add_subcommand("trace", "an order's timeline: main:1234, an ERP number or a correlation id");
+  auto* apikey = app.add_subcommand("apikey", "ops API keys");
+  apikey->require_subcommand(1);
+  auto* apikey_new = apikey->add_subcommand(
+      "new", "make a random key; print it once with the config entry holding its SHA-256");
+  std::string key_name, key_scope = "ops";
+  apikey_new->add_option("--name", key_name, "who or what uses it (shown in the audit log)")
+      ->required();
+  apikey_new->add_option("--scope", key_scope, "ops (reads and actions) | ops:read (GET only)")
+      ->check(CLI::IsMember({"ops", "ops:read"}))
+      ->capture_default_str();
+
   std::string ref;
   trace->add_option("ref", ref, "store:order_id, an ERP order number, or a correlation id")->required();
   trace->add_option("--config,-c", config_path, "configuration file")->capture_default_str();
@@ -161,6 +175,24 @@ int Main(int argc, char** argv) {
   }
 
   if (sim_cmd->parsed()) return RunSim(sim_options);
+  if (apikey_new->parsed()) {
+    unsigned char raw[24];
+    if (RAND_bytes(raw, sizeof raw) != 1) {
+      std::cerr << "keelson: apikey: no randomness available\n";
+      return kRuntimeError;
+    }
+    std::string key = "kls_";
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (unsigned char c : raw) {
+      key += kHex[c >> 4];
+      key += kHex[c & 15];
+    }
+    std::cout << "key (shown once; give it to " << key_name << "):\n  " << key << "\n"
+              << "config entry (under ops.api_keys):\n  - {name: " << key_name
+              << ", sha256: \"" << net::Sha256Hex(key) << "\", scopes: [\"" << key_scope
+              << "\"]}\n";
+    return kOk;
+  }
   if (demo->parsed()) return RunDemo(demo_options);
   if (version->parsed()) {
     std::cout << "keelson " << KEELSON_VERSION << "\n";

@@ -11,6 +11,7 @@
 #include "api/console.h"
 #include "api/inventory.h"
 #include "api/ops.h"
+#include "api/ops_views.h"
 #include "api/orders.h"
 #include "api/woocommerce_webhooks.h"
 #include "app/wiring.h"
@@ -25,6 +26,8 @@
 #include "net/http_server.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
+#include "ops/overview.h"
+#include "ops/sla.h"
 #include "store/group_commit.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -124,6 +127,23 @@ flows::OrderToCashOptions OrderToCashOptionsFrom(const Config& config) {
   }
   o.write_back = config.order_to_cash.write_back;
   o.max_attempts = config.jobs.max_attempts;
+  return o;
+}
+
+ops::SlaMonitor::Options SlaOptionsFrom(const Config& config) {
+  ops::SlaMonitor::Options o;
+  o.interval = absl::Seconds(config.sla.interval_s);
+  o.webhook_url = config.sla.alert_webhook_url;
+  o.webhook_format = config.sla.alert_webhook_format;
+  for (const SlaRuleConfig& r : config.sla.rules) {
+    o.rules.push_back({.name = r.name,
+                       .description = r.description,
+                       .subject = ops::ParseSlaSubject(r.subject).value_or(ops::SlaSubject::kOrders),
+                       .statuses = r.status,
+                       .erp_states = r.erp_state,
+                       .kind = r.kind,
+                       .older_than = absl::Seconds(r.older_than_s)});
+  }
   return o;
 }
 
@@ -258,7 +278,7 @@ int Serve(const Config& config, const ServeOptions& options) {
   ops.store = store.get();
   ops.clock = clock;
   ops.metrics = &metrics;
-  for (const OpsKey& k : config.ops.api_keys) ops.api_key_sha256.push_back(k.sha256);
+  for (const OpsKey& k : config.ops.api_keys) ops.api_keys.push_back({k.name, k.sha256, k.scopes});
   ops.on_replay = [&runner] { runner.Notify(); };
   ops.ready = [&ready] { return ready.load(); };
   ops.controls = &controls;
@@ -275,7 +295,21 @@ int Serve(const Config& config, const ServeOptions& options) {
         }
         return out;
       });
-  if (ops.api_key_sha256.empty()) {
+  ops.create_on = config.order_to_cash.create_on;
+  ops.mapper = &MapWooOrder;
+
+  // SLA rules, evaluated on a thread of their own; the console's overview charts likewise.
+  std::unique_ptr<net::HttpClient> alert_http;
+  if (!config.sla.alert_webhook_url.empty()) alert_http = net::NewCurlHttpClient();
+  ops::SlaMonitor sla(store.get(), clock, &metrics, alert_http.get(), SlaOptionsFrom(config));
+  ops::OverviewSampler sampler(store.get(), clock, &metrics, [&sla] {
+    int64_t n = 0;
+    for (const auto& s : sla.Snapshot()) n += s.count;
+    return n;
+  });
+  ops.sla = &sla;
+  ops.sampler = &sampler;
+  if (ops.api_keys.empty()) {
     obs::LogWarn("no ops.api_keys configured: /ops is open to anyone who can reach the server");
   }
 
@@ -286,6 +320,7 @@ int Serve(const Config& config, const ServeOptions& options) {
              });
   api::AddServiceRoutes(router, ops);
   api::AddOpsRoutes(router, ops);
+  api::AddOpsViewRoutes(router, ops);
   api::AddOrderRoutes(router, ops, &MapWooOrder);
   api::AddConsoleRoutes(router);
   // Stock events share one durable commit per batch, as webhook intake does.
@@ -297,6 +332,7 @@ int Serve(const Config& config, const ServeOptions& options) {
                             &event_committer);
   }
   api::AddStoreGauges(ops);
+  api::AddBusinessGauges(ops);
 
   net::HttpServerOptions ho;
   ho.host = config.server.host;
@@ -321,6 +357,8 @@ int Serve(const Config& config, const ServeOptions& options) {
     return 2;
   }
   ready = true;
+  sla.Start();
+  sampler.Start();
   obs::LogInfo("keelson listening",
                {{"address", absl::StrCat(ho.host, ":", server.port())},
                 {"port", server.port()},
@@ -349,9 +387,16 @@ int Serve(const Config& config, const ServeOptions& options) {
   event_committer.Stop();  // and every stock event
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the answers go out
   server.Stop();
+  sla.Stop();
+  sampler.Stop();
   scheduler.Stop();
   runner.Stop();
-  metrics.RemoveCallbackGauge("keelson_connector_paused");
+  for (const char* g : {"keelson_connector_paused", "keelson_orders", "keelson_orders_awaiting_erp",
+                        "keelson_inventory_unpublished_skus", "keelson_inventory_sync_lag_seconds",
+                        "keelson_jobs", "keelson_jobs_due", "keelson_jobs_oldest_due_age_seconds",
+                        "keelson_dead_letters"}) {
+    metrics.RemoveCallbackGauge(g);
+  }
   obs::LogInfo("stopped");
   return 0;
 }

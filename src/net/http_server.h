@@ -34,6 +34,7 @@ struct HttpRequest {
   std::string query;  // after '?', undecoded
   std::string remote_address;
   absl::flat_hash_map<std::string, std::string> params;  // from `{name}` segments
+  std::string principal;  // who made it: the API key's name once authenticated ("" = anonymous)
 
   std::string_view Header(std::string_view name) const {
     auto it = raw.find(boost::beast::string_view(name.data(), name.size()));

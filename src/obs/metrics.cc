@@ -304,6 +304,19 @@ bool Registry::RemoveCallbackGauge(const std::string& name) {
   return true;
 }
 
+double Registry::Total(const std::string& name) const {
+  absl::MutexLock lock(&mu_);
+  auto it = families_.find(name);
+  if (it == families_.end()) return 0;
+  double sum = 0;
+  for (const auto& series : it->second->series) {
+    if (series->counter) sum += series->counter->Value();
+    if (series->gauge) sum += series->gauge->Value();
+    if (series->histogram) sum += static_cast<double>(series->histogram->Count());
+  }
+  return sum;
+}
+
 std::string Registry::Render() const {
   // Snapshot under the lock; render (and run callbacks) without it. Series of counter, gauge and
   // histogram families are never destroyed, so the raw pointers stay valid.

@@ -127,6 +127,9 @@ class Registry {
   // # TYPE and its samples in registration order. Histograms render cumulative _bucket{le=".."}
   // samples including le="+Inf", then _sum and _count.
   std::string Render() const;
+  // The sum over every series of counter or gauge family `name` (0 when there is none; a
+  // histogram family sums its observation counts). For the console's rate charts.
+  double Total(const std::string& name) const;
 
   // Process-wide registry. Never destroyed.
   static Registry& Default();

@@ -32,6 +32,22 @@ TEST(CliTest, VersionPrintsTheVersion) {
   EXPECT_EQ(r.output, std::string("keelson ") + KEELSON_VERSION + "\n");
 }
 
+TEST(CliTest, ApikeyNewPrintsAKeyAndTheDigestThatAcceptsIt) {
+  auto r = RunKeelson({"apikey", "new", "--name", "finance", "--scope", "ops:read"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const size_t k = r.output.find("kls_");
+  ASSERT_NE(k, std::string::npos) << r.output;
+  const std::string key = r.output.substr(k, r.output.find('\n', k) - k);
+  EXPECT_EQ(key.size(), 4u + 48u);
+  EXPECT_NE(r.output.find("- {name: finance, sha256: \"" + net::Sha256Hex(key) +
+                          "\", scopes: [\"ops:read\"]}"),
+            std::string::npos)
+      << r.output;
+  auto again = RunKeelson({"apikey", "new", "--name", "finance"});
+  EXPECT_EQ(again.output.find(key), std::string::npos);  // a fresh key every time
+  EXPECT_EQ(RunKeelson({"apikey", "new", "--name", "x", "--scope", "admin"}).exit_code, 1);
+}
+
 TEST(CliTest, UnknownCommandIsAUserError) {
   EXPECT_EQ(RunKeelson({"frobnicate"}).exit_code, 1);
 }
