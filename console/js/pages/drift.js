@@ -1,7 +1,7 @@
 // Drift: the latest inventory reconciliation of a store (what the shop showed against what
 // Keelson expected), and a button to reconcile now.
 import {api, ApiError} from '../api.js';
-import {h, replace, badge, table, fmtInt, fmtAge, timeEl} from '../dom.js';
+import {h, replace, badge, table, fmtInt, fmtAge, fmtAgo, timeEl} from '../dom.js';
 import {pageHeader, problemBox, loading, Pager, toast} from '../ui.js';
 import {canAct, NEEDS_OPS} from '../session.js';
 
@@ -37,7 +37,8 @@ export async function render(ctx) {
         ? (new Date(run.finished_at) - new Date(run.started_at)) / 1000 : null;
       replace(summary, h('div', {class: 'cards cards-small'},
         [['Run', h('span', {class: 'mono'}, run.run_id || '–'), 'drift-run'],
-         ['Finished', run.finished_at ? timeEl(run.finished_at) : h('span', {class: 'text-warn'}, 'running…'), 'drift-finished'],
+         ['Finished', run.finished_at ? h('span', {title: run.finished_at}, fmtAgo(run.finished_at))
+                                      : h('span', {class: 'text-warn'}, 'running…'), 'drift-finished'],
          ['Took', took === null ? '–' : fmtAge(took), 'drift-took'],
          ['Scanned', fmtInt(run.scanned), 'drift-scanned'],
          ['Drifted', fmtInt(run.drifted), 'drift-drifted'],

@@ -47,7 +47,7 @@ export function render({root, message, onLogin}) {
       replace(status, refused
         ? h('div', {class: 'note note-bad', 'data-testid': 'login-refused'},
             e.status === 401 ? 'This key was refused.' : 'This key may not use the console.',
-            h('span', {class: 'muted'}, ` ${e.problem.detail || ''}`))
+            e.problem.detail ? h('div', {class: 'muted small'}, e.problem.detail) : null)
         : problemBox(e));
       input.select();
     } finally {
