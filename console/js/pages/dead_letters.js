@@ -13,13 +13,8 @@ const REASONS = [
 ];
 const PAGE = 50;
 
-// The order a job is about: `ref` from the server, else read off an order job's partition key
-// ("woo:main:order:110").
-function refOf(job) {
-  if (job.ref) return job.ref;
-  const m = /^woo:([^:]+):order:(\d+)$/.exec(job.partition_key || '');
-  return m ? `${m[1]}:${m[2]}` : '';
-}
+// The order a job is about ("" for jobs that are not about one).
+function refOf(job) { return job.ref || ''; }
 
 export async function render(ctx) {
   const reason = ctx.query.get('reason') || '';

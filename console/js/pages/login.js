@@ -4,17 +4,9 @@ import {api, ApiError, setKey, getKey} from '../api.js';
 import {h, replace} from '../dom.js';
 import {problemBox} from '../ui.js';
 
-// Who the stored key belongs to. A Keelson without /ops/whoami yet: the key is checked against
-// another /ops endpoint instead, and its name is unknown.
-export async function whoami(key) {
-  try {
-    return await api('/ops/whoami', {key});
-  } catch (e) {
-    if (!(e instanceof ApiError) || e.status !== 404) throw e;
-    await api('/ops/dead-letters', {key, query: {limit: 1}});
-    return key ? {name: '(key accepted)', scopes: ['ops'], auth: 'key'}
-               : {name: 'anyone', scopes: ['ops'], auth: 'open'};
-  }
+// Who the key belongs to: {name, scopes, auth}. An empty key asks whether /ops is open.
+export function whoami(key) {
+  return api('/ops/whoami', {key});
 }
 
 export function render({root, message, onLogin}) {

@@ -1,6 +1,6 @@
 // One order's whole story: summary, lines, ERP references, stock reservations, its timeline
 // across the shop, Keelson, the ERP and operators, and its jobs (dead ones can be replayed).
-import {api, ApiError} from '../api.js';
+import {api} from '../api.js';
 import {h, replace, badge, table, section, summarize, timeEl, fmtInt, fmtClock, fmtTime} from '../dom.js';
 import {pageHeader, problemBox, loading, kv, toast, jsonBlock} from '../ui.js';
 import {canAct, NEEDS_OPS} from '../session.js';
@@ -8,38 +8,14 @@ import {canAct, NEEDS_OPS} from '../session.js';
 const SYSTEMS = ['woocommerce', 'keelson', 'erp', 'ops'];
 const SYSTEM_LABELS = {woocommerce: 'Shop', keelson: 'Keelson', erp: 'ERP', ops: 'Operator'};
 
-// Entries carry `system`; older servers do not, so it is read off the kind.
+// Entries carry `system`; a kind's prefix says it otherwise.
 function systemOf(e) {
-  if (e.system && SYSTEMS.includes(e.system)) return e.system;
   if (e.system) return e.system;
   const k = e.kind || '';
   if (/^(webhook|shop)\./.test(k)) return 'woocommerce';
   if (/^erp\./.test(k)) return 'erp';
   if (/^(ops|operator)\./.test(k)) return 'ops';
   return 'keelson';
-}
-
-// A Keelson without /ops/orders/{store}/{id} yet: the /v1 order view has most of it.
-async function loadOrder(store, id) {
-  const path = `/ops/orders/${encodeURIComponent(store)}/${id}`;
-  try {
-    return await api(path);
-  } catch (e) {
-    if (!(e instanceof ApiError) || e.status !== 404 || !/no route/.test(e.problem.detail || '')) throw e;
-    const v = await api(`/v1/orders/${encodeURIComponent(store)}/${id}`);
-    return {
-      ref: v.reference, legacy: e,
-      summary: {ref: v.reference, store_id: v.store_id, order_id: v.order_id, status: v.status,
-                erp_state: v.erp && v.erp.state, erp_number: v.erp && v.erp.number,
-                customer_email: v.order && v.order.customer && v.order.customer.email,
-                total: v.order && v.order.total, currency: v.order && v.order.currency,
-                correlation_id: v.correlation_id, updated_at: v.updated_at,
-                created_at: v.order && v.order.date_created_gmt},
-      order: v.order, mapping_error: v.mapping_error,
-      xrefs: v.erp && v.erp.id ? [{system: 'erp', external_id: v.erp.id}] : [],
-      timeline: v.timeline || [], jobs: null, reservations: null,
-    };
-  }
 }
 
 function timeline(events) {
@@ -134,9 +110,6 @@ function draw(body, v, reload) {
   const cust = o && o.customer ? o.customer : {};
   const bill = cust.billing || {};
   replace(body,
-    v.legacy ? h('div', {class: 'note note-warn'}, 'This Keelson has no ',
-                 h('span', {class: 'mono'}, 'GET /ops/orders/{store}/{id}'),
-                 ' yet; showing the /v1 order view (no jobs or reservations).') : null,
     v.mapping_error ? h('div', {class: 'note note-bad', 'data-testid': 'mapping-error'},
                         'The shop’s snapshot does not map: ', v.mapping_error) : null,
     h('div', {class: 'columns'},
@@ -179,7 +152,7 @@ export async function render(ctx) {
     body);
   const reload = async () => {
     try {
-      draw(body, await loadOrder(store, id), reload);
+      draw(body, await api(`/ops/orders/${encodeURIComponent(store)}/${id}`), reload);
     } catch (e) {
       replace(body, problemBox(e));
     }
