@@ -99,8 +99,8 @@ TEST_F(ConsoleTest, AMatchingIfNoneMatchAnswers304WithoutABody) {
   EXPECT_EQ(again.headers["etag"], etag);
 
   // One of a list, and weak comparison (RFC 9110): still a match.
-  auto listed = client_->Request("GET", "/console/js/app.js",
-                                 {{"If-None-Match", "\"nope\", W/" + etag}});
+  auto listed =
+      client_->Request("GET", "/console/js/app.js", {{"If-None-Match", "\"nope\", W/" + etag}});
   EXPECT_EQ(listed.status, 304);
 
   auto stale = client_->Request("GET", "/console/js/app.js", {{"If-None-Match", "\"stale\""}});
@@ -109,8 +109,8 @@ TEST_F(ConsoleTest, AMatchingIfNoneMatchAnswers304WithoutABody) {
 
   // Another file's tag does not match this one.
   auto css = client_->Get("/console/style.css");
-  auto other = client_->Request("GET", "/console/js/app.js",
-                                {{"If-None-Match", css.headers["etag"]}});
+  auto other =
+      client_->Request("GET", "/console/js/app.js", {{"If-None-Match", css.headers["etag"]}});
   EXPECT_EQ(other.status, 200);
 }
 
