@@ -61,13 +61,15 @@ void AddConsoleRoutes(net::Router& router) {
   // loads its files by absolute paths, but its address should still end in a slash.
   net::Handler serve_index = index != nullptr ? ServeAsset(*index) : net::Handler();
   router.Add(verb::get, "/console", [serve_index](net::HttpRequest& req, net::Responder respond) {
-    if (req.path.ends_with('/') && serve_index) return serve_index(req, std::move(respond));
     if (!req.path.ends_with('/')) {
       net::HttpResponse res{status::moved_permanently, 11};
       res.set(field::location, "/console/");
-      return respond(std::move(res));
+      respond(std::move(res));
+    } else if (serve_index) {
+      serve_index(req, std::move(respond));
+    } else {
+      respond(net::Problem(status::not_found, "Not Found", "the console has no index.html"));
     }
-    respond(net::Problem(status::not_found, "Not Found", "the console has no index.html"));
   });
 }
 
