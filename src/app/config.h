@@ -198,6 +198,24 @@ struct InventoryConfig {
   std::string erp_default_location;
 };
 
+// One place that ships (fulfillment.nodes[]); see model/fulfillment.h for routing.
+struct FulfillmentNodeConfig {
+  std::string id;                      // required, unique
+  std::string kind = "warehouse";      // warehouse | 3pl | dropship
+  std::string provider;                // required: erp (the own warehouse, through the ERP order)
+  std::vector<std::string> locations;  // inventory locations it ships from
+  std::vector<std::string> skus;       // SKU prefixes it serves; empty = all
+  std::vector<std::string> regions;    // "US", "US-CA"; empty = everywhere
+  int64_t priority = 100;              // lower is preferred
+  int64_t cost = 0;                    // per segment, the tie-break
+  bool untracked = false;              // ships without counted stock (drop-ship)
+};
+
+struct FulfillmentConfig {
+  bool present = false;
+  std::vector<FulfillmentNodeConfig> nodes;
+};
+
 struct LogConfig {
   std::string level = "info";   // trace | debug | info | warn | error
   std::string format = "json";  // json | text
@@ -254,6 +272,7 @@ struct Config {
   LogConfig log;
   OpsConfig ops;
   SlaConfig sla;
+  FulfillmentConfig fulfillment;
 
   // The store with this id, or nullptr. The pointer is valid while `stores` is unchanged.
   const StoreConfig* FindStore(std::string_view id) const;

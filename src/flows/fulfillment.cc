@@ -471,13 +471,14 @@ absl::Status FulfillmentService::ApplyShipment(jobs::JobContext& ctx) {
       // The order's cumulative shipped units per SKU, every segment.
       auto now_segs = tx.GetSegments(key.Ref());
       if (!now_segs.ok()) return now_segs.status();
-      std::map<std::string, int64_t> shipped;
+      std::map<std::pair<std::string, std::string>, int64_t> shipped;  // sku, location
       for (const auto& sg : *now_segs) {
         for (const auto& l : sg.lines) {
-          if (l.shipped > 0) shipped[l.sku] += l.shipped;
+          if (l.shipped > 0 && !l.location.empty()) shipped[{l.sku, l.location}] += l.shipped;
         }
       }
-      StockHooks::Lines lines(shipped.begin(), shipped.end());
+      std::vector<InventoryLine> lines;
+      for (const auto& [k, n] : shipped) lines.push_back({k.first, n, k.second});
       if (auto st = options_.consume(tx, key.store_id, key.Ref(), lines); !st.ok()) return st;
     }
     json detail = {{"provider", s.provider},       {"shipment_id", s.shipment_id},

@@ -18,7 +18,8 @@
 //                         adds to the segment line of its SKU, never beyond what the segment holds
 //                         (the excess is recorded on the timeline as an over-shipment); the segment
 //                         becomes partially_shipped or shipped; the order's cumulative shipped
-//                         units per SKU leave its reservation (StockHooks-style `consume`).
+//                         units per SKU and location leave its reservation and the shelf they
+//                         left from (`consume`).
 //
 // Availability for routing: a location's sellable units (on hand − allocated − reserved − safety)
 // plus what this order itself holds there, so the order's own reservation counts for it.
@@ -33,6 +34,7 @@
 #include <nlohmann/json.hpp>
 
 #include "connectors/fulfillment.h"
+#include "flows/inventory.h"
 #include "flows/order_to_cash.h"
 #include "jobs/runner.h"
 #include "model/fulfillment.h"
@@ -48,10 +50,11 @@ inline constexpr char kFulfillmentShipmentJobKind[] = "fulfillment.shipment";
 struct FulfillmentOptions {
   std::vector<model::FulfillmentNode> nodes;
   int max_attempts = 12;
-  // Takes the order's cumulative shipped units per SKU out of its reservation (inside the commit
-  // that applies the shipment); empty = no stock bookkeeping.
+  // Takes the order's cumulative shipped units per SKU and location out of its reservation and
+  // off the shelf (InventoryService::Consume with located lines), inside the commit that applies
+  // the shipment; empty = no stock bookkeeping.
   std::function<absl::Status(store::Tx&, std::string_view store_id, std::string_view order_ref,
-                             const StockHooks::Lines& shipped)>
+                             const std::vector<InventoryLine>& shipped)>
       consume;
 };
 

@@ -68,10 +68,8 @@ class FulfillmentFlowTest : public ::testing::Test {
                 {.id = "shipbob", .kind = model::NodeKind::kThirdParty, .provider = "shipbob",
                  .locations = {"SB"}, .priority = 2}};
     fo.consume = [this](store::Tx& tx, std::string_view, std::string_view ref,
-                        const StockHooks::Lines& shipped) -> absl::Status {
-      std::vector<InventoryLine> lines;
-      for (const auto& [sku, qty] : shipped) lines.push_back({sku, qty});
-      return inventory_->Consume(tx, ref, lines).status();
+                        const std::vector<InventoryLine>& shipped) -> absl::Status {
+      return inventory_->Consume(tx, ref, shipped).status();
     };
     flow_ = std::make_unique<FulfillmentService>(
         std::map<std::string, connectors::FulfillmentProvider*, std::less<>>{
