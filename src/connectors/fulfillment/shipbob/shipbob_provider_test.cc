@@ -2,6 +2,7 @@
 // clock), and the classification and mapping tables.
 
 #include <mutex>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "connectors/fulfillment/shipbob/provider.h"
@@ -186,6 +187,30 @@ TEST_F(ShipBobProviderTest, RetryWithoutVerifyFirstResolvesTheDuplicateReference
                                provider_->Release(Segment("main:1234/2"), {.verify_first = true}));
   EXPECT_FALSE(fresh.already_existed);
   EXPECT_EQ(sim_->stats().orders_created, 2);
+}
+
+TEST_F(ShipBobProviderTest, ConcurrentReleasesOfOneSegmentMakeOneOrder) {
+  // Workers racing on the same segment (a lease that expired mid-call): ShipBob's unique
+  // reference refuses all but one create, and each refused one finds the winner's order.
+  ShipBobProvider direct(options_, *curl_);
+  constexpr int kThreads = 6;
+  std::vector<absl::StatusOr<ReleaseResult>> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] { results[i] = direct.Release(Segment("main:1234/1"), {}); });
+  }
+  for (std::thread& t : threads) t.join();
+  int created = 0;
+  for (const auto& r : results) {
+    KEELSON_ASSERT_OK(r);
+    if (!r->already_existed) ++created;
+    EXPECT_EQ(r->provider_id, results[0]->provider_id);
+  }
+  EXPECT_EQ(created, 1);
+  sim::ShipBobSim::Stats s = sim_->stats();
+  EXPECT_EQ(s.orders_created, 1);
+  EXPECT_EQ(s.duplicates_refused, kThreads - 1);
+  EXPECT_EQ(sim_->CountOrders("main:1234/1"), 1);
 }
 
 TEST_F(ShipBobProviderTest, BusinessRefusalIsFailedPreconditionNamingTheSku) {
