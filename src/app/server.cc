@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "api/console.h"
 #include "api/inventory.h"
 #include "api/ops.h"
 #include "api/ops_views.h"
@@ -321,6 +322,7 @@ int Serve(const Config& config, const ServeOptions& options) {
   api::AddOpsRoutes(router, ops);
   api::AddOpsViewRoutes(router, ops);
   api::AddOrderRoutes(router, ops, &MapWooOrder);
+  api::AddConsoleRoutes(router);
   // Stock events share one durable commit per batch, as webhook intake does.
   store::TxGroupCommitter event_committer(store.get(), clock,
                                           config.storage.group_commit_max_batch, "inventory",
