@@ -429,6 +429,7 @@ void AddBusinessGauges(const OpsDeps& deps) {
     std::vector<store::OrderStateCount> counts;
     int64_t unpublished = 0;
     double lag_s = 0;
+    int64_t shipments_awaiting_erp = 0;
   };
   struct Cache {
     std::mutex mu;
@@ -443,7 +444,9 @@ void AddBusinessGauges(const OpsDeps& deps) {
       auto counts = deps.store->CountOrdersByState();
       auto unpublished = deps.store->CountStaleDirty(absl::InfiniteFuture());
       auto oldest = deps.store->ListStaleDirty(absl::InfiniteFuture(), 1);
-      if (counts.ok() && unpublished.ok() && oldest.ok()) {
+      auto shipments = deps.store->CountShipmentsAwaitingErp(absl::InfiniteFuture());
+      if (counts.ok() && unpublished.ok() && oldest.ok() && shipments.ok()) {
+        cache->snap.shipments_awaiting_erp = *shipments;
         cache->snap.counts = *counts;
         cache->snap.unpublished = *unpublished;
         cache->snap.lag_s =
@@ -479,6 +482,12 @@ void AddBusinessGauges(const OpsDeps& deps) {
       "Stock changes (SKU x store) not yet published to their store.", [snapshot]() {
         return std::vector<std::pair<obs::Labels, double>>{
             {{}, static_cast<double>(snapshot().unpublished)}};
+      });
+  deps.metrics->AddCallbackGauge(
+      "keelson_shipments_awaiting_erp",
+      "Shipments received from fulfillment and not yet posted to the ERP.", [snapshot]() {
+        return std::vector<std::pair<obs::Labels, double>>{
+            {{}, static_cast<double>(snapshot().shipments_awaiting_erp)}};
       });
   deps.metrics->AddCallbackGauge(
       "keelson_inventory_sync_lag_seconds",

@@ -843,7 +843,8 @@ void Decoder::Sla(const YAML::Node& node, const std::string& path, SlaConfig* sl
                               Str("name", &r.name),
                               Str("description", &r.description),
                               Enum("subject", &r.subject,
-                                   {"orders", "stock_publication", "jobs", "dead_letters"}),
+                                   {"orders", "stock_publication", "jobs", "dead_letters",
+                                    "segments", "shipments"}),
                               Section("status",
                                       [&](const YAML::Node& ln, const std::string& lp) {
                                         List(ln, lp, [&](const YAML::Node& v,
@@ -866,9 +867,13 @@ void Decoder::Sla(const YAML::Node& node, const std::string& path, SlaConfig* sl
                       RequireNonEmpty(r.name.empty(), JoinKey(ip, "name"));
                       RequireNonEmpty(r.subject.empty(), JoinKey(ip, "subject"));
                       if (r.subject != "orders" && r.subject != "" &&
-                          (!r.status.empty() || !r.erp_state.empty())) {
-                        Error(JoinKey(ip, r.status.empty() ? "erp_state" : "status"),
-                              "only rules with subject \"orders\" filter on order states");
+                          (!r.erp_state.empty() ||
+                           (!r.status.empty() && r.subject != "segments"))) {
+                        Error(JoinKey(ip, r.erp_state.empty() ? "status" : "erp_state"),
+                              r.erp_state.empty()
+                                  ? "only rules with subject \"orders\" or \"segments\" filter "
+                                    "on a status"
+                                  : "only rules with subject \"orders\" filter on ERP states");
                       }
                       if (!r.kind.empty() && r.subject != "jobs" && r.subject != "dead_letters") {
                         Error(JoinKey(ip, "kind"),

@@ -220,9 +220,11 @@ struct SlaRuleConfig {
   // orders: shop orders in `status` with the ERP in `erp_state`, aged from their status change;
   // stock_publication: stock changes not yet published to a store, aged from the change;
   // jobs: queued jobs (of `kind`) waiting since they were enqueued;
-  // dead_letters: dead letters (of `kind`) not replayed or discarded, aged from their death.
+  // dead_letters: dead letters (of `kind`) not replayed or discarded, aged from their death;
+  // segments: fulfillment segments in `status` (segment states; default planned), aged from
+  // their state change; shipments: shipments not yet posted to the ERP, aged from arrival.
   std::string subject;
-  std::vector<std::string> status;     // orders: shop status slugs; empty = any
+  std::vector<std::string> status;     // orders: shop status slugs; segments: states; empty = any
   std::vector<std::string> erp_state;  // orders: none | pending | created | ...; empty = any
   std::string kind;                    // jobs, dead_letters: one job kind; "" = any
   int64_t older_than_s = 0;

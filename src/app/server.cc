@@ -393,6 +393,7 @@ int Serve(const Config& config, const ServeOptions& options) {
   runner.Stop();
   for (const char* g : {"keelson_connector_paused", "keelson_orders", "keelson_orders_awaiting_erp",
                         "keelson_inventory_unpublished_skus", "keelson_inventory_sync_lag_seconds",
+                        "keelson_shipments_awaiting_erp",
                         "keelson_jobs", "keelson_jobs_due", "keelson_jobs_oldest_due_age_seconds",
                         "keelson_dead_letters"}) {
     metrics.RemoveCallbackGauge(g);

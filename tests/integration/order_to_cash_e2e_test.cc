@@ -488,6 +488,12 @@ TEST_F(InventoryE2eTest, StockIsReservedByOrdersPublishedAndReconciled) {
       kLong))
       << drift.dump();
   EXPECT_EQ(client.Request("POST", "/ops/inventory/reconcile?store=nope").status, 404);
+  // The operator's request is on record (no key configured here: "anonymous").
+  nlohmann::json audit = nlohmann::json::parse(client.Get("/ops/audit").body);
+  ASSERT_EQ(audit["items"].size(), 1u) << audit.dump();
+  EXPECT_EQ(audit["items"][0]["action"], "inventory.reconcile");
+  EXPECT_EQ(audit["items"][0]["target"], "store:main");
+  EXPECT_EQ(audit["items"][0]["actor"], "anonymous");
   ASSERT_EQ(drift["items"].size(), 1u) << drift.dump();
   EXPECT_EQ(drift["items"][0]["sku"], "WID-BLUE");
   EXPECT_EQ(drift["items"][0]["expected"], 10);
