@@ -206,7 +206,12 @@ void AddInventoryRoutes(net::Router& router, const OpsDeps& deps, flows::Invento
                absl::Status st =
                    deps.store->Transact(deps.clock->Now(), [&](store::Tx& tx) -> absl::Status {
                      id = tx.EnqueueJob(service->ReconcileJob(store_id));
-                     return id.status();
+                     if (!id.ok()) return id.status();
+                     return tx.AppendAudit(
+                         {.actor = req.principal.empty() ? "anonymous" : req.principal,
+                          .action = "inventory.reconcile",
+                          .target = absl::StrCat("store:", store_id),
+                          .detail_json = nlohmann::json{{"job_id", *id}}.dump()});
                    });
                if (!st.ok()) return ProblemFromStatus(st);
                if (on_enqueue) on_enqueue();

@@ -78,6 +78,7 @@ std::string SystemOf(std::string_view kind) {
     return "woocommerce";
   }
   if (kind.starts_with("erp.")) return "erp";
+  if (kind.starts_with("fulfillment.")) return "fulfillment";
   if (kind.starts_with("ops.")) return "ops";
   return "keelson";
 }
@@ -181,6 +182,47 @@ absl::StatusOr<nlohmann::json> OrderDetail(const OpsDeps& deps, std::string_view
                    {"updated_at", FormatRfc3339(v.updated_at)}});
   }
   out["reservations"] = std::move(res);
+  auto segments = deps.store->GetSegments(ref);
+  if (!segments.ok()) return segments.status();
+  nlohmann::json segs = nlohmann::json::array();
+  for (const auto& sg : *segments) {
+    nlohmann::json lines = nlohmann::json::array();
+    for (const auto& l : sg.lines) {
+      lines.push_back({{"line_id", l.line_id},
+                       {"sku", l.sku},
+                       {"location", l.location},
+                       {"quantity", l.quantity},
+                       {"shipped", l.shipped}});
+    }
+    segs.push_back({{"segment_id", sg.segment_id},
+                    {"node", sg.node_id},
+                    {"provider", sg.provider},
+                    {"kind", sg.kind},
+                    {"state", sg.state},
+                    {"state_since", FormatRfc3339(sg.state_since)},
+                    {"provider_id", sg.provider_id},
+                    {"error", sg.error},
+                    {"promised_at", FormatRfc3339(sg.promised_at)},
+                    {"lines", lines}});
+  }
+  out["segments"] = std::move(segs);
+  auto shipments = deps.store->ListShipments(ref);
+  if (!shipments.ok()) return shipments.status();
+  nlohmann::json ships = nlohmann::json::array();
+  for (const auto& sh : *shipments) {
+    ships.push_back({{"provider", sh.provider},
+                     {"shipment_id", sh.shipment_id},
+                     {"segment_id", sh.segment_id},
+                     {"carrier", sh.carrier},
+                     {"tracking_number", sh.tracking_number},
+                     {"tracking_url", sh.tracking_url},
+                     {"shipped_at", FormatRfc3339(sh.shipped_at)},
+                     {"received_at", FormatRfc3339(sh.received_at)},
+                     {"lines", nlohmann::json::parse(sh.lines_json, nullptr, false)},
+                     {"erp_state", sh.erp_state},
+                     {"shop_state", sh.shop_state}});
+  }
+  out["shipments"] = std::move(ships);
   return out;
 }
 
@@ -429,6 +471,7 @@ void AddBusinessGauges(const OpsDeps& deps) {
     std::vector<store::OrderStateCount> counts;
     int64_t unpublished = 0;
     double lag_s = 0;
+    int64_t shipments_awaiting_erp = 0;
   };
   struct Cache {
     std::mutex mu;
@@ -443,7 +486,9 @@ void AddBusinessGauges(const OpsDeps& deps) {
       auto counts = deps.store->CountOrdersByState();
       auto unpublished = deps.store->CountStaleDirty(absl::InfiniteFuture());
       auto oldest = deps.store->ListStaleDirty(absl::InfiniteFuture(), 1);
-      if (counts.ok() && unpublished.ok() && oldest.ok()) {
+      auto shipments = deps.store->CountShipmentsAwaitingErp(absl::InfiniteFuture());
+      if (counts.ok() && unpublished.ok() && oldest.ok() && shipments.ok()) {
+        cache->snap.shipments_awaiting_erp = *shipments;
         cache->snap.counts = *counts;
         cache->snap.unpublished = *unpublished;
         cache->snap.lag_s =
@@ -479,6 +524,12 @@ void AddBusinessGauges(const OpsDeps& deps) {
       "Stock changes (SKU x store) not yet published to their store.", [snapshot]() {
         return std::vector<std::pair<obs::Labels, double>>{
             {{}, static_cast<double>(snapshot().unpublished)}};
+      });
+  deps.metrics->AddCallbackGauge(
+      "keelson_shipments_awaiting_erp",
+      "Shipments received from fulfillment and not yet posted to the ERP.", [snapshot]() {
+        return std::vector<std::pair<obs::Labels, double>>{
+            {{}, static_cast<double>(snapshot().shipments_awaiting_erp)}};
       });
   deps.metrics->AddCallbackGauge(
       "keelson_inventory_sync_lag_seconds",

@@ -23,7 +23,8 @@ void AddOpsViewRoutes(net::Router& router, const OpsDeps& deps);
 
 // Business gauges computed at scrape time from the store (cached for a few seconds):
 // keelson_orders{status,erp_state}, keelson_orders_awaiting_erp,
-// keelson_inventory_unpublished_skus, keelson_inventory_sync_lag_seconds.
+// keelson_inventory_unpublished_skus, keelson_inventory_sync_lag_seconds,
+// keelson_shipments_awaiting_erp.
 void AddBusinessGauges(const OpsDeps& deps);
 
 }  // namespace keelson::api

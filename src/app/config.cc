@@ -204,6 +204,9 @@ class Decoder {
   void Log(const YAML::Node& node, const std::string& path, LogConfig* log);
   void Ops(const YAML::Node& node, const std::string& path, OpsConfig* ops);
   void Sla(const YAML::Node& node, const std::string& path, SlaConfig* sla);
+  void Fulfillment(const YAML::Node& node, const std::string& path, FulfillmentConfig* f);
+  // A list of non-empty strings.
+  Field Strings(std::string_view key, std::vector<std::string>* out);
   void Inventory(const YAML::Node& node, const std::string& path, InventoryConfig* inventory);
 
   void RequireNonEmpty(bool empty, const std::string& path) {
@@ -477,7 +480,17 @@ void Decoder::Root(const YAML::Node& root, Config* config) {
                   [&](const YAML::Node& n, const std::string& p) { Ops(n, p, &config->ops); }),
           Section("sla",
                   [&](const YAML::Node& n, const std::string& p) { Sla(n, p, &config->sla); }),
+          Section("fulfillment", [&](const YAML::Node& n, const std::string& p) {
+            Fulfillment(n, p, &config->fulfillment);
+          }),
       });
+  for (size_t i = 0; i < config->fulfillment.nodes.size(); ++i) {
+    const FulfillmentNodeConfig& n = config->fulfillment.nodes[i];
+    const std::string p = JoinKey(JoinIndex("fulfillment.nodes", i), "provider");
+    if (n.provider == "erp" && config->erp.type.empty() && !HasErrorAt(p)) {
+      Error(p, "provider \"erp\" needs an erp section");
+    }
+  }
   if (!config->sla.rules_given) config->sla.rules = DefaultSlaRules();
   if (config->stores.empty() && !HasErrorAt("stores") && !HasErrorAt("")) {
     Error("stores", "at least one store is required");
@@ -820,6 +833,60 @@ void Decoder::Ops(const YAML::Node& node, const std::string& path, OpsConfig* op
       });
 }
 
+Decoder::Field Decoder::Strings(std::string_view key, std::vector<std::string>* out) {
+  return Section(key, [this, out](const YAML::Node& n, const std::string& p) {
+    List(n, p, [&](const YAML::Node& v, const std::string& vp) {
+      auto text = Scalar(v, vp, "must be a string");
+      if (!text) return;
+      if (text->empty()) {
+        Error(vp, "must not be empty");
+        return;
+      }
+      out->push_back(std::move(*text));
+    });
+  });
+}
+
+void Decoder::Fulfillment(const YAML::Node& node, const std::string& path, FulfillmentConfig* f) {
+  f->present = true;
+  Map(node, path,
+      {
+          Section("nodes",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    List(n, p, [&](const YAML::Node& item, const std::string& ip) {
+                      FulfillmentNodeConfig& c = f->nodes.emplace_back();
+                      if (RequireMapping(item, ip)) return;
+                      Map(item, ip,
+                          {
+                              Str("id", &c.id),
+                              Enum("kind", &c.kind, {"warehouse", "3pl", "dropship"}),
+                              Enum("provider", &c.provider, {"erp"}),
+                              Strings("locations", &c.locations),
+                              Strings("skus", &c.skus),
+                              Strings("regions", &c.regions),
+                              Int64("priority", &c.priority, kNonNegative),
+                              Int64("cost", &c.cost, kNonNegative),
+                              Bool("untracked", &c.untracked),
+                          });
+                      RequireNonEmpty(c.id.empty(), JoinKey(ip, "id"));
+                      RequireNonEmpty(c.provider.empty(), JoinKey(ip, "provider"));
+                      if (c.locations.empty() && !c.untracked && !HasErrorAt(JoinKey(ip, "locations"))) {
+                        Error(JoinKey(ip, "locations"),
+                              "required unless the node is untracked (drop-ship)");
+                      }
+                    });
+                    std::set<std::string> ids;
+                    for (size_t i = 0; i < f->nodes.size(); ++i) {
+                      const std::string& id = f->nodes[i].id;
+                      if (!id.empty() && !ids.insert(id).second) {
+                        Error(JoinKey(JoinIndex(p, i), "id"),
+                              absl::StrCat("duplicate node id \"", id, "\""));
+                      }
+                    }
+                  }),
+      });
+}
+
 void Decoder::Sla(const YAML::Node& node, const std::string& path, SlaConfig* sla) {
   Map(node, path,
       {
@@ -843,7 +910,8 @@ void Decoder::Sla(const YAML::Node& node, const std::string& path, SlaConfig* sl
                               Str("name", &r.name),
                               Str("description", &r.description),
                               Enum("subject", &r.subject,
-                                   {"orders", "stock_publication", "jobs", "dead_letters"}),
+                                   {"orders", "stock_publication", "jobs", "dead_letters",
+                                    "segments", "shipments"}),
                               Section("status",
                                       [&](const YAML::Node& ln, const std::string& lp) {
                                         List(ln, lp, [&](const YAML::Node& v,
@@ -866,9 +934,13 @@ void Decoder::Sla(const YAML::Node& node, const std::string& path, SlaConfig* sl
                       RequireNonEmpty(r.name.empty(), JoinKey(ip, "name"));
                       RequireNonEmpty(r.subject.empty(), JoinKey(ip, "subject"));
                       if (r.subject != "orders" && r.subject != "" &&
-                          (!r.status.empty() || !r.erp_state.empty())) {
-                        Error(JoinKey(ip, r.status.empty() ? "erp_state" : "status"),
-                              "only rules with subject \"orders\" filter on order states");
+                          (!r.erp_state.empty() ||
+                           (!r.status.empty() && r.subject != "segments"))) {
+                        Error(JoinKey(ip, r.erp_state.empty() ? "status" : "erp_state"),
+                              r.erp_state.empty()
+                                  ? "only rules with subject \"orders\" or \"segments\" filter "
+                                    "on a status"
+                                  : "only rules with subject \"orders\" filter on ERP states");
                       }
                       if (!r.kind.empty() && r.subject != "jobs" && r.subject != "dead_letters") {
                         Error(JoinKey(ip, "kind"),

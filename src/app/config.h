@@ -198,6 +198,24 @@ struct InventoryConfig {
   std::string erp_default_location;
 };
 
+// One place that ships (fulfillment.nodes[]); see model/fulfillment.h for routing.
+struct FulfillmentNodeConfig {
+  std::string id;                      // required, unique
+  std::string kind = "warehouse";      // warehouse | 3pl | dropship
+  std::string provider;                // required: erp (the own warehouse, through the ERP order)
+  std::vector<std::string> locations;  // inventory locations it ships from
+  std::vector<std::string> skus;       // SKU prefixes it serves; empty = all
+  std::vector<std::string> regions;    // "US", "US-CA"; empty = everywhere
+  int64_t priority = 100;              // lower is preferred
+  int64_t cost = 0;                    // per segment, the tie-break
+  bool untracked = false;              // ships without counted stock (drop-ship)
+};
+
+struct FulfillmentConfig {
+  bool present = false;
+  std::vector<FulfillmentNodeConfig> nodes;
+};
+
 struct LogConfig {
   std::string level = "info";   // trace | debug | info | warn | error
   std::string format = "json";  // json | text
@@ -220,9 +238,11 @@ struct SlaRuleConfig {
   // orders: shop orders in `status` with the ERP in `erp_state`, aged from their status change;
   // stock_publication: stock changes not yet published to a store, aged from the change;
   // jobs: queued jobs (of `kind`) waiting since they were enqueued;
-  // dead_letters: dead letters (of `kind`) not replayed or discarded, aged from their death.
+  // dead_letters: dead letters (of `kind`) not replayed or discarded, aged from their death;
+  // segments: fulfillment segments in `status` (segment states; default planned), aged from
+  // their state change; shipments: shipments not yet posted to the ERP, aged from arrival.
   std::string subject;
-  std::vector<std::string> status;     // orders: shop status slugs; empty = any
+  std::vector<std::string> status;     // orders: shop status slugs; segments: states; empty = any
   std::vector<std::string> erp_state;  // orders: none | pending | created | ...; empty = any
   std::string kind;                    // jobs, dead_letters: one job kind; "" = any
   int64_t older_than_s = 0;
@@ -252,6 +272,7 @@ struct Config {
   LogConfig log;
   OpsConfig ops;
   SlaConfig sla;
+  FulfillmentConfig fulfillment;
 
   // The store with this id, or nullptr. The pointer is valid while `stores` is unchanged.
   const StoreConfig* FindStore(std::string_view id) const;

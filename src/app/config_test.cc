@@ -730,9 +730,11 @@ sla:
 )"),
             "sla.alert_webhook.format: must be one of slack, json\n"
             "sla.alert_webhook.url: must start with http:// or https://\n"
-            "sla.rules[0].subject: must be one of orders, stock_publication, jobs, dead_letters\n"
+            "sla.rules[0].subject: must be one of orders, stock_publication, jobs, dead_letters, "
+            "segments, shipments\n"
             "sla.rules[0].older_than_s: must be >= 0\n"
-            "sla.rules[1].status: only rules with subject \"orders\" filter on order states\n"
+            "sla.rules[1].status: only rules with subject \"orders\" or \"segments\" filter on a "
+            "status\n"
             "sla.rules[1].kind: only rules with subject \"jobs\" or \"dead_letters\" filter on a "
             "job kind\n"
             "sla.rules[2].erp_state[0]: must be one of none, pending, created, cancel_pending, "

@@ -8,12 +8,17 @@
 #include <iostream>
 #include <thread>
 
+#include <openssl/rand.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "app/config.h"
 #include "app/server.h"
 #include "net/http_client.h"
+#include "net/signature.h"
 #include "obs/log.h"
 #include "sim/business_central.h"
 #include "sim/odoo.h"
@@ -38,6 +43,26 @@ const std::vector<std::tuple<std::string, std::string, int64_t>> kItems = {
     {"WID-RED", "Widget, red", 2499},
     {"GADGET-1", "Gadget", 4900},
 };
+
+// 32 random bytes as hex: the demo's ops API key when none is given.
+std::string RandomApiKey() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return {};
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+// Written once everything is up, by rename, so a reader never sees half a file.
+void WriteJsonFile(const std::string& path, const nlohmann::json& content) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << content.dump(2) << "\n";
+    if (!f) return;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+}
 
 }  // namespace
 
@@ -113,6 +138,13 @@ int RunDemo(const DemoOptions& o) {
   std::filesystem::remove(o.dir + "/keelson.db-wal", ec);
   std::filesystem::remove(o.dir + "/keelson.db-shm", ec);
   std::filesystem::remove(o.dir + "/ready", ec);
+  std::filesystem::remove(o.dir + "/demo.json", ec);
+  const std::string api_key = o.api_key.empty() ? RandomApiKey() : o.api_key;
+  if (api_key.empty()) {
+    std::cerr << "keelson: demo: cannot generate a random API key\n";
+    return 2;
+  }
+  const std::string bearer = "Bearer " + api_key;
 
   sim::BusinessCentralSim::Options bo;
   sim::BusinessCentralSim bc(bo);
@@ -166,7 +198,20 @@ int RunDemo(const DemoOptions& o) {
     f << "inventory: {channels: [{store: main, locations: [WH1]}], reconcile_interval_s: 30}\n"
       << "order_to_cash: {backfill_interval_s: 2}\n"
       << "jobs: {backoff_base_ms: 200, backoff_cap_ms: 5000}\n"
-      << "log: {level: warn, format: text}\n";
+      << "log: {level: warn, format: text}\n"
+      << "# The console's key (`keelson demo --api-key`), kept only as its SHA-256.\n"
+      << "ops: {api_keys: [{name: demo, sha256: \"" << net::Sha256Hex(api_key)
+      << "\", scopes: [ops]}]}\n"
+      << "# Demo-short thresholds, so a breach shows up while you watch.\n"
+      << "sla:\n"
+      << "  interval_s: 2\n"
+      << "  rules:\n"
+      << "    - {name: paid_not_in_erp, description: \"paid but not in the ERP after 10 s\", "
+         "subject: orders, status: [processing], erp_state: [none, pending], older_than_s: 10}\n"
+      << "    - {name: stock_not_published, description: \"stock change not published after "
+         "30 s\", subject: stock_publication, older_than_s: 30}\n"
+      << "    - {name: dead_letters, description: \"dead letters waiting for an operator\", "
+         "subject: dead_letters, older_than_s: 0}\n";
   }
   ConfigResult config = LoadConfigFile(config_path);
   if (!config.ok()) {
@@ -202,7 +247,7 @@ int RunDemo(const DemoOptions& o) {
                                                                  absl::UTCTimeZone())}};
         http->Send({.method = "POST",
                     .url = base + "/v1/inventory/events",
-                    .headers = {{"Content-Type", "application/json"}},
+                    .headers = {{"Content-Type", "application/json"}, {"Authorization", bearer}},
                     .body = event.dump()})
             .IgnoreError();
       }
@@ -243,28 +288,46 @@ int RunDemo(const DemoOptions& o) {
       if (in_erp >= static_cast<int64_t>(ids.size())) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+    const std::string console = base + "/console/";
+    const std::string erp_sim =
+        absl::StrCat("http://127.0.0.1:", use_odoo ? odoo.port() : bc.port());
+    const std::string auth = absl::StrCat(" -H 'Authorization: Bearer ", api_key, "'");
     std::cout << "\n" << in_erp << " of " << ids.size() << " paid orders are now in the "
               << (use_odoo ? "Odoo" : "Business Central") << " simulator ("
               << woo.stats().webhooks_sent << " webhooks sent, duplicates included).\n\n"
+              << "console: " << console << "  key: " << api_key << "\n\n"
               << "Where to look:\n"
-              << "  an order:      curl -s " << base << "/v1/orders/main/" << first << "\n"
+              << "  an order:      curl -s" << auth << " " << base << "/v1/orders/main/" << first
+              << "\n"
               << "  its timeline:  build/release/keelson trace main:" << first << " -c "
               << config_path << "\n"
-              << "  parked:        curl -s " << base << "/ops/dead-letters"
+              << "  parked:        curl -s" << auth << " " << base << "/ops/dead-letters"
               << (parked.ok() ? absl::StrCat("   (order ", *parked, ": unknown SKU NEW-ITEM)")
                               : std::string())
               << "\n"
-              << "  backfilled:    curl -s " << base << "/v1/orders/main/"
+              << "  backfilled:    curl -s" << auth << " " << base << "/v1/orders/main/"
               << (silent.ok() ? *silent : last) << "   (its webhook was never sent)\n"
-              << "  stock:         curl -s " << base << "/v1/inventory/WID-BLUE   (500 on hand; "
-              << "the shop shows "
+              << "  stock:         curl -s" << auth << " " << base
+              << "/v1/inventory/WID-BLUE   (500 on hand; the shop shows "
               << woo.StockBySku("WID-BLUE").value_or(sim::WooStock{}).stock_quantity.value_or(0)
               << " after the orders' reservations)\n"
-              << "  connectors:    curl -s " << base << "/ops/connectors\n"
+              << "  connectors:    curl -s" << auth << " " << base << "/ops/connectors\n"
               << "  metrics:       curl -s " << base << "/metrics | grep keelson_\n"
-              << "  the ERP:       curl -s http://127.0.0.1:"
-              << (use_odoo ? odoo.port() : bc.port()) << "/_sim/stats\n\n"
+              << "  the ERP:       curl -s " << erp_sim << "/_sim/stats\n"
+              << "  details:       " << o.dir << "/demo.json\n\n"
               << (o.once ? "" : "Ctrl-C stops the demo.\n") << std::flush;
+    WriteJsonFile(
+        o.dir + "/demo.json",
+        {{"keelson", base},
+         {"console", console},
+         {"api_key", api_key},
+         {"erp",
+          {{"type", use_odoo ? "odoo" : "business_central"},
+           {"url", use_odoo ? odoo.url() : bc.base_url()},
+           {"sim", erp_sim}}},
+         {"woocommerce", woo.url()},
+         {"first_order", absl::StrCat("main:", first)},
+         {"parked_order", parked.ok() ? absl::StrCat("main:", *parked) : std::string()}});
     if (o.once) kill(getpid(), SIGTERM);  // Serve's sigwait takes it and shuts down cleanly
   });
   const int rc = Serve(config.config, ServeOptions{.ready_file = ready});

@@ -1,6 +1,11 @@
 #pragma once
 // `keelson sim NAME` (one simulator, standalone, until SIGINT/SIGTERM) and `keelson demo` (the
 // simulators plus the hub on SQLite, with orders streamed through). Both print where to look.
+//
+// Once its orders went through, the demo writes <dir>/demo.json for scripts and browser tests:
+//   {"keelson": "http://127.0.0.1:PORT", "console": ".../console/", "api_key": "...",
+//    "erp": {"type", "url", "sim"}, "woocommerce": "<shop simulator url>",
+//    "first_order": "main:N", "parked_order": "main:M"}
 
 #include <cstdint>
 #include <string>
@@ -21,6 +26,9 @@ struct DemoOptions {
   std::string dir = "var/demo";    // SQLite file, generated config, ready file
   std::string erp = "business_central";  // business_central | odoo
   bool once = false;  // stop after the orders went through (tests, smoke checks)
+  // The console's ops API key; "" = a fresh random one (32 bytes, hex). Only its SHA-256 goes
+  // into the generated config.
+  std::string api_key;
 };
 int RunDemo(const DemoOptions& options);
 

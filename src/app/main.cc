@@ -125,6 +125,8 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   demo->add_option("--erp", demo_options.erp, "business_central | odoo")->capture_default_str();
   demo->add_flag("--once", demo_options.once, "exit once the orders went through");
+  demo->add_option("--api-key", demo_options.api_key,
+                   "the console's ops API key (default: a fresh random one, printed)");
 
   auto* dlq = app.add_subcommand("dlq", "dead letters: list, show, replay");
   dlq->require_subcommand(1);

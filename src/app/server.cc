@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "api/console.h"
+#include "api/fulfillment.h"
 #include "api/inventory.h"
 #include "api/ops.h"
 #include "api/ops_views.h"
@@ -15,7 +17,9 @@
 #include "api/woocommerce_webhooks.h"
 #include "app/wiring.h"
 #include "connectors/woocommerce/mapping.h"
+#include "connectors/fulfillment/erp_warehouse.h"
 #include "flows/backfill.h"
+#include "flows/fulfillment.h"
 #include "flows/erp_stock.h"
 #include "flows/inventory.h"
 #include "flows/order_to_cash.h"
@@ -190,10 +194,51 @@ int Serve(const Config& config, const ServeOptions& options) {
     inventory = std::make_unique<flows::InventoryService>(
         connectors->stock_sink.get(), InventoryOptionsFrom(config), &metrics);
   }
+  // Fulfillment: the configured nodes and the providers that release to them.
+  std::unique_ptr<connectors::ErpWarehouseProvider> erp_warehouse;
+  std::unique_ptr<flows::FulfillmentService> fulfillment;
+  if (config.fulfillment.present && !config.fulfillment.nodes.empty()) {
+    std::map<std::string, connectors::FulfillmentProvider*, std::less<>> providers;
+    if (connectors->erp != nullptr) {
+      erp_warehouse =
+          std::make_unique<connectors::ErpWarehouseProvider>(std::string(connectors->erp->name()));
+      providers["erp"] = erp_warehouse.get();
+    }
+    flows::FulfillmentOptions fo;
+    fo.max_attempts = config.jobs.max_attempts;
+    for (const FulfillmentNodeConfig& n : config.fulfillment.nodes) {
+      fo.nodes.push_back({.id = n.id,
+                          .kind = model::ParseNodeKind(n.kind).value_or(model::NodeKind::kWarehouse),
+                          .provider = n.provider,
+                          .locations = n.locations,
+                          .skus = n.skus,
+                          .regions = n.regions,
+                          .priority = static_cast<int>(n.priority),
+                          .cost = n.cost,
+                          .untracked = n.untracked});
+    }
+    if (inventory != nullptr) {
+      fo.consume = [inv = inventory.get()](store::Tx& tx, std::string_view store_id,
+                                           std::string_view ref,
+                                           const std::vector<flows::InventoryLine>& shipped) {
+        if (inv->Channel(store_id) == nullptr) return absl::OkStatus();
+        return inv->Consume(tx, ref, shipped).status();
+      };
+    }
+    fulfillment = std::make_unique<flows::FulfillmentService>(std::move(providers), &MapWooOrder,
+                                                              std::move(fo), &metrics);
+  }
   std::unique_ptr<flows::OrderToCash> o2c;
   if (connectors->erp != nullptr) {
     flows::OrderToCashOptions o2c_options = OrderToCashOptionsFrom(config);
     o2c_options.stock = StockHooksFor(inventory.get());
+    if (fulfillment != nullptr) {
+      o2c_options.on_erp_created = [f = fulfillment.get()](store::Tx& tx, std::string_view store_id,
+                                                          int64_t order_id,
+                                                          std::string_view corr) {
+        return f->EnqueueRoute(tx, store_id, order_id, corr);
+      };
+    }
     o2c = std::make_unique<flows::OrderToCash>(
         connectors->erp.get(), &MapWooOrder,
         [c = connectors.get()](std::string_view store_id) { return c->ShopFor(store_id); },
@@ -205,6 +250,7 @@ int Serve(const Config& config, const ServeOptions& options) {
   jobs::HandlerRegistry handlers;
   RegisterJobHandlers(config, *connectors, o2c.get(), handlers);
   if (inventory != nullptr) inventory->Register(handlers);
+  if (fulfillment != nullptr) fulfillment->Register(handlers);
   // Stock truth from the ERP, when there is both an ERP and a ledger to put it in.
   const bool erp_stock_poll = inventory != nullptr && connectors->erp != nullptr &&
                               config.inventory.erp_poll_interval_s > 0;
@@ -321,6 +367,7 @@ int Serve(const Config& config, const ServeOptions& options) {
   api::AddOpsRoutes(router, ops);
   api::AddOpsViewRoutes(router, ops);
   api::AddOrderRoutes(router, ops, &MapWooOrder);
+  api::AddConsoleRoutes(router);
   // Stock events share one durable commit per batch, as webhook intake does.
   store::TxGroupCommitter event_committer(store.get(), clock,
                                           config.storage.group_commit_max_batch, "inventory",
@@ -328,6 +375,9 @@ int Serve(const Config& config, const ServeOptions& options) {
   if (inventory != nullptr) {
     api::AddInventoryRoutes(router, ops, inventory.get(), [&runner] { runner.Notify(); },
                             &event_committer);
+  }
+  if (fulfillment != nullptr) {
+    api::AddFulfillmentRoutes(router, ops, fulfillment.get(), [&runner] { runner.Notify(); });
   }
   api::AddStoreGauges(ops);
   api::AddBusinessGauges(ops);
@@ -391,6 +441,7 @@ int Serve(const Config& config, const ServeOptions& options) {
   runner.Stop();
   for (const char* g : {"keelson_connector_paused", "keelson_orders", "keelson_orders_awaiting_erp",
                         "keelson_inventory_unpublished_skus", "keelson_inventory_sync_lag_seconds",
+                        "keelson_shipments_awaiting_erp",
                         "keelson_jobs", "keelson_jobs_due", "keelson_jobs_oldest_due_age_seconds",
                         "keelson_dead_letters"}) {
     metrics.RemoveCallbackGauge(g);

@@ -48,7 +48,9 @@ std::vector<InventoryLine> Merge(std::span<const InventoryLine> lines) {
   std::vector<InventoryLine> out;
   for (const InventoryLine& l : lines) {
     auto it = std::find_if(out.begin(), out.end(),
-                           [&](const InventoryLine& o) { return o.sku == l.sku; });
+                           [&](const InventoryLine& o) {
+                             return o.sku == l.sku && o.location == l.location;
+                           });
     if (it == out.end()) {
       out.push_back(l);
     } else {
@@ -481,6 +483,99 @@ absl::StatusOr<int64_t> InventoryService::Release(store::Tx& tx, std::string_vie
   return released;
 }
 
+absl::StatusOr<ConsumedLine> InventoryService::ConsumeAt(store::Tx& tx,
+                                                         std::string_view order_ref,
+                                                         const InventoryLine& line,
+                                                         std::vector<store::Reservation>& held) {
+  ConsumedLine c{.sku = line.sku};
+  store::Reservation* here = nullptr;
+  std::vector<store::Reservation*> elsewhere;
+  std::string channel;
+  for (store::Reservation& r : held) {
+    if (r.sku != line.sku) continue;
+    channel = r.channel;
+    if (r.location == line.location) {
+      here = &r;
+    } else {
+      elsewhere.push_back(&r);
+    }
+  }
+  if (here == nullptr) {
+    held.push_back({.order_ref = std::string(order_ref), .sku = line.sku,
+                    .location = line.location, .channel = channel});
+    here = &held.back();
+    elsewhere.clear();  // the push may have moved the rows: collect them again
+    for (store::Reservation& r : held) {
+      if (r.sku == line.sku && r.location != line.location) elsewhere.push_back(&r);
+    }
+  }
+  int64_t delta = line.quantity - here->consumed;
+  if (delta <= 0) return c;
+  if (const model::ChannelRule* rule = Channel(channel)) {
+    auto rank = [&](const std::string& loc) {
+      auto it = std::find(rule->locations.begin(), rule->locations.end(), loc);
+      return it - rule->locations.begin();
+    };
+    std::stable_sort(elsewhere.begin(), elsewhere.end(),
+                     [&](auto* a, auto* b) { return rank(a->location) < rank(b->location); });
+  }
+  auto ps = tx.GetPositions(line.sku);
+  if (!ps.ok()) return ps.status();
+  const InventoryPosition* p = Find(*ps, line.location);
+  int64_t stock_left = p == nullptr ? 0 : std::max<int64_t>(0, p->on_hand);
+  const Movement base{.sku = line.sku,
+                      .location = line.location,
+                      .source = "order",
+                      .correlation_id = std::string(order_ref)};
+  // 1. Out of what the order holds here.
+  const int64_t held_here = std::min(delta, here->reserved);
+  const int64_t consume_here = std::min(held_here, stock_left);
+  if (consume_here > 0) {
+    Movement m = base;
+    m.kind = MovementKind::kConsume;
+    m.quantity = consume_here;
+    if (auto s = Apply(tx, m); !s.ok()) return s;
+    stock_left -= consume_here;
+  }
+  if (held_here > consume_here) {
+    Movement m = base;
+    m.kind = MovementKind::kRelease;
+    m.quantity = held_here - consume_here;
+    if (auto s = Apply(tx, m); !s.ok()) return s;
+  }
+  here->reserved -= held_here;
+  // 2. Units that left from here while the order held them elsewhere: off this shelf, and the
+  // holds elsewhere end.
+  const int64_t rest = delta - held_here;
+  const int64_t off_shelf = std::min(rest, stock_left);
+  if (off_shelf > 0) {
+    Movement m = base;
+    m.kind = MovementKind::kAdjustment;
+    m.quantity = -off_shelf;
+    if (auto s = Apply(tx, m); !s.ok()) return s;
+  }
+  int64_t to_release = rest;
+  for (store::Reservation* r : elsewhere) {
+    const int64_t n = std::min(to_release, r->reserved);
+    if (n <= 0) continue;
+    Movement m = base;
+    m.location = r->location;
+    m.kind = MovementKind::kRelease;
+    m.quantity = n;
+    if (auto s = Apply(tx, m); !s.ok()) return s;
+    r->reserved -= n;
+    to_release -= n;
+    if (auto s = tx.PutReservation(*r); !s.ok()) return s;
+    if (auto s = MarkDirty(tx, line.sku, r->location); !s.ok()) return s;
+  }
+  here->consumed += delta;
+  if (auto s = tx.PutReservation(*here); !s.ok()) return s;
+  if (auto s = MarkDirty(tx, line.sku, line.location); !s.ok()) return s;
+  c.consumed = held_here + (rest - to_release);
+  c.unreserved = to_release;
+  return c;
+}
+
 absl::StatusOr<std::vector<ConsumedLine>> InventoryService::Consume(
     store::Tx& tx, std::string_view order_ref, std::span<const InventoryLine> lines) {
   auto held = tx.GetReservations(order_ref);
@@ -488,6 +583,16 @@ absl::StatusOr<std::vector<ConsumedLine>> InventoryService::Consume(
   std::vector<ConsumedLine> out;
   json detail = json::array();
   for (const InventoryLine& line : Merge(lines)) {
+    if (!line.location.empty()) {
+      auto c = ConsumeAt(tx, order_ref, line, *held);
+      if (!c.ok()) return c.status();
+      detail.push_back({{"sku", c->sku},
+                        {"location", line.location},
+                        {"consumed", c->consumed},
+                        {"unreserved", c->unreserved}});
+      out.push_back(*std::move(c));
+      continue;
+    }
     ConsumedLine c{.sku = line.sku};
     std::vector<store::Reservation*> rows;
     int64_t already = 0;

@@ -131,6 +131,9 @@ std::string_view StockEventResultName(StockEventResult r);  // applied | duplica
 struct InventoryLine {
   std::string sku;
   int64_t quantity = 0;
+  // Consume only: where the units physically left ("" = wherever the order holds them, in the
+  // channel's order). See Consume.
+  std::string location;
 };
 
 struct ReservedLine {
@@ -177,6 +180,10 @@ class InventoryService {
   // quantity_shipped), so repeating a call changes nothing. The difference from what was already
   // consumed leaves the reservation and on_hand (where on_hand is already lower — the WMS
   // reported it — the reservation is just released).
+  // A line with a `location` (fulfillment knows where a shipment left from) counts cumulatively
+  // per SKU and location: the units come off that location's on_hand, out of the order's
+  // reservation there first; units the order held at another location are released there
+  // instead (the order no longer needs them), so the ledger matches the shelf.
   absl::StatusOr<std::vector<ConsumedLine>> Consume(store::Tx& tx, std::string_view order_ref,
                                                     std::span<const InventoryLine> lines);
 
@@ -189,6 +196,14 @@ class InventoryService {
   void Register(jobs::HandlerRegistry& registry);
 
   const model::ChannelRule* Channel(std::string_view channel) const;
+
+ private:
+  // Consume of one line with a location; `held` is the order's reservations (updated).
+  absl::StatusOr<ConsumedLine> ConsumeAt(store::Tx& tx, std::string_view order_ref,
+                                         const InventoryLine& line,
+                                         std::vector<store::Reservation>& held);
+
+ public:
   const std::vector<model::ChannelRule>& channels() const { return options_.channels; }
 
   // The jobs, for the scheduler (reconcile) and tests.

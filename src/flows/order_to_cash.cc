@@ -351,6 +351,7 @@ absl::Status OrderToCash::CreateInErp(jobs::JobContext& ctx) {
                                                                                : customer.number}}));
         !s.ok())
       return s;
+    if (options_.on_erp_created) return options_.on_erp_created(tx, key.store_id, key.order_id, corr);
     return absl::OkStatus();
   });
   if (!options_.write_back) return absl::OkStatus();

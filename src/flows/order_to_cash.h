@@ -102,6 +102,10 @@ struct OrderToCashOptions {
   bool write_back = true;
   int max_attempts = 12;
   StockHooks stock;
+  // Called in the commit that records the ERP sales order (fulfillment routing starts there).
+  std::function<absl::Status(store::Tx&, std::string_view store_id, int64_t order_id,
+                             std::string_view correlation_id)>
+      on_erp_created;
 };
 
 class OrderToCash {

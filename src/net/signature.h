@@ -4,6 +4,7 @@
 // body)). Verification runs over the raw bytes before any parsing: PHP escapes '/' as "\/", so a
 // re-serialised body would not match. Thread-safety: pure functions.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,5 +22,8 @@ std::string Sha256Hex(std::string_view data);
 // ("ab","c") and ("a","bc") differ.
 std::string Sha256HexParts(std::initializer_list<std::string_view> parts);
 std::string Base64Encode(std::string_view bytes);
+// Decodes standard base64 (RFC 4648 section 4, with '=' padding, no whitespace); nullopt when
+// `text` is not that.
+std::optional<std::string> Base64Decode(std::string_view text);
 
 }  // namespace keelson::net

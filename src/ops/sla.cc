@@ -29,13 +29,15 @@ std::string_view SlaSubjectName(SlaSubject s) {
     case SlaSubject::kStockPublication: return "stock_publication";
     case SlaSubject::kJobs: return "jobs";
     case SlaSubject::kDeadLetters: return "dead_letters";
+    case SlaSubject::kSegments: return "segments";
+    case SlaSubject::kShipments: return "shipments";
   }
   return "?";
 }
 
 std::optional<SlaSubject> ParseSlaSubject(std::string_view s) {
   for (SlaSubject v : {SlaSubject::kOrders, SlaSubject::kStockPublication, SlaSubject::kJobs,
-                       SlaSubject::kDeadLetters}) {
+                       SlaSubject::kDeadLetters, SlaSubject::kSegments, SlaSubject::kShipments}) {
     if (SlaSubjectName(v) == s) return v;
   }
   return std::nullopt;
@@ -145,6 +147,44 @@ absl::StatusOr<SlaMonitor::Evaluation> SlaMonitor::Evaluate(const SlaRule& rule,
                             .ref = absl::StrCat(m.store_id, "/", m.sku),
                             .age = now - m.marked_at,
                             .detail = absl::StrCat("not yet published to ", m.store_id)});
+      }
+      break;
+    }
+    case SlaSubject::kSegments: {
+      // One state at a time (states are few): counts add up, the oldest of each are merged.
+      const std::vector<std::string> states =
+          rule.statuses.empty() ? std::vector<std::string>{"planned"} : rule.statuses;
+      for (const std::string& state : states) {
+        auto count = store_->CountSegmentsInState(state, cutoff);
+        if (!count.ok()) return count.status();
+        ev.count += *count;
+        auto rows = store_->ListSegmentsInState(state, cutoff, limit);
+        if (!rows.ok()) return rows.status();
+        for (const store::SegmentRecord& s : *rows) {
+          ev.items.push_back({.kind = "segment",
+                              .ref = s.segment_id,
+                              .age = now - s.state_since,
+                              .detail = absl::StrCat(s.state, " at ", s.node_id,
+                                                     s.error.empty() ? "" : ": ", s.error)});
+        }
+      }
+      std::sort(ev.items.begin(), ev.items.end(),
+                [](const SlaItem& a, const SlaItem& b) { return a.age > b.age; });
+      if (ev.items.size() > static_cast<size_t>(limit)) ev.items.resize(limit);
+      break;
+    }
+    case SlaSubject::kShipments: {
+      auto count = store_->CountShipmentsAwaitingErp(cutoff);
+      if (!count.ok()) return count.status();
+      ev.count = *count;
+      auto rows = store_->ListShipmentsAwaitingErp(cutoff, limit);
+      if (!rows.ok()) return rows.status();
+      for (const store::ShipmentRecord& s : *rows) {
+        ev.items.push_back({.kind = "shipment",
+                            .ref = absl::StrCat(s.provider, "/", s.shipment_id),
+                            .age = now - s.received_at,
+                            .detail = absl::StrCat("order ", s.order_ref, ", ", s.carrier, " ",
+                                                   s.tracking_number, ": not posted to the ERP")});
       }
       break;
     }

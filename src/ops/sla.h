@@ -12,6 +12,11 @@
 //                      change
 //   jobs               queued jobs (of `kind`), aged from when they were enqueued
 //   dead_letters       dead letters (of `kind`) not replayed or discarded, aged from their death
+//   segments           fulfillment segments in one of `statuses` (planned, released, held,
+//                      rejected, …), aged from when they entered it ("accepted but not released
+//                      to fulfillment")
+//   shipments          shipments not yet posted to the ERP, aged from their arrival ("shipped but
+//                      not posted to the ERP")
 //
 // Thread-safety: every public method may be called from any thread. Start() runs EvaluateNow()
 // every `interval` on a thread of its own until Stop().
@@ -36,7 +41,7 @@
 
 namespace keelson::ops {
 
-enum class SlaSubject { kOrders, kStockPublication, kJobs, kDeadLetters };
+enum class SlaSubject { kOrders, kStockPublication, kJobs, kDeadLetters, kSegments, kShipments };
 std::string_view SlaSubjectName(SlaSubject s);
 std::optional<SlaSubject> ParseSlaSubject(std::string_view s);
 
@@ -44,7 +49,7 @@ struct SlaRule {
   std::string name;
   std::string description;
   SlaSubject subject = SlaSubject::kOrders;
-  std::vector<std::string> statuses;    // orders
+  std::vector<std::string> statuses;    // orders: shop statuses; segments: segment states
   std::vector<std::string> erp_states;  // orders
   std::string kind;                     // jobs, dead_letters
   absl::Duration older_than = absl::ZeroDuration();
@@ -52,8 +57,10 @@ struct SlaRule {
 
 // One thing in breach of a rule.
 struct SlaItem {
-  std::string kind;    // order | stock | job
-  std::string ref;     // "main:1234" (order), "main/WID-BLUE" (stock), "job:17" (job)
+  std::string kind;    // order | stock | job | segment | shipment
+  // "main:1234" (order), "main/WID-BLUE" (stock), "job:17" (job), "main:1234/2" (segment),
+  // "shipbob/SHP-1" (shipment)
+  std::string ref;
   absl::Duration age;  // how long it has been in the watched state
   std::string detail;  // "processing / erp pending", the job's last error, ...
 };

@@ -172,3 +172,49 @@ TEST_F(SlaMonitorTest, JobsRuleAgesQueuedJobsOfOneKindFromEnqueue) {
 
 }  // namespace
 }  // namespace keelson::ops
+
+namespace keelson::ops {
+namespace {
+
+TEST_F(SlaMonitorTest, SegmentsNotReleasedAndShipmentsNotPostedBreachByTheirAge) {
+  auto m = Monitor({{.name = "not_released", .subject = SlaSubject::kSegments,
+                     .statuses = {"planned", "rejected"}, .older_than = absl::Minutes(30)},
+                    {.name = "not_posted", .subject = SlaSubject::kShipments,
+                     .older_than = absl::Minutes(15)}});
+  KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [](store::Tx& tx) -> absl::Status {
+    for (const char* id : {"main:1/1", "main:2/1"}) {
+      store::SegmentRecord s{.segment_id = id, .order_ref = "main:1", .seq = 1,
+                             .node_id = "shipbob", .provider = "shipbob", .kind = "ship"};
+      s.lines = {{1, 11, "A", "SB", 1, 0}};
+      if (auto st = tx.PutSegment(s); !st.ok()) return st;
+    }
+    return tx.PutShipment({.provider = "shipbob", .shipment_id = "SHP-9", .segment_id = "main:3/1",
+                           .order_ref = "main:3", .carrier = "UPS", .tracking_number = "1Z9"})
+        .status();
+  }));
+  clock_.Advance(absl::Minutes(20));
+  KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [](store::Tx& tx) {
+    return tx.SetSegmentState("main:2/1", "rejected", "", "unknown product B");
+  }));
+  clock_.Advance(absl::Minutes(11));
+  m->EvaluateNow();
+  std::vector<SlaRuleState> s = m->Snapshot();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].count, 1);  // main:2/1 is rejected since only 11 min
+  ASSERT_EQ(s[0].samples.size(), 1u);
+  EXPECT_EQ(s[0].samples[0].ref, "main:1/1");
+  EXPECT_EQ(s[0].samples[0].kind, "segment");
+  EXPECT_EQ(s[0].samples[0].age, absl::Minutes(31));
+  EXPECT_EQ(s[1].count, 1);
+  EXPECT_EQ(s[1].samples[0].ref, "shipbob/SHP-9");
+  EXPECT_EQ(s[1].samples[0].detail, "order main:3, UPS 1Z9: not posted to the ERP");
+  clock_.Advance(absl::Minutes(20));
+  m->EvaluateNow();
+  s = m->Snapshot();
+  EXPECT_EQ(s[0].count, 2);
+  EXPECT_EQ(s[0].samples[0].ref, "main:1/1");  // oldest first
+  EXPECT_EQ(s[0].samples[1].detail, "rejected at shipbob: unknown product B");
+}
+
+}  // namespace
+}  // namespace keelson::ops

@@ -270,6 +270,52 @@ struct DriftQuery {
   int limit = 100;
 };
 
+// ---- fulfillment ---------------------------------------------------------------------------
+
+// One line of a fulfillment segment: units of one order line from one location.
+struct SegmentLineRecord {
+  int line_no = 0;          // 1-based within the segment
+  int64_t line_id = 0;      // the shop's order line id
+  std::string sku;
+  std::string location;     // "" for untracked nodes and holds
+  int64_t quantity = 0;
+  int64_t shipped = 0;      // confirmed by shipments so far (<= quantity)
+};
+
+// The part of an order one node ships (or that waits: backorder / preorder).
+struct SegmentRecord {
+  std::string segment_id;   // "main:1234/1": the release's idempotency key
+  std::string order_ref;    // "main:1234"
+  int seq = 0;              // 1-based within the order
+  std::string node_id;
+  std::string provider;     // the connector that releases it
+  std::string kind;         // ship | backorder | preorder
+  // planned -> released -> partially_shipped -> shipped; held (backorder/preorder) -> planned;
+  // rejected (the provider refused it; an operator re-routes); cancelled
+  std::string state = "planned";
+  std::string provider_id;  // the provider's id once released
+  std::string error;        // why it was rejected
+  absl::Time promised_at = absl::InfiniteFuture();
+  absl::Time created_at = absl::InfinitePast();   // set by the store
+  absl::Time updated_at = absl::InfinitePast();   // set by the store
+  absl::Time state_since = absl::InfinitePast();  // set by the store when `state` changes
+  std::vector<SegmentLineRecord> lines;
+};
+
+// A shipment notice as applied (REST webhook, 945 or 856), once per (provider, shipment_id).
+struct ShipmentRecord {
+  std::string provider;
+  std::string shipment_id;
+  std::string segment_id;
+  std::string order_ref;
+  std::string carrier, tracking_number, tracking_url;
+  absl::Time shipped_at = absl::InfinitePast();
+  std::string lines_json = "[]";  // [{"line_no","sku","quantity"}] as applied to the segment
+  std::string erp_state = "pending";   // pending | posted | skipped
+  std::string shop_state = "pending";  // pending | written | skipped
+  absl::Time received_at = absl::InfinitePast();  // set by the store
+};
+
 // ---- transactions --------------------------------------------------------------------------
 
 // The unit of work inside Store::Transact. Everything done through one Tx commits together or
@@ -332,6 +378,23 @@ class Tx {
   virtual absl::Status PutReconcileRun(const ReconcileRun& run) = 0;
   // Appends to the operators' audit log (`at` defaults to now).
   virtual absl::Status AppendAudit(const AuditEntry& entry) = 0;
+
+  // Fulfillment. Inserts a segment with its lines, or replaces an existing one's header and
+  // lines (re-routing); created_at is kept, state_since moves when the state changes.
+  virtual absl::Status PutSegment(const SegmentRecord& segment) = 0;
+  // Sets the state (and provider id / error when not empty); kNotFound for no such segment.
+  virtual absl::Status SetSegmentState(std::string_view segment_id, std::string_view state,
+                                       std::string_view provider_id, std::string_view error) = 0;
+  // An order's segments with their lines, by seq, as this transaction sees them.
+  virtual absl::StatusOr<std::vector<SegmentRecord>> GetSegments(std::string_view order_ref) = 0;
+  // Adds `quantity` to a segment line's shipped count.
+  virtual absl::Status AddShipped(std::string_view segment_id, int line_no, int64_t quantity) = 0;
+  // Records a shipment; false (and nothing written) when (provider, shipment_id) is known.
+  virtual absl::StatusOr<bool> PutShipment(const ShipmentRecord& shipment) = 0;
+  // Sets a shipment's ERP and shop posting states (an empty value leaves that one as is).
+  virtual absl::Status SetShipmentStates(std::string_view provider, std::string_view shipment_id,
+                                         std::string_view erp_state,
+                                         std::string_view shop_state) = 0;
 
   virtual absl::Time now() const = 0;
 };
@@ -472,6 +535,23 @@ class Store {
   // Dirty SKUs of `store_id` (claimed or not), oldest mark first.
   virtual absl::StatusOr<std::vector<std::string>> ListDirty(std::string_view store_id,
                                                              int limit) = 0;
+  // Fulfillment (see Tx for the writes).
+  virtual absl::StatusOr<std::vector<SegmentRecord>> GetSegments(std::string_view order_ref) = 0;
+  virtual absl::StatusOr<std::optional<SegmentRecord>> GetSegment(std::string_view segment_id) = 0;
+  // Segments in `state` since before `before`, longest first, without their lines; and a count.
+  virtual absl::StatusOr<std::vector<SegmentRecord>> ListSegmentsInState(std::string_view state,
+                                                                         absl::Time before,
+                                                                         int limit) = 0;
+  virtual absl::StatusOr<int64_t> CountSegmentsInState(std::string_view state,
+                                                       absl::Time before) = 0;
+  // An order's shipments, by arrival.
+  virtual absl::StatusOr<std::vector<ShipmentRecord>> ListShipments(std::string_view order_ref) = 0;
+  // Shipments not yet posted to the ERP (erp_state pending), received before `before`, oldest
+  // first; and a count.
+  virtual absl::StatusOr<std::vector<ShipmentRecord>> ListShipmentsAwaitingErp(absl::Time before,
+                                                                               int limit) = 0;
+  virtual absl::StatusOr<int64_t> CountShipmentsAwaitingErp(absl::Time before) = 0;
+
   // Stock changes not yet published that were marked before `before`, oldest first (every store),
   // and how many there are in all.
   virtual absl::StatusOr<std::vector<DirtyMark>> ListStaleDirty(absl::Time before, int limit) = 0;

@@ -62,7 +62,35 @@ TEST(CliTest, DemoStreamsOrdersIntoTheErpAndSaysWhereToLook) {
     EXPECT_NE(r.output.find("7 of 7 paid orders are now in the"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("/v1/orders/main/"), std::string::npos);
     EXPECT_NE(r.output.find("unknown SKU NEW-ITEM"), std::string::npos);
+    // With no --api-key, a fresh random one: 32 bytes in hex, printed with the console's URL and
+    // written to demo.json for scripts; the config holds only its digest.
+    auto demo = nlohmann::json::parse(testing::ReadFile(dir.File(erp) + "/demo.json"), nullptr,
+                                      false);
+    ASSERT_TRUE(demo.is_object()) << r.output;
+    const std::string key = demo.value("api_key", "");
+    EXPECT_EQ(key.size(), 64u);
+    EXPECT_EQ(key.find_first_not_of("0123456789abcdef"), std::string::npos) << key;
+    EXPECT_NE(r.output.find("console: " + demo.value("console", "?") + "  key: " + key),
+              std::string::npos)
+        << r.output;
+    EXPECT_EQ(demo.value("console", ""), demo.value("keelson", "?") + "/console/");
+    EXPECT_EQ(demo["erp"].value("type", ""), erp);
+    EXPECT_EQ(demo.value("first_order", "").rfind("main:", 0), 0u);
+    EXPECT_EQ(demo.value("parked_order", "").rfind("main:", 0), 0u);
+    const std::string config = testing::ReadFile(dir.File(erp) + "/keelson.yaml");
+    EXPECT_NE(config.find(net::Sha256Hex(key)), std::string::npos);
+    EXPECT_EQ(config.find(key), std::string::npos);
   }
+}
+
+TEST(CliTest, DemoTakesTheConsoleKeyItIsGiven) {
+  TempDir dir;
+  auto r = RunKeelson({"demo", "--orders", "2", "--port", "0", "--once", "--api-key",
+                       "operator-key-1", "--dir", dir.File("d")});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("key: operator-key-1"), std::string::npos) << r.output;
+  auto demo = nlohmann::json::parse(testing::ReadFile(dir.File("d") + "/demo.json"));
+  EXPECT_EQ(demo["api_key"], "operator-key-1");
 }
 
 TEST(CliTest, SimRejectsAnUnknownSimulator) {

@@ -488,6 +488,12 @@ TEST_F(InventoryE2eTest, StockIsReservedByOrdersPublishedAndReconciled) {
       kLong))
       << drift.dump();
   EXPECT_EQ(client.Request("POST", "/ops/inventory/reconcile?store=nope").status, 404);
+  // The operator's request is on record (no key configured here: "anonymous").
+  nlohmann::json audit = nlohmann::json::parse(client.Get("/ops/audit").body);
+  ASSERT_EQ(audit["items"].size(), 1u) << audit.dump();
+  EXPECT_EQ(audit["items"][0]["action"], "inventory.reconcile");
+  EXPECT_EQ(audit["items"][0]["target"], "store:main");
+  EXPECT_EQ(audit["items"][0]["actor"], "anonymous");
   ASSERT_EQ(drift["items"].size(), 1u) << drift.dump();
   EXPECT_EQ(drift["items"][0]["sku"], "WID-BLUE");
   EXPECT_EQ(drift["items"][0]["expected"], 10);
@@ -542,6 +548,97 @@ INSTANTIATE_TEST_SUITE_P(Erp, OrderToCashE2eTest, ::testing::Values("BusinessCen
                          [](const auto& info) { return info.param; });
 INSTANTIATE_TEST_SUITE_P(Erp, DuplicatingShopTest, ::testing::Values("BusinessCentral", "Odoo"),
                          [](const auto& info) { return info.param; });
+
+
+// Fulfillment end to end through the real binary: the ERP accepts the order, Keelson routes it
+// over two warehouses (WH1 first) and a backorder, and shipments reported by the warehouses'
+// systems are applied once each, with the shipped units leaving the ledger.
+class FulfillmentE2eTest : public InventoryE2eTest {
+ protected:
+  std::string ExtraConfig() const override {
+    return "inventory: {channels: [{store: main, locations: [WH1, WH2]}], "
+           "reconcile_interval_s: 3600}\n"
+           "fulfillment:\n  nodes:\n"
+           "    - {id: wh1, provider: erp, locations: [WH1], priority: 1}\n"
+           "    - {id: wh2, provider: erp, locations: [WH2], priority: 2}\n";
+  }
+  nlohmann::json OrderPage(int64_t id) {
+    HttpClient client("127.0.0.1", port_);
+    auto r = client.Get(absl::StrCat("/ops/orders/main/", id));
+    return r.status == 200 ? nlohmann::json::parse(r.body) : nlohmann::json();
+  }
+  std::string Segments(const nlohmann::json& page) {
+    std::string out;
+    if (!page.is_object()) return out;
+    for (const auto& s : page["segments"]) {
+      absl::StrAppend(&out, s["segment_id"].get<std::string>(), " ", s["kind"].get<std::string>(),
+                      "@", s["node"].get<std::string>(), " ", s["state"].get<std::string>(), " [");
+      for (const auto& l : s["lines"]) {
+        absl::StrAppend(&out, l["sku"].get<std::string>(), " ", l["shipped"].get<int64_t>(), "/",
+                        l["quantity"].get<int64_t>(), ";");
+      }
+      absl::StrAppend(&out, "] ");
+    }
+    return out;
+  }
+  int PostShipment(const nlohmann::json& body) {
+    HttpClient client("127.0.0.1", port_);
+    return client.Request("POST", "/v1/fulfillment/shipments",
+                          {{"Content-Type", "application/json"}}, body.dump())
+        .status;
+  }
+};
+
+TEST_F(FulfillmentE2eTest, AnOrderSplitAcrossTwoWarehousesAndABackorderShipsInParts) {
+  ASSERT_EQ(PostEvent("f1", "WID-BLUE", "WH1", 1, "2026-12-05T10:00:00Z"), 200);
+  ASSERT_EQ(PostEvent("f2", "WID-BLUE", "WH2", 5, "2026-12-05T10:00:00Z"), 200);
+  ASSERT_EQ(PostEvent("f3", "WID-RED", "WH1", 1, "2026-12-05T10:00:00Z"), 200);
+  sim::WooOrderSpec spec;
+  spec.lines = {{.sku = "WID-BLUE", .quantity = 3, .price = "19.99"},
+                {.sku = "WID-RED", .quantity = 2, .price = "24.99"}};
+  auto order = woo_->CreateOrder(spec);
+  ASSERT_TRUE(order.ok());
+  const std::string ref = absl::StrCat("main:", *order);
+  // WH2 has all three blue widgets; WH1 the one red; the second red waits (no stock, no date).
+  const std::string planned = absl::StrCat(ref, "/1 ship@wh1 released [WID-RED 0/1;] ", ref,
+                                           "/2 ship@wh2 released [WID-BLUE 0/3;] ", ref,
+                                           "/3 backorder@wh1 held [WID-RED 0/1;] ");
+  ASSERT_TRUE(WaitUntil([&] { return Segments(OrderPage(*order)) == planned; }, kLong))
+      << Segments(OrderPage(*order)) << proc_->Log();
+  EXPECT_EQ(ErpOrders(ref), 1);
+
+  auto ship = [&](std::string id, std::string segment, std::vector<std::pair<std::string, int>> l) {
+    nlohmann::json lines = nlohmann::json::array();
+    for (const auto& [sku, q] : l) lines.push_back({{"sku", sku}, {"quantity", q}});
+    return PostShipment({{"provider", "erp"}, {"shipment_id", id},
+                         {"segment_id", absl::StrCat(ref, "/", segment)}, {"carrier", "DHL"},
+                         {"tracking_number", "JD" + id}, {"shipped_at", "2026-12-05T12:00:00Z"},
+                         {"lines", lines}});
+  };
+  ASSERT_EQ(ship("A", "2", {{"WID-BLUE", 2}}), 202);
+  ASSERT_EQ(ship("B", "1", {{"WID-RED", 1}}), 202);
+  ASSERT_EQ(ship("C", "2", {{"WID-BLUE", 1}}), 202);
+  ASSERT_EQ(ship("C", "2", {{"WID-BLUE", 1}}), 202);  // the WMS sends it twice
+  const std::string shipped = absl::StrCat(ref, "/1 ship@wh1 shipped [WID-RED 1/1;] ", ref,
+                                           "/2 ship@wh2 shipped [WID-BLUE 3/3;] ", ref,
+                                           "/3 backorder@wh1 held [WID-RED 0/1;] ");
+  ASSERT_TRUE(WaitUntil([&] { return Segments(OrderPage(*order)) == shipped; }, kLong))
+      << Segments(OrderPage(*order)) << proc_->Log();
+  nlohmann::json page = OrderPage(*order);
+  EXPECT_EQ(page["shipments"].size(), 3u);
+  // The ledger: WH2 5 - 3 = 2 blue, WH1 1 - 1 = 0 red (the shop sees what is left to sell).
+  HttpClient client("127.0.0.1", port_);
+  auto blue = nlohmann::json::parse(client.Get("/v1/inventory/WID-BLUE").body);
+  auto red = nlohmann::json::parse(client.Get("/v1/inventory/WID-RED").body);
+  std::map<std::string, int64_t> on_hand;
+  for (const auto& p : blue["locations"]) on_hand["blue@" + p["location"].get<std::string>()] = p["on_hand"];
+  for (const auto& p : red["locations"]) on_hand["red@" + p["location"].get<std::string>()] = p["on_hand"];
+  EXPECT_EQ(on_hand["blue@WH1"], 1);
+  EXPECT_EQ(on_hand["blue@WH2"], 2);
+  EXPECT_EQ(on_hand.count("red@WH1"), 1u);
+  EXPECT_EQ(on_hand["red@WH1"], 0);
+  EXPECT_EQ(PostShipment({{"provider", "erp"}, {"lines", nlohmann::json::array()}}), 400);
+}
 
 }  // namespace
 }  // namespace keelson

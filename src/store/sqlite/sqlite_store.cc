@@ -221,7 +221,61 @@ CREATE TABLE audit_log (
   detail_json TEXT NOT NULL
 );
 )sql",
+    // 5: fulfillment: segments of orders by node, their lines, and the shipments applied.
+    R"sql(
+CREATE TABLE fulfillment_segments (
+  segment_id TEXT PRIMARY KEY,
+  order_ref TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  node_id TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL,
+  provider_id TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  promised_at BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  state_since BIGINT NOT NULL
+);
+CREATE INDEX fulfillment_segments_order ON fulfillment_segments(order_ref, seq);
+CREATE INDEX fulfillment_segments_state ON fulfillment_segments(state, state_since);
+CREATE TABLE fulfillment_lines (
+  segment_id TEXT NOT NULL,
+  line_no INTEGER NOT NULL,
+  line_id BIGINT NOT NULL,
+  sku TEXT NOT NULL,
+  location TEXT NOT NULL,
+  quantity BIGINT NOT NULL,
+  shipped BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (segment_id, line_no)
+);
+CREATE TABLE shipments (
+  provider TEXT NOT NULL,
+  shipment_id TEXT NOT NULL,
+  segment_id TEXT NOT NULL,
+  order_ref TEXT NOT NULL,
+  carrier TEXT NOT NULL,
+  tracking_number TEXT NOT NULL,
+  tracking_url TEXT NOT NULL,
+  shipped_at BIGINT,
+  lines_json TEXT NOT NULL,
+  erp_state TEXT NOT NULL,
+  shop_state TEXT NOT NULL,
+  received_at BIGINT NOT NULL,
+  PRIMARY KEY (provider, shipment_id)
+);
+CREATE INDEX shipments_order ON shipments(order_ref, received_at);
+CREATE INDEX shipments_erp ON shipments(erp_state, received_at);
+)sql",
 };
+
+constexpr const char kSegmentColumns[] =
+    "segment_id, order_ref, seq, node_id, provider, kind, state, provider_id, error, promised_at, "
+    "created_at, updated_at, state_since";
+constexpr const char kShipmentColumns[] =
+    "provider, shipment_id, segment_id, order_ref, carrier, tracking_number, tracking_url, "
+    "shipped_at, lines_json, erp_state, shop_state, received_at";
 
 constexpr const char kOrderColumns[] =
     "store_id, order_id, version, status, erp_state, erp_id, erp_number, correlation_id, "
@@ -390,6 +444,65 @@ absl::StatusOr<std::vector<Reservation>> QueryReservations(Stmt q, std::string_v
   return Collect<Reservation>(q, ReadReservation);
 }
 
+SegmentRecord ReadSegment(const Stmt& s) {
+  SegmentRecord r;
+  r.segment_id = s.Text(0);
+  r.order_ref = s.Text(1);
+  r.seq = static_cast<int>(s.Int(2));
+  r.node_id = s.Text(3);
+  r.provider = s.Text(4);
+  r.kind = s.Text(5);
+  r.state = s.Text(6);
+  r.provider_id = s.Text(7);
+  r.error = s.Text(8);
+  r.promised_at = s.IsNull(9) ? absl::InfiniteFuture() : FromMillis(s.Int(9));
+  r.created_at = FromMillis(s.Int(10));
+  r.updated_at = FromMillis(s.Int(11));
+  r.state_since = FromMillis(s.Int(12));
+  return r;
+}
+
+ShipmentRecord ReadShipment(const Stmt& s) {
+  ShipmentRecord r;
+  r.provider = s.Text(0);
+  r.shipment_id = s.Text(1);
+  r.segment_id = s.Text(2);
+  r.order_ref = s.Text(3);
+  r.carrier = s.Text(4);
+  r.tracking_number = s.Text(5);
+  r.tracking_url = s.Text(6);
+  r.shipped_at = s.IsNull(7) ? absl::InfinitePast() : FromMillis(s.Int(7));
+  r.lines_json = s.Text(8);
+  r.erp_state = s.Text(9);
+  r.shop_state = s.Text(10);
+  r.received_at = FromMillis(s.Int(11));
+  return r;
+}
+
+// An order's segments with their lines; `prepare` gives statements on the right connection.
+template <typename Prepare>
+absl::StatusOr<std::vector<SegmentRecord>> QuerySegments(Prepare prepare,
+                                                         std::string_view order_ref) {
+  Stmt q = prepare(absl::StrCat("SELECT ", kSegmentColumns,
+                                " FROM fulfillment_segments WHERE order_ref=? ORDER BY seq"));
+  q.Bind(1, order_ref);
+  auto segs = Collect<SegmentRecord>(q, ReadSegment);
+  if (!segs.ok()) return segs;
+  for (SegmentRecord& seg : *segs) {
+    Stmt l = prepare(
+        "SELECT line_no, line_id, sku, location, quantity, shipped FROM fulfillment_lines "
+        "WHERE segment_id=? ORDER BY line_no");
+    l.Bind(1, seg.segment_id);
+    auto lines = Collect<SegmentLineRecord>(l, [](const Stmt& s) {
+      return SegmentLineRecord{static_cast<int>(s.Int(0)), s.Int(1), s.Text(2), s.Text(3),
+                               s.Int(4), s.Int(5)};
+    });
+    if (!lines.ok()) return lines.status();
+    seg.lines = std::move(*lines);
+  }
+  return segs;
+}
+
 const std::string kPositionsSql = absl::StrCat("SELECT ", kPositionColumns,
                                                " FROM inventory_positions WHERE sku=? "
                                                "ORDER BY location");
@@ -424,6 +537,14 @@ class SqliteTx final : public Tx {
   absl::Status AddDrift(const DriftRow& row) override;
   absl::Status PutReconcileRun(const ReconcileRun& run) override;
   absl::Status AppendAudit(const AuditEntry& entry) override;
+  absl::Status PutSegment(const SegmentRecord& segment) override;
+  absl::Status SetSegmentState(std::string_view segment_id, std::string_view state,
+                               std::string_view provider_id, std::string_view error) override;
+  absl::StatusOr<std::vector<SegmentRecord>> GetSegments(std::string_view order_ref) override;
+  absl::Status AddShipped(std::string_view segment_id, int line_no, int64_t quantity) override;
+  absl::StatusOr<bool> PutShipment(const ShipmentRecord& shipment) override;
+  absl::Status SetShipmentStates(std::string_view provider, std::string_view shipment_id,
+                                 std::string_view erp_state, std::string_view shop_state) override;
   absl::Time now() const override { return now_; }
 
  private:
@@ -1204,6 +1325,80 @@ class SqliteStore final : public Store {
     return q.Int(0);
   }
 
+  absl::StatusOr<std::vector<SegmentRecord>> GetSegments(std::string_view order_ref) override {
+    ReadHandle rd(this);
+    return QuerySegments([&rd](const std::string& sql) { return rd.Prepare(sql); }, order_ref);
+  }
+
+  absl::StatusOr<std::optional<SegmentRecord>> GetSegment(std::string_view segment_id) override {
+    std::string order_ref;
+    {
+      ReadHandle rd(this);
+      Stmt q = rd.Prepare("SELECT order_ref FROM fulfillment_segments WHERE segment_id=?");
+      q.Bind(1, segment_id);
+      auto row = q.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return std::optional<SegmentRecord>();
+      order_ref = q.Text(0);
+    }
+    auto segs = GetSegments(order_ref);
+    if (!segs.ok()) return segs.status();
+    for (SegmentRecord& s : *segs) {
+      if (s.segment_id == segment_id) return std::optional<SegmentRecord>(std::move(s));
+    }
+    return std::optional<SegmentRecord>();
+  }
+
+  absl::StatusOr<std::vector<SegmentRecord>> ListSegmentsInState(std::string_view state,
+                                                                 absl::Time before,
+                                                                 int limit) override {
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(absl::StrCat("SELECT ", kSegmentColumns,
+                                     " FROM fulfillment_segments WHERE state=? AND state_since<? "
+                                     "ORDER BY state_since, segment_id LIMIT ?"));
+    q.Bind(1, state).Bind(2, ToMillis(before)).Bind(3, static_cast<int64_t>(limit));
+    return Collect<SegmentRecord>(q, ReadSegment);
+  }
+
+  absl::StatusOr<int64_t> CountSegmentsInState(std::string_view state, absl::Time before) override {
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(
+        "SELECT COUNT(*) FROM fulfillment_segments WHERE state=? AND state_since<?");
+    q.Bind(1, state).Bind(2, ToMillis(before));
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    return q.Int(0);
+  }
+
+  absl::StatusOr<std::vector<ShipmentRecord>> ListShipments(std::string_view order_ref) override {
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(absl::StrCat("SELECT ", kShipmentColumns,
+                                     " FROM shipments WHERE order_ref=? ORDER BY received_at, "
+                                     "provider, shipment_id"));
+    q.Bind(1, order_ref);
+    return Collect<ShipmentRecord>(q, ReadShipment);
+  }
+
+  absl::StatusOr<std::vector<ShipmentRecord>> ListShipmentsAwaitingErp(absl::Time before,
+                                                                       int limit) override {
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(absl::StrCat("SELECT ", kShipmentColumns,
+                                     " FROM shipments WHERE erp_state='pending' AND "
+                                     "received_at<? ORDER BY received_at LIMIT ?"));
+    q.Bind(1, ToMillis(before)).Bind(2, static_cast<int64_t>(limit));
+    return Collect<ShipmentRecord>(q, ReadShipment);
+  }
+
+  absl::StatusOr<int64_t> CountShipmentsAwaitingErp(absl::Time before) override {
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(
+        "SELECT COUNT(*) FROM shipments WHERE erp_state='pending' AND received_at<?");
+    q.Bind(1, ToMillis(before));
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    return q.Int(0);
+  }
+
   absl::StatusOr<std::vector<model::InventoryPosition>> GetPositions(
       std::string_view sku) override {
     ReadHandle rd(this);
@@ -1767,6 +1962,103 @@ absl::Status SqliteTx::AppendAudit(const AuditEntry& e) {
   s.Bind(2, e.actor).Bind(3, e.action).Bind(4, e.target);
   s.Bind(5, e.detail_json.empty() ? std::string_view("{}") : std::string_view(e.detail_json));
   return s.Exec();
+}
+
+absl::Status SqliteTx::PutSegment(const SegmentRecord& r) {
+  Stmt s = store_->Prepare(
+      "INSERT INTO fulfillment_segments(segment_id, order_ref, seq, node_id, provider, kind, "
+      "state, provider_id, error, promised_at, created_at, updated_at, state_since) "
+      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,?11) ON CONFLICT(segment_id) DO UPDATE SET "
+      "order_ref=excluded.order_ref, seq=excluded.seq, node_id=excluded.node_id, "
+      "provider=excluded.provider, kind=excluded.kind, "
+      "state_since=CASE WHEN fulfillment_segments.state = excluded.state THEN "
+      "fulfillment_segments.state_since ELSE excluded.updated_at END, state=excluded.state, "
+      "provider_id=excluded.provider_id, error=excluded.error, promised_at=excluded.promised_at, "
+      "updated_at=excluded.updated_at");
+  s.Bind(1, r.segment_id).Bind(2, r.order_ref).Bind(3, static_cast<int64_t>(r.seq));
+  s.Bind(4, r.node_id).Bind(5, r.provider).Bind(6, r.kind).Bind(7, r.state);
+  s.Bind(8, r.provider_id).Bind(9, r.error);
+  if (r.promised_at == absl::InfiniteFuture()) {
+    s.BindNull(10);
+  } else {
+    s.Bind(10, ToMillis(r.promised_at));
+  }
+  s.Bind(11, ToMillis(now_));
+  if (auto e = s.Exec(); !e.ok()) return e;
+  Stmt del = store_->Prepare("DELETE FROM fulfillment_lines WHERE segment_id=?");
+  del.Bind(1, r.segment_id);
+  if (auto e = del.Exec(); !e.ok()) return e;
+  for (const SegmentLineRecord& l : r.lines) {
+    Stmt ins = store_->Prepare(
+        "INSERT INTO fulfillment_lines(segment_id, line_no, line_id, sku, location, quantity, "
+        "shipped) VALUES(?,?,?,?,?,?,?)");
+    ins.Bind(1, r.segment_id).Bind(2, static_cast<int64_t>(l.line_no)).Bind(3, l.line_id);
+    ins.Bind(4, l.sku).Bind(5, l.location).Bind(6, l.quantity).Bind(7, l.shipped);
+    if (auto e = ins.Exec(); !e.ok()) return e;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteTx::SetSegmentState(std::string_view segment_id, std::string_view state,
+                                       std::string_view provider_id, std::string_view error) {
+  Stmt s = store_->Prepare(
+      "UPDATE fulfillment_segments SET state_since=CASE WHEN state = ?2 THEN state_since ELSE ?5 "
+      "END, state=?2, provider_id=CASE WHEN ?3 = '' THEN provider_id ELSE ?3 END, "
+      "error=?4, updated_at=?5 WHERE segment_id=?1");
+  s.Bind(1, segment_id).Bind(2, state).Bind(3, provider_id).Bind(4, error).Bind(5, ToMillis(now_));
+  if (auto e = s.Exec(); !e.ok()) return e;
+  if (sqlite3_changes(store_->db()) == 0) {
+    return absl::NotFoundError(absl::StrCat("segment ", core::AbslSv(segment_id), " not found"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<SegmentRecord>> SqliteTx::GetSegments(std::string_view order_ref) {
+  return QuerySegments([this](const std::string& sql) { return store_->Prepare(sql); }, order_ref);
+}
+
+absl::Status SqliteTx::AddShipped(std::string_view segment_id, int line_no, int64_t quantity) {
+  Stmt s = store_->Prepare(
+      "UPDATE fulfillment_lines SET shipped = shipped + ? WHERE segment_id=? AND line_no=?");
+  s.Bind(1, quantity).Bind(2, segment_id).Bind(3, static_cast<int64_t>(line_no));
+  if (auto e = s.Exec(); !e.ok()) return e;
+  if (sqlite3_changes(store_->db()) == 0) {
+    return absl::NotFoundError(absl::StrCat("segment line ", core::AbslSv(segment_id), "#",
+                                            line_no, " not found"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> SqliteTx::PutShipment(const ShipmentRecord& r) {
+  Stmt s = store_->Prepare(
+      "INSERT INTO shipments(provider, shipment_id, segment_id, order_ref, carrier, "
+      "tracking_number, tracking_url, shipped_at, lines_json, erp_state, shop_state, received_at) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(provider, shipment_id) DO NOTHING");
+  s.Bind(1, r.provider).Bind(2, r.shipment_id).Bind(3, r.segment_id).Bind(4, r.order_ref);
+  s.Bind(5, r.carrier).Bind(6, r.tracking_number).Bind(7, r.tracking_url);
+  if (r.shipped_at == absl::InfinitePast()) {
+    s.BindNull(8);
+  } else {
+    s.Bind(8, ToMillis(r.shipped_at));
+  }
+  s.Bind(9, r.lines_json).Bind(10, r.erp_state).Bind(11, r.shop_state).Bind(12, ToMillis(now_));
+  if (auto e = s.Exec(); !e.ok()) return e;
+  return sqlite3_changes(store_->db()) > 0;
+}
+
+absl::Status SqliteTx::SetShipmentStates(std::string_view provider, std::string_view shipment_id,
+                                         std::string_view erp_state, std::string_view shop_state) {
+  Stmt s = store_->Prepare(
+      "UPDATE shipments SET erp_state=CASE WHEN ?3 = '' THEN erp_state ELSE ?3 END, "
+      "shop_state=CASE WHEN ?4 = '' THEN shop_state ELSE ?4 END "
+      "WHERE provider=?1 AND shipment_id=?2");
+  s.Bind(1, provider).Bind(2, shipment_id).Bind(3, erp_state).Bind(4, shop_state);
+  if (auto e = s.Exec(); !e.ok()) return e;
+  if (sqlite3_changes(store_->db()) == 0) {
+    return absl::NotFoundError(absl::StrCat("shipment ", core::AbslSv(provider), "/",
+                                            core::AbslSv(shipment_id), " not found"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace

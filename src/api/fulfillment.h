@@ -1,0 +1,22 @@
+#pragma once
+// Shipments into Keelson from any place that ships (a WMS beside the ERP, a scanner app, a 3PL
+// without webhooks of its own):
+//
+//   POST /v1/fulfillment/shipments   {"provider","shipment_id","segment_id","carrier",
+//                                     "tracking_number","tracking_url","shipped_at" (RFC 3339),
+//                                     "lines":[{"sku","quantity","line_id"}]}
+//     202 {"status":"accepted"} once the notice and its job are committed; it is applied once
+//     per (provider, shipment_id) however often it is sent. 400 problem for a malformed notice.
+//
+// Authenticated like /ops (a key with scope "ops"). Thread-safety: stateless handler.
+
+#include "api/ops.h"
+#include "flows/fulfillment.h"
+#include "net/http_server.h"
+
+namespace keelson::api {
+
+void AddFulfillmentRoutes(net::Router& router, const OpsDeps& deps,
+                          flows::FulfillmentService* service, std::function<void()> on_enqueue);
+
+}  // namespace keelson::api
