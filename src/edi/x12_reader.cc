@@ -574,7 +574,9 @@ absl::StatusOr<ReadEvent> X12Reader::NextInInterchange() {
         continue;
       }
       if (term.size() > 1) {
-        if (end_ - i < term.size() && !eof_) {
+        // A terminator's first byte at the end of the buffer: read on to see the rest, unless
+        // the segment already fills the buffer (then it is truncated below).
+        if (end_ - i < term.size() && !eof_ && end_ - pos_ < options_.max_segment_bytes) {
           const size_t rel = i - pos_;
           Fill();
           if (!io_status_.ok()) return io_status_;
@@ -582,7 +584,11 @@ absl::StatusOr<ReadEvent> X12Reader::NextInInterchange() {
           continue;
         }
         if (end_ - i < term.size() || std::memcmp(&buf_[i], term.data(), term.size()) != 0) {
-          ++i;
+          if (end_ - i < term.size() && !eof_) {
+            i = end_;  // the segment fills the buffer: truncate it
+          } else {
+            ++i;
+          }
           continue;
         }
       }

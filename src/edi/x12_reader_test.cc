@@ -298,6 +298,23 @@ TEST(X12ReaderTest, OverlongSegmentIsTruncatedAndReadingGoesOn) {
                                "GE", "IEA"));
 }
 
+// A multi-byte terminator's first byte (E2) at the very end of a full buffer, in a segment
+// longer than the limit: the segment is truncated (this once looped forever).
+TEST(X12ReaderTest, OverlongSegmentFullOfTerminatorLeadBytesIsTruncated) {
+  const std::string term = "\xE2\x80\xA6";
+  std::string data = Isa('*', '>', term) + "NTE*";
+  for (int i = 0; i < 3000; ++i) data += "\xE2";
+  data += term + "IEA*0*000000001" + term;
+  for (size_t step : {0u, 7u}) {
+    std::unique_ptr<ByteSource> source =
+        step == 0 ? StringSource(data) : std::make_unique<TrickleSource>(data, step);
+    Read r = ReadAllFrom(std::move(source), {.max_segment_bytes = 512, .read_chunk = 1024});
+    ASSERT_EQ(r.segments.size(), 3u) << step;
+    EXPECT_EQ(r.segments[1].size(), 512u);
+    EXPECT_EQ(r.segments[2], "IEA*0*000000001");
+  }
+}
+
 TEST(X12ReaderTest, LastSegmentWithoutTerminator) {
   std::string data = Interchange940();
   data.pop_back();  // the final '~'
