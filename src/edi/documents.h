@@ -121,7 +121,7 @@ struct ShippingAdvice {
   std::string routing;                      // W2703
   std::string payment_method;               // W2704
   std::vector<Party> parties;
-  std::vector<std::string> tracking;  // heading N9/REF 2I/CN/BM? (2I, CN) and MAN CP
+  std::vector<std::string> tracking;  // heading N9/REF 2I or CN, MAN CP
   std::vector<Reference> references;  // every heading N9/REF/MAN
   std::vector<ShippedLine> lines;
   std::optional<int64_t> total_units;    // W0301

@@ -553,15 +553,18 @@ absl::StatusOr<ReadEvent> X12Reader::NextInInterchange() {
     state_ = State::kBetween;
     return NextBetween();
   }
-  // One pass over the segment finds its element separators, line breaks and terminator.
+  // One pass over the segment finds its element separators, line breaks and terminator. The
+  // scan stops at max_segment_bytes whatever the reads were, so the verdict never depends on
+  // how the input arrived.
   const std::string& term = delimiters_.segment;
   starts_.clear();
   bool crlf = false;
   size_t i = pos_;
   for (;;) {
     const unsigned char* b = reinterpret_cast<const unsigned char*>(buf_.data());
-    while (i < end_ && class_[b[i]] == 0) ++i;
-    if (i < end_) {
+    const size_t stop = std::min(end_, pos_ + options_.max_segment_bytes);
+    while (i < stop && class_[b[i]] == 0) ++i;
+    if (i < stop) {
       const uint8_t k = class_[b[i]];
       if (k == 1) {
         starts_.push_back(static_cast<uint32_t>(i - pos_ + 1));
@@ -574,9 +577,7 @@ absl::StatusOr<ReadEvent> X12Reader::NextInInterchange() {
         continue;
       }
       if (term.size() > 1) {
-        // A terminator's first byte at the end of the buffer: read on to see the rest, unless
-        // the segment already fills the buffer (then it is truncated below).
-        if (end_ - i < term.size() && !eof_ && end_ - pos_ < options_.max_segment_bytes) {
+        if (end_ - i < term.size() && !eof_) {  // the rest of the terminator is still unread
           const size_t rel = i - pos_;
           Fill();
           if (!io_status_.ok()) return io_status_;
@@ -584,11 +585,7 @@ absl::StatusOr<ReadEvent> X12Reader::NextInInterchange() {
           continue;
         }
         if (end_ - i < term.size() || std::memcmp(&buf_[i], term.data(), term.size()) != 0) {
-          if (end_ - i < term.size() && !eof_) {
-            i = end_;  // the segment fills the buffer: truncate it
-          } else {
-            ++i;
-          }
+          ++i;
           continue;
         }
       }
@@ -597,7 +594,7 @@ absl::StatusOr<ReadEvent> X12Reader::NextInInterchange() {
       if (segment_.key() == SegmentKey("IEA")) state_ = State::kBetween;
       return ReadEvent::kSegment;
     }
-    if (end_ - pos_ >= options_.max_segment_bytes) {
+    if (i >= pos_ + options_.max_segment_bytes) {
       EmitSegment(pos_, pos_ + options_.max_segment_bytes, true, true);
       pos_ += options_.max_segment_bytes;
       state_ = State::kSkipRestOfSegment;

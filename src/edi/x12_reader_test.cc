@@ -315,6 +315,21 @@ TEST(X12ReaderTest, OverlongSegmentFullOfTerminatorLeadBytesIsTruncated) {
   }
 }
 
+// The length limit applies whatever the reads: a 600-byte line is truncated at 512 bytes both
+// when the whole file is in the buffer and when it trickles in (found by the fuzzer).
+TEST(X12ReaderTest, LengthLimitDoesNotDependOnHowTheBytesArrive) {
+  std::string data = Interchange940('*', '>', "\n");
+  data.insert(data.find("W76"), "NTE*WHI*" + std::string(600, 'x') + "\n");
+  for (size_t step : {0u, 3u}) {
+    std::unique_ptr<ByteSource> source =
+        step == 0 ? StringSource(data) : std::make_unique<TrickleSource>(data, step);
+    Read r = ReadAllFrom(std::move(source), {.max_segment_bytes = 512, .read_chunk = 1024});
+    ASSERT_EQ(r.segments.size(), 12u) << step;
+    EXPECT_EQ(r.segments[7].size(), 512u) << step;
+    EXPECT_EQ(r.segments[8], "W76*2") << step;
+  }
+}
+
 TEST(X12ReaderTest, LastSegmentWithoutTerminator) {
   std::string data = Interchange940();
   data.pop_back();  // the final '~'

@@ -551,6 +551,7 @@ void X12Validator::StartSet(const Segment& st) {
 
 void X12Validator::CheckContent(const Segment& seg) {
   OpenSet& s = *set_;
+  s.last_position = seg.position().in_set;
   if (s.rule == nullptr) return;
   const std::string_view id = seg.id();
   const uint32_t key = seg.key();
@@ -617,7 +618,7 @@ void X12Validator::CheckContent(const Segment& seg) {
 void X12Validator::EndSet(const Segment* se) {
   OpenSet& s = *set_;
   SetVerdict& v = s.verdict;
-  int64_t last_position = 0;
+  int64_t last_position = s.last_position;  // without SE: where the set stopped
   if (se != nullptr) {
     last_position = se->position().in_set;
     v.segment_count = last_position;

@@ -2,7 +2,7 @@
 // X12 envelope and transaction-set validation, with the X12 codes a 997 or TA1 reports.
 //
 // X12Validator is pushed the events of an X12Reader (OnSegment / OnIssue / Finish) and judges:
-//   interchange  ISA element values (TA1 005..020, 027), IEA01 group count (021), IEA02 = ISA13
+//   interchange  ISA element values (TA1 005-008, 010-020), IEA01 group count (021), IEA02 = ISA13
 //                (001), duplicate ISA13 from one sender in the input (025), segments that are not
 //                GS/TA1/IEA between ISA and IEA, a bad GS (024), missing IEA (023), unreadable
 //                ISA (the reader's 004/022/023/026/027);
@@ -179,6 +179,7 @@ struct OpenSet {
   std::vector<bool> mandatory_seen;
   bool in_ak2 = false;  // 997: an AK2 loop waits for its AK5
   bool is_997 = false, is_940 = false;
+  int64_t last_position = 1;  // ordinal of the last segment read (ST = 1)
 };
 struct OpenGroup {
   GroupVerdict verdict;
