@@ -16,6 +16,7 @@
 #include "app/demo.h"
 #include "app/server.h"
 #include "app/wiring.h"
+#include "edi/check.h"
 #include "jobs/controls.h"
 #include "core/clock.h"
 #include "net/signature.h"
@@ -163,6 +164,14 @@ int Main(int argc, char** argv) {
       ->check(CLI::IsMember({"ops", "ops:read"}))
       ->capture_default_str();
 
+  auto* edi = app.add_subcommand("edi", "EDI X12 tools");
+  edi->require_subcommand(1);
+  auto* edi_check = edi->add_subcommand(
+      "check", "validate an X12 file: each verdict with its X12 codes, and the 997/TA1 Keelson "
+               "would send back (exit 0 accepted, 1 rejected, 2 unreadable)");
+  std::string edi_file;
+  edi_check->add_option("file", edi_file, "the X12 file")->required();
+
   std::string ref;
   trace->add_option("ref", ref, "store:order_id, an ERP order number, or a correlation id")->required();
   trace->add_option("--config,-c", config_path, "configuration file")->capture_default_str();
@@ -175,6 +184,7 @@ int Main(int argc, char** argv) {
   }
 
   if (sim_cmd->parsed()) return RunSim(sim_options);
+  if (edi_check->parsed()) return edi::RunCheck(edi_file, std::cout, std::cerr);
   if (apikey_new->parsed()) {
     unsigned char raw[24];
     if (RAND_bytes(raw, sizeof raw) != 1) {
