@@ -623,6 +623,12 @@ TEST(RunnerHeartbeatTest, ASlowHandlerKeepsItsLease) {
   o.poll_interval = absl::Milliseconds(20);
   Runner runner(st.get(), core::Clock::Real(), &handlers, o);
   runner.Start();
+  // The other node starts polling once the runner holds the job (before that it would simply
+  // win the first claim, which is not what this test is about).
+  for (int i = 0; i < 400 && calls.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(calls.load(), 1);
   int stolen = 0;
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < end) {
