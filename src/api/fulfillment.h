@@ -8,9 +8,16 @@
 //     202 {"status":"accepted"} once the notice and its job are committed; it is applied once
 //     per (provider, shipment_id) however often it is sent. 400 problem for a malformed notice.
 //
-// Authenticated like /ops (a key with scope "ops"). Thread-safety: stateless handler.
+// Authenticated like /ops (a key with scope "ops").
+//
+//   POST /v1/webhooks/shipbob   ShipBob's signed webhooks (order.shipped): verified by the
+//     provider (401 problem for a bad or stale signature), each shipped shipment queued for
+//     application in one commit before the 200; other topics are acknowledged and ignored.
+//
+// Thread-safety: stateless handlers.
 
 #include "api/ops.h"
+#include "connectors/fulfillment/shipbob/provider.h"
 #include "flows/fulfillment.h"
 #include "net/http_server.h"
 
@@ -18,5 +25,9 @@ namespace keelson::api {
 
 void AddFulfillmentRoutes(net::Router& router, const OpsDeps& deps,
                           flows::FulfillmentService* service, std::function<void()> on_enqueue);
+void AddShipBobWebhookRoute(net::Router& router, const OpsDeps& deps,
+                            flows::FulfillmentService* service,
+                            const connectors::shipbob::ShipBobProvider* shipbob,
+                            std::function<void()> on_enqueue);
 
 }  // namespace keelson::api

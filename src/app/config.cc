@@ -860,7 +860,7 @@ void Decoder::Fulfillment(const YAML::Node& node, const std::string& path, Fulfi
                           {
                               Str("id", &c.id),
                               Enum("kind", &c.kind, {"warehouse", "3pl", "dropship"}),
-                              Enum("provider", &c.provider, {"erp"}),
+                              Enum("provider", &c.provider, {"erp", "shipbob"}),
                               Strings("locations", &c.locations),
                               Strings("skus", &c.skus),
                               Strings("regions", &c.regions),
@@ -877,12 +877,39 @@ void Decoder::Fulfillment(const YAML::Node& node, const std::string& path, Fulfi
                     });
                     std::set<std::string> ids;
                     for (size_t i = 0; i < f->nodes.size(); ++i) {
+                      if (f->nodes[i].provider == "shipbob" && !node["shipbob"]) {
+                        Error(JoinKey(JoinIndex(p, i), "provider"),
+                              "provider \"shipbob\" needs a fulfillment.shipbob section");
+                      }
                       const std::string& id = f->nodes[i].id;
                       if (!id.empty() && !ids.insert(id).second) {
                         Error(JoinKey(JoinIndex(p, i), "id"),
                               absl::StrCat("duplicate node id \"", id, "\""));
                       }
                     }
+                  }),
+          Section("shipbob",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    ShipBobConfig& sb = f->shipbob;
+                    sb.present = true;
+                    Map(n, p,
+                        {
+                            Str("url", &sb.url),
+                            Sec("token", &sb.token),
+                            Int64("channel_id", &sb.channel_id, kPositive),
+                            Sec("webhook_secret", &sb.webhook_secret),
+                            Str("default_shipping_method", &sb.default_shipping_method),
+                            Enum("order_type", &sb.order_type, {"DTC", "DropShip", "B2B"}),
+                            Section("limits",
+                                    [&](const YAML::Node& ln, const std::string& lp) {
+                                      Limits(ln, lp, &sb.limits);
+                                    }),
+                        });
+                    CheckHttpUrl(sb.url, JoinKey(p, "url"));
+                    RequireNonEmpty(sb.token.value().empty(), JoinKey(p, "token"));
+                    RequireNonEmpty(sb.channel_id == 0, JoinKey(p, "channel_id"));
+                    RequireNonEmpty(sb.webhook_secret.value().empty(),
+                                    JoinKey(p, "webhook_secret"));
                   }),
       });
 }

@@ -203,6 +203,7 @@ struct FulfillmentNodeConfig {
   std::string id;                      // required, unique
   std::string kind = "warehouse";      // warehouse | 3pl | dropship
   std::string provider;                // required: erp (the own warehouse, through the ERP order)
+                                       // | shipbob (fulfillment.shipbob)
   std::vector<std::string> locations;  // inventory locations it ships from
   std::vector<std::string> skus;       // SKU prefixes it serves; empty = all
   std::vector<std::string> regions;    // "US", "US-CA"; empty = everywhere
@@ -211,9 +212,22 @@ struct FulfillmentNodeConfig {
   bool untracked = false;              // ships without counted stock (drop-ship)
 };
 
+// fulfillment.shipbob: one ShipBob account (connectors/fulfillment/shipbob/README.md).
+struct ShipBobConfig {
+  bool present = false;
+  std::string url = "https://api.shipbob.com/2026-01";
+  Secret token;
+  int64_t channel_id = 0;
+  Secret webhook_secret;  // "whsec_…"
+  std::string default_shipping_method = "Standard";
+  std::string order_type = "DTC";  // DTC | DropShip | B2B
+  LimitsConfig limits;
+};
+
 struct FulfillmentConfig {
   bool present = false;
   std::vector<FulfillmentNodeConfig> nodes;
+  ShipBobConfig shipbob;
 };
 
 struct LogConfig {

@@ -759,3 +759,53 @@ TEST(ConfigSlaTest, ApiKeyScopes) {
 
 }  // namespace
 }  // namespace keelson::app
+
+namespace keelson::app {
+namespace {
+
+TEST(ConfigFulfillmentTest, NodesAndShipBobAreReadAndCheckedKeyByKey) {
+  ConfigResult r = ParseConfig(std::string(kMinimal) + R"(
+erp: {type: odoo, url: "https://odoo.example.com", database: db, username: u, password: p}
+fulfillment:
+  nodes:
+    - {id: wh1, provider: erp, locations: [WH1, WH1-B], priority: 1}
+    - {id: sb, kind: 3pl, provider: shipbob, locations: [SB], regions: [US, US-CA], skus: [WID-], cost: 300}
+    - {id: acme, kind: dropship, provider: erp, untracked: true}
+  shipbob: {token: "pat", channel_id: 100102, webhook_secret: "whsec_a2V5"}
+)",
+                               kNoEnv);
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  ASSERT_EQ(r.config.fulfillment.nodes.size(), 3u);
+  EXPECT_EQ(r.config.fulfillment.nodes[0].locations, (std::vector<std::string>{"WH1", "WH1-B"}));
+  EXPECT_EQ(r.config.fulfillment.nodes[1].kind, "3pl");
+  EXPECT_EQ(r.config.fulfillment.nodes[1].regions, (std::vector<std::string>{"US", "US-CA"}));
+  EXPECT_EQ(r.config.fulfillment.nodes[1].cost, 300);
+  EXPECT_EQ(r.config.fulfillment.nodes[1].priority, 100);
+  EXPECT_TRUE(r.config.fulfillment.nodes[2].untracked);
+  EXPECT_EQ(r.config.fulfillment.shipbob.url, "https://api.shipbob.com/2026-01");
+  EXPECT_EQ(r.config.fulfillment.shipbob.channel_id, 100102);
+
+  EXPECT_EQ(Errors(std::string(kMinimal) + R"(
+fulfillment:
+  nodes:
+    - {id: wh1, provider: erp}
+    - {id: wh1, provider: fedex, locations: [X], kind: depot}
+    - {provider: shipbob, locations: [SB]}
+)"),
+            "fulfillment.nodes[0].locations: required unless the node is untracked (drop-ship)\n"
+            "fulfillment.nodes[1].provider: must be one of erp, shipbob\n"
+            "fulfillment.nodes[1].kind: must be one of warehouse, 3pl, dropship\n"
+            "fulfillment.nodes[2].id: required\n"
+            "fulfillment.nodes[1].id: duplicate node id \"wh1\"\n"
+            "fulfillment.nodes[2].provider: provider \"shipbob\" needs a fulfillment.shipbob "
+            "section\n"
+            "fulfillment.nodes[0].provider: provider \"erp\" needs an erp section\n");
+  EXPECT_EQ(Errors(std::string(kMinimal) + "fulfillment: {shipbob: {url: \"ftp://x\"}}\n"),
+            "fulfillment.shipbob.url: must start with http:// or https://\n"
+            "fulfillment.shipbob.token: required\n"
+            "fulfillment.shipbob.channel_id: required\n"
+            "fulfillment.shipbob.webhook_secret: required\n");
+}
+
+}  // namespace
+}  // namespace keelson::app

@@ -18,6 +18,7 @@
 #include "app/wiring.h"
 #include "connectors/woocommerce/mapping.h"
 #include "connectors/fulfillment/erp_warehouse.h"
+#include "connectors/fulfillment/shipbob/provider.h"
 #include "flows/backfill.h"
 #include "flows/fulfillment.h"
 #include "flows/erp_stock.h"
@@ -196,6 +197,8 @@ int Serve(const Config& config, const ServeOptions& options) {
   }
   // Fulfillment: the configured nodes and the providers that release to them.
   std::unique_ptr<connectors::ErpWarehouseProvider> erp_warehouse;
+  std::unique_ptr<net::HttpClient> shipbob_http;
+  std::unique_ptr<connectors::shipbob::ShipBobProvider> shipbob;
   std::unique_ptr<flows::FulfillmentService> fulfillment;
   if (config.fulfillment.present && !config.fulfillment.nodes.empty()) {
     std::map<std::string, connectors::FulfillmentProvider*, std::less<>> providers;
@@ -203,6 +206,24 @@ int Serve(const Config& config, const ServeOptions& options) {
       erp_warehouse =
           std::make_unique<connectors::ErpWarehouseProvider>(std::string(connectors->erp->name()));
       providers["erp"] = erp_warehouse.get();
+    }
+    if (config.fulfillment.shipbob.present) {
+      const ShipBobConfig& c = config.fulfillment.shipbob;
+      connectors::shipbob::ShipBobOptions so;
+      so.base_url = c.url;
+      so.token = c.token.value();
+      so.channel_id = c.channel_id;
+      so.webhook_secret = c.webhook_secret.value();
+      so.default_shipping_method = c.default_shipping_method;
+      so.order_type = c.order_type;
+      if (c.limits.requests_per_second > 0) so.limits.requests_per_second = c.limits.requests_per_second;
+      if (c.limits.burst > 0) so.limits.burst = c.limits.burst;
+      if (c.limits.concurrency > 0) so.limits.concurrency = c.limits.concurrency;
+      so.limits.timeout = absl::Milliseconds(c.limits.timeout_ms);
+      so.limits.adaptive = c.limits.adaptive;
+      shipbob_http = net::NewCurlHttpClient();
+      shipbob = std::make_unique<connectors::shipbob::ShipBobProvider>(so, *shipbob_http);
+      providers["shipbob"] = shipbob.get();
     }
     flows::FulfillmentOptions fo;
     fo.max_attempts = config.jobs.max_attempts;
@@ -378,6 +399,10 @@ int Serve(const Config& config, const ServeOptions& options) {
   }
   if (fulfillment != nullptr) {
     api::AddFulfillmentRoutes(router, ops, fulfillment.get(), [&runner] { runner.Notify(); });
+    if (shipbob != nullptr) {
+      api::AddShipBobWebhookRoute(router, ops, fulfillment.get(), shipbob.get(),
+                                  [&runner] { runner.Notify(); });
+    }
   }
   api::AddStoreGauges(ops);
   api::AddBusinessGauges(ops);

@@ -242,6 +242,23 @@ absl::StatusOr<std::vector<store::SegmentRecord>> FulfillmentService::Plan(
   return out;
 }
 
+absl::StatusOr<json> FulfillmentService::WritePlan(store::Tx& tx,
+                                                   const std::vector<store::SegmentRecord>& plan,
+                                                   const std::string& partition,
+                                                   const std::string& corr) const {
+  json summary = json::array();
+  for (const store::SegmentRecord& s : plan) {
+    if (auto st = tx.PutSegment(s); !st.ok()) return st;
+    if (s.state == "planned") {
+      if (auto id = tx.EnqueueJob(ReleaseJob(partition, s.segment_id, corr)); !id.ok()) {
+        return id.status();
+      }
+    }
+    summary.push_back(SegmentSummary(s));
+  }
+  return summary;
+}
+
 absl::Status FulfillmentService::Route(jobs::JobContext& ctx) {
   json payload = json::parse(ctx.job.payload, nullptr, false);
   auto key = KeyOfPayload(payload);
@@ -267,17 +284,9 @@ absl::Status FulfillmentService::Route(jobs::JobContext& ctx) {
   const std::string partition = OrderToCash::PartitionKey(key->store_id, key->order_id);
   const std::string corr = ctx.job.correlation_id;
   ctx.Defer([this, key = *key, plan = *plan, partition, corr](store::Tx& tx) -> absl::Status {
-    json segments = json::array();
-    for (const store::SegmentRecord& s : plan) {
-      if (auto st = tx.PutSegment(s); !st.ok()) return st;
-      if (s.state == "planned") {
-        if (auto id = tx.EnqueueJob(ReleaseJob(partition, s.segment_id, corr)); !id.ok()) {
-          return id.status();
-        }
-      }
-      segments.push_back(SegmentSummary(s));
-    }
-    return tx.AppendTimeline(Event(key, corr, "fulfillment.routed", {{"segments", segments}}));
+    auto segments = WritePlan(tx, plan, partition, corr);
+    if (!segments.ok()) return segments.status();
+    return tx.AppendTimeline(Event(key, corr, "fulfillment.routed", {{"segments", *segments}}));
   });
   return absl::OkStatus();
 }
@@ -382,21 +391,13 @@ absl::Status FulfillmentService::ReleaseSegment(jobs::JobContext& ctx) {
   ctx.Defer([this, key = *key, segment_id, corr, reason, node = s.node_id, plan = *plan,
              partition](store::Tx& tx) -> absl::Status {
     if (auto st = tx.SetSegmentState(segment_id, "rejected", "", reason); !st.ok()) return st;
-    json rerouted = json::array();
-    for (const store::SegmentRecord& r : plan) {
-      if (auto st = tx.PutSegment(r); !st.ok()) return st;
-      if (r.state == "planned") {
-        if (auto id = tx.EnqueueJob(ReleaseJob(partition, r.segment_id, corr)); !id.ok()) {
-          return id.status();
-        }
-      }
-      rerouted.push_back(SegmentSummary(r));
-    }
+    auto rerouted = WritePlan(tx, plan, partition, corr);
+    if (!rerouted.ok()) return rerouted.status();
     return tx.AppendTimeline(Event(key, corr, "fulfillment.rejected",
                                    {{"segment", segment_id},
                                     {"node", node},
                                     {"reason", reason},
-                                    {"rerouted", rerouted}}));
+                                    {"rerouted", *rerouted}}));
   });
   return absl::OkStatus();
 }

@@ -85,6 +85,12 @@ class FulfillmentService {
   absl::StatusOr<std::vector<store::SegmentRecord>> Plan(
       store::Store& store, const model::Order& order, const std::vector<model::RouteLine>& lines,
       const std::vector<std::string>& excluded, int first_seq);
+  // Writes planned segments and queues a release for each ship segment; returns their summary
+  // for the timeline.
+  absl::StatusOr<nlohmann::json> WritePlan(store::Tx& tx,
+                                           const std::vector<store::SegmentRecord>& plan,
+                                           const std::string& partition,
+                                           const std::string& corr) const;
   store::NewJob ReleaseJob(const std::string& order_partition, const std::string& segment_id,
                            const std::string& corr) const;
 

@@ -15,6 +15,7 @@
 #include "flows/inventory.h"
 #include "jobs/runner.h"
 #include "store/sqlite/sqlite_store.h"
+#include "tests/support/drain.h"
 #include "tests/support/http_client.h"
 #include "tests/support/status_matchers.h"
 
@@ -85,18 +86,7 @@ class FulfillmentFlowTest : public ::testing::Test {
     runner_ = std::make_unique<jobs::Runner>(store_.get(), &clock_, &handlers_, ro);
   }
 
-  void Drain() {
-    for (int round = 0; round < 50; ++round) {
-      auto n = runner_->RunOnce();
-      ASSERT_TRUE(n.ok()) << n.status();
-      if (*n > 0) continue;
-      auto next = store_->NextRunAt();
-      ASSERT_TRUE(next.ok());
-      if (!next->has_value()) return;
-      clock_.Set(std::max(clock_.Now(), **next) + absl::Milliseconds(1));
-    }
-    FAIL() << "jobs did not drain";
-  }
+  void Drain() { keelson::testing::DrainJobs(*runner_, *store_, clock_); }
 
   void Stock(std::string sku, std::string loc, int64_t on_hand, int64_t inbound = 0,
              absl::Time eta = absl::InfiniteFuture()) {

@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "net/signature.h"
 #include "store/sqlite/sqlite_store.h"
+#include "tests/support/drain.h"
 #include "tests/support/fake_erp.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/store_helpers.h"
@@ -145,18 +146,7 @@ class OrderToCashTest : public ::testing::Test {
   }
 
   // Runs jobs until none is due, moving the fake clock past retry backoffs.
-  void Drain() {
-    for (int round = 0; round < 50; ++round) {
-      auto n = runner_->RunOnce();
-      ASSERT_TRUE(n.ok()) << n.status();
-      if (*n > 0) continue;
-      auto next = store_->NextRunAt();
-      ASSERT_TRUE(next.ok());
-      if (!next->has_value()) return;
-      clock_.Set(std::max(clock_.Now(), **next) + absl::Milliseconds(1));
-    }
-    FAIL() << "jobs did not drain";
-  }
+  void Drain() { keelson::testing::DrainJobs(*runner_, *store_, clock_); }
 
   store::OrderRecord Held(int64_t id) {
     auto r = store_->GetOrder("main", id);

@@ -599,7 +599,7 @@ TEST(RunnerLanesThreadedTest, ShutLaneHoldsItsJobsWhileOthersRunThenDrainsOneAtA
   EXPECT_EQ(finished.size(), static_cast<size_t>(2 * kEach));
 }
 
-// Real threads: a handler that runs three times its lease keeps the job (the dispatcher's
+// Real threads: a handler that runs 2.5 times its lease keeps the job (the dispatcher's
 // heartbeat renews the lease), so another node polling meanwhile never takes it over.
 TEST(RunnerHeartbeatTest, ASlowHandlerKeepsItsLease) {
   keelson::testing::TempDir dir;  // removed with its files when the test ends
@@ -612,16 +612,23 @@ TEST(RunnerHeartbeatTest, ASlowHandlerKeepsItsLease) {
   HandlerRegistry handlers;
   handlers.Register("slow", [&](JobContext&) -> absl::Status {
     ++calls;
-    std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5000));
     return absl::OkStatus();
   });
   RunnerOptions o;
   o.workers = 1;
-  // Renewed with half a lease (500 ms) to spare: room for a slow disk under a loaded machine.
-  o.lease = absl::Milliseconds(1000);
+  // Renewed with half a lease (1 s) to spare: room for a slow disk under a loaded machine (500 ms
+  // was seen to fall short with two compilers and a fuzzer on the two cores).
+  o.lease = absl::Milliseconds(2000);
   o.poll_interval = absl::Milliseconds(20);
   Runner runner(st.get(), core::Clock::Real(), &handlers, o);
   runner.Start();
+  // The other node starts polling once the runner holds the job (before that it would simply
+  // win the first claim, which is not what this test is about).
+  for (int i = 0; i < 400 && calls.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(calls.load(), 1);
   int stolen = 0;
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < end) {

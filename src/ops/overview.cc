@@ -47,29 +47,9 @@ std::vector<OverviewPoint> OverviewSampler::Points() const {
 }
 
 void OverviewSampler::Start() {
-  std::lock_guard<std::mutex> l(thread_mu_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] {
-    std::unique_lock<std::mutex> lock(thread_mu_);
-    while (!stopping_) {
-      lock.unlock();
-      SampleNow();
-      lock.lock();
-      wake_.wait_for(lock, absl::ToChronoMilliseconds(interval_), [this] { return stopping_; });
-    }
-  });
+  thread_.Start(interval_, [this] { SampleNow(); });
 }
 
-void OverviewSampler::Stop() {
-  std::thread t;
-  {
-    std::lock_guard<std::mutex> l(thread_mu_);
-    stopping_ = true;
-    t = std::move(thread_);
-  }
-  wake_.notify_all();
-  if (t.joinable()) t.join();
-}
+void OverviewSampler::Stop() { thread_.Stop(); }
 
 }  // namespace keelson::ops

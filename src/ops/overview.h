@@ -14,6 +14,7 @@
 
 #include "absl/time/time.h"
 #include "core/clock.h"
+#include "core/periodic.h"
 #include "obs/metrics.h"
 #include "store/store.h"
 
@@ -59,10 +60,7 @@ class OverviewSampler {
   absl::Time last_t_;
   double last_webhooks_ = 0, last_erp_ = 0, last_jobs_ = 0;
 
-  std::mutex thread_mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  core::PeriodicThread thread_;
 };
 
 }  // namespace keelson::ops

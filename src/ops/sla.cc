@@ -336,30 +336,10 @@ absl::StatusOr<std::vector<SlaItem>> SlaMonitor::Items(std::string_view rule, in
 }
 
 void SlaMonitor::Start() {
-  std::lock_guard<std::mutex> l(thread_mu_);
-  if (thread_.joinable() || options_.rules.empty()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] {
-    std::unique_lock<std::mutex> lock(thread_mu_);
-    while (!stopping_) {
-      lock.unlock();
-      EvaluateNow();
-      lock.lock();
-      wake_.wait_for(lock, absl::ToChronoMilliseconds(options_.interval),
-                     [this] { return stopping_; });
-    }
-  });
+  if (options_.rules.empty()) return;
+  thread_.Start(options_.interval, [this] { EvaluateNow(); });
 }
 
-void SlaMonitor::Stop() {
-  std::thread t;
-  {
-    std::lock_guard<std::mutex> l(thread_mu_);
-    stopping_ = true;
-    t = std::move(thread_);
-  }
-  wake_.notify_all();
-  if (t.joinable()) t.join();
-}
+void SlaMonitor::Stop() { thread_.Stop(); }
 
 }  // namespace keelson::ops

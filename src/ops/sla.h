@@ -35,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/clock.h"
+#include "core/periodic.h"
 #include "net/http_client.h"
 #include "obs/metrics.h"
 #include "store/store.h"
@@ -137,10 +138,7 @@ class SlaMonitor {
   std::atomic<int64_t> alerts_sent_{0};
 
   std::mutex run_mu_;  // one evaluation at a time
-  std::mutex thread_mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  core::PeriodicThread thread_;
 };
 
 }  // namespace keelson::ops

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "sim/business_central.h"
 #include "sim/odoo.h"
+#include "sim/shipbob.h"
 #include "sim/woocommerce.h"
 #include "tests/support/http_client.h"
 #include "tests/support/process.h"
@@ -638,6 +639,89 @@ TEST_F(FulfillmentE2eTest, AnOrderSplitAcrossTwoWarehousesAndABackorderShipsInPa
   EXPECT_EQ(on_hand.count("red@WH1"), 1u);
   EXPECT_EQ(on_hand["red@WH1"], 0);
   EXPECT_EQ(PostShipment({{"provider", "erp"}, {"lines", nlohmann::json::array()}}), 400);
+}
+
+
+// The 3PL path: a segment released to ShipBob (its simulator) by reference id, shipped there in
+// two parts, each announced by ShipBob's signed webhook and applied once.
+class ShipBobE2eTest : public FulfillmentE2eTest {
+ protected:
+  void SetUp() override {
+    sb_ = std::make_unique<sim::ShipBobSim>(sim::ShipBobSim::Options{});
+    ASSERT_TRUE(sb_->Start().ok());
+    FulfillmentE2eTest::SetUp();
+    sb_->SetWebhookUrl(absl::StrCat("http://127.0.0.1:", port_, "/v1/webhooks/shipbob"));
+  }
+  std::string ExtraConfig() const override {
+    return absl::StrCat(
+        "inventory: {channels: [{store: main, locations: [WH1, SB]}], reconcile_interval_s: 3600}\n"
+        "fulfillment:\n  nodes:\n"
+        "    - {id: wh1, provider: erp, locations: [WH1], priority: 1}\n"
+        "    - {id: shipbob, kind: 3pl, provider: shipbob, locations: [SB], priority: 2}\n"
+        "  shipbob: {url: \"", sb_->base_url(), "\", token: \"", sb_->options().token,
+        "\", channel_id: 100102, webhook_secret: \"", sb_->options().webhook_secret, "\"}\n");
+  }
+  std::unique_ptr<sim::ShipBobSim> sb_;
+};
+
+TEST_F(ShipBobE2eTest, ASegmentReleasedToShipBobShipsInTwoWebhooks) {
+  ASSERT_EQ(PostEvent("s1", "WID-BLUE", "WH1", 1, "2026-12-05T10:00:00Z"), 200);
+  ASSERT_EQ(PostEvent("s2", "WID-BLUE", "SB", 5, "2026-12-05T10:00:00Z"), 200);
+  sim::WooOrderSpec spec;
+  spec.lines = {{.sku = "WID-BLUE", .quantity = 3, .price = "19.99"}};
+  auto order = woo_->CreateOrder(spec);
+  ASSERT_TRUE(order.ok());
+  const std::string ref = absl::StrCat("main:", *order);
+  const std::string segment = ref + "/1";
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return Segments(OrderPage(*order)) ==
+               absl::StrCat(segment, " ship@shipbob released [WID-BLUE 0/3;] ");
+      },
+      kLong))
+      << Segments(OrderPage(*order)) << proc_->Log();
+  EXPECT_EQ(sb_->CountOrders(segment), 1);
+
+  auto first = sb_->ShipOrder({.reference_id = segment, .lines = {{"WID-BLUE", 2}}});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->webhook_status, 200);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return Segments(OrderPage(*order)) ==
+               absl::StrCat(segment, " ship@shipbob partially_shipped [WID-BLUE 2/3;] ");
+      },
+      kLong))
+      << Segments(OrderPage(*order)) << proc_->Log();
+  auto second = sb_->ShipOrder({.reference_id = segment});  // the rest
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(sb_->RedeliverWebhook(second->webhook_id).ok());  // ShipBob retries now and then
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return Segments(OrderPage(*order)) ==
+               absl::StrCat(segment, " ship@shipbob shipped [WID-BLUE 3/3;] ");
+      },
+      kLong))
+      << Segments(OrderPage(*order)) << proc_->Log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  nlohmann::json page = OrderPage(*order);
+  ASSERT_EQ(page["shipments"].size(), 2u) << page.dump();
+  EXPECT_EQ(page["shipments"][0]["provider"], "shipbob");
+  EXPECT_EQ(page["shipments"][0]["carrier"], "USPS");
+  EXPECT_EQ(sb_->stats().orders_created, 1);
+  HttpClient client("127.0.0.1", port_);
+  auto blue = nlohmann::json::parse(client.Get("/v1/inventory/WID-BLUE").body);
+  for (const auto& p : blue["locations"]) {
+    if (p["location"] == "SB") EXPECT_EQ(p["on_hand"], 2);
+    if (p["location"] == "WH1") EXPECT_EQ(p["on_hand"], 1);
+  }
+  // A forged webhook is refused.
+  auto forged = client.Request("POST", "/v1/webhooks/shipbob",
+                               {{"Content-Type", "application/json"},
+                                {"webhook-id", "msg_x"},
+                                {"webhook-timestamp", "1767225600"},
+                                {"webhook-signature", "v1,AAAA"}},
+                               "{}");
+  EXPECT_EQ(forged.status, 401);
 }
 
 }  // namespace
