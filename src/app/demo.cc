@@ -196,6 +196,9 @@ int RunDemo(const DemoOptions& o) {
         << "  mapping: {shipping: \"6610\", fees: \"6620\"}\n";
     }
     f << "inventory: {channels: [{store: main, locations: [WH1]}], reconcile_interval_s: 30}\n"
+      // The own warehouse ships every order the ERP accepts; a WMS would report its shipments to
+      // POST /v1/fulfillment/shipments (the order page shows the segments).
+      << "fulfillment: {nodes: [{id: wh1, provider: erp, locations: [WH1]}]}\n"
       << "order_to_cash: {backfill_interval_s: 2}\n"
       << "jobs: {backoff_base_ms: 200, backoff_cap_ms: 5000}\n"
       << "log: {level: warn, format: text}\n"

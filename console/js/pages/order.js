@@ -5,8 +5,9 @@ import {h, replace, badge, table, section, summarize, timeEl, fmtInt, fmtClock, 
 import {pageHeader, problemBox, loading, kv, toast, jsonBlock} from '../ui.js';
 import {canAct, NEEDS_OPS} from '../session.js';
 
-const SYSTEMS = ['woocommerce', 'keelson', 'erp', 'ops'];
-const SYSTEM_LABELS = {woocommerce: 'Shop', keelson: 'Keelson', erp: 'ERP', ops: 'Operator'};
+const SYSTEMS = ['woocommerce', 'keelson', 'erp', 'fulfillment', 'ops'];
+const SYSTEM_LABELS = {woocommerce: 'Shop', keelson: 'Keelson', erp: 'ERP', fulfillment: 'Fulfillment',
+                       ops: 'Operator'};
 
 // Entries carry `system`; a kind's prefix says it otherwise.
 function systemOf(e) {
@@ -14,6 +15,7 @@ function systemOf(e) {
   const k = e.kind || '';
   if (/^(webhook|shop)\./.test(k)) return 'woocommerce';
   if (/^erp\./.test(k)) return 'erp';
+  if (/^fulfillment\./.test(k)) return 'fulfillment';
   if (/^(ops|operator)\./.test(k)) return 'ops';
   return 'keelson';
 }
@@ -104,6 +106,38 @@ function linesTable(order) {
              rowAttrs: (l) => ({'data-testid': 'order-line', 'data-sku': l.sku})});
 }
 
+// Where the order ships from: its segments (node, state, shipped of ordered per line) and the
+// shipment notices applied to them.
+function fulfillment(v) {
+  const segs = v.segments || [];
+  if (!segs.length) return null;
+  const lineList = (lines) => h('div', {}, lines.map((l) =>
+    h('div', {class: 'small'}, h('span', {class: 'mono'}, l.sku), ` ${fmtInt(l.shipped)} / ${fmtInt(l.quantity)}`,
+      l.location ? h('span', {class: 'muted'}, ` @ ${l.location}`) : null)));
+  return section('Fulfillment',
+    table([
+      {label: 'Segment', cell: (s) => h('span', {class: 'mono'}, s.segment_id)},
+      {label: 'Node', cell: (s) => s.node || '–'},
+      {label: 'Kind', cell: (s) => s.kind},
+      {label: 'State', cell: (s) => badge(s.state)},
+      {label: 'Lines (shipped / ordered)', cell: (s) => lineList(s.lines || [])},
+      {label: 'Promised', cell: (s) => (s.promised_at ? timeEl(s.promised_at) : '–')},
+      {label: 'Note', cell: (s) => s.error || (s.provider_id ? h('span', {class: 'mono small'}, s.provider_id) : '–')},
+    ], segs, {testid: 'order-segments',
+              rowAttrs: (s) => ({'data-testid': 'segment-row', 'data-segment': s.segment_id, 'data-state': s.state})}),
+    (v.shipments || []).length ? [h('h3', {}, 'Shipments'), table([
+      {label: 'Shipment', cell: (x) => h('span', {class: 'mono'}, `${x.provider}/${x.shipment_id}`)},
+      {label: 'Segment', cell: (x) => h('span', {class: 'mono'}, x.segment_id)},
+      {label: 'Carrier', cell: (x) => x.carrier || '–'},
+      {label: 'Tracking', cell: (x) => /^https?:\/\//.test(x.tracking_url || '')
+        ? h('a', {href: x.tracking_url, rel: 'noopener noreferrer', target: '_blank'}, x.tracking_number || 'link')
+        : (x.tracking_number || '–')},
+      {label: 'Lines', cell: (x) => lineList((x.lines || []).map((l) => ({sku: l.sku, shipped: l.quantity, quantity: l.quantity})))},
+      {label: 'ERP', cell: (x) => badge(x.erp_state)},
+      {label: 'Received', cell: (x) => timeEl(x.received_at)},
+    ], v.shipments, {testid: 'order-shipments'})] : null);
+}
+
 function draw(body, v, reload) {
   const s = v.summary || {};
   const o = v.order;
@@ -138,6 +172,7 @@ function draw(body, v, reload) {
         {label: 'Consumed', class: 'num', cell: (r) => fmtInt(r.consumed)},
       ], v.reservations, {testid: 'order-reservations', empty: 'No reservations.'})] : null)),
     section('Lines', linesTable(o)),
+    fulfillment(v),
     section('Timeline', timeline(v.timeline || [])),
     v.jobs ? section('Jobs', jobsTable(v.jobs, reload)) : null);
 }
