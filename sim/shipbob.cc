@@ -18,6 +18,7 @@
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "net/signature.h"
+#include "sim/delayer.h"
 
 namespace keelson::sim {
 namespace {
@@ -51,59 +52,6 @@ net::HttpResponse ProblemDetails(http::status status, std::string_view title,
                                    {"status", static_cast<int>(status)},
                                    {"detail", detail}});
 }
-
-// Runs closures after a delay on one thread: the simulated processing time. Dropping pending
-// closures (Stop) destroys their responders, which closes those connections.
-class Delayer {
- public:
-  Delayer() : thread_([this] { Loop(); }) {}
-  ~Delayer() { Stop(); }
-  void After(absl::Duration d, std::function<void()> fn) {
-    std::lock_guard<std::mutex> l(mu_);
-    if (stopped_) return;
-    due_.emplace(absl::Now() + d, std::move(fn));
-    cv_.notify_one();
-  }
-  void Stop() {
-    std::multimap<absl::Time, std::function<void()>> dropped;
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      if (stopped_) return;
-      stopped_ = true;
-      dropped.swap(due_);
-      cv_.notify_one();
-    }
-    thread_.join();
-  }
-
- private:
-  void Loop() {
-    std::unique_lock<std::mutex> l(mu_);
-    while (!stopped_) {
-      if (due_.empty()) {
-        cv_.wait(l);
-        continue;
-      }
-      absl::Time next = due_.begin()->first;
-      absl::Time now = absl::Now();
-      if (next > now) {
-        cv_.wait_for(l, absl::ToChronoNanoseconds(next - now));
-        continue;
-      }
-      std::function<void()> fn = std::move(due_.begin()->second);
-      due_.erase(due_.begin());
-      l.unlock();
-      fn();
-      l.lock();
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::multimap<absl::Time, std::function<void()>> due_;
-  bool stopped_ = false;
-  std::thread thread_;
-};
 
 struct Product {
   int64_t id = 0;            // ShipBob product id
