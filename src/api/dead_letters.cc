@@ -1,5 +1,7 @@
 #include "api/dead_letters.h"
 
+#include <functional>
+
 #include "api/views.h"
 
 namespace keelson::api {
@@ -16,22 +18,42 @@ absl::StatusOr<nlohmann::json> DeadLetterDetail(store::Store& store, int64_t job
   return out;
 }
 
-absl::StatusOr<std::vector<int64_t>> ReplayDeadLetters(store::Store& store,
-                                                       store::JobFilter filter, absl::Time now) {
+namespace {
+
+// Applies `act` to every dead job matching `filter`, a page of 1,000 at a time; returns the ids it
+// succeeded on.
+absl::StatusOr<std::vector<int64_t>> ForEachDeadLetter(
+    store::Store& store, store::JobFilter filter,
+    const std::function<absl::Status(int64_t)>& act) {
   filter.state = store::JobState::kDead;
   filter.after_id = 0;
   filter.limit = 1000;
-  std::vector<int64_t> replayed;
+  std::vector<int64_t> done;
   while (true) {
     auto jobs = store.ListJobs(filter);
     if (!jobs.ok()) return jobs.status();
     if (jobs->empty()) break;
     for (const auto& j : *jobs) {
-      if (store.ReplayJob(j.id, now).ok()) replayed.push_back(j.id);
+      if (act(j.id).ok()) done.push_back(j.id);
     }
     filter.after_id = jobs->back().id;
   }
-  return replayed;
+  return done;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<int64_t>> ReplayDeadLetters(store::Store& store,
+                                                       store::JobFilter filter, absl::Time now) {
+  return ForEachDeadLetter(store, std::move(filter),
+                           [&](int64_t id) { return store.ReplayJob(id, now); });
+}
+
+absl::StatusOr<std::vector<int64_t>> DiscardDeadLetters(store::Store& store,
+                                                        store::JobFilter filter, absl::Time now) {
+  filter.exclude_dead_reason = "discarded";
+  return ForEachDeadLetter(store, std::move(filter),
+                           [&](int64_t id) { return store.DiscardJob(id, now); });
 }
 
 }  // namespace keelson::api

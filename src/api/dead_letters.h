@@ -18,5 +18,9 @@ absl::StatusOr<nlohmann::json> DeadLetterDetail(store::Store& store, int64_t job
 // are used for paging internally). Returns the ids replayed.
 absl::StatusOr<std::vector<int64_t>> ReplayDeadLetters(store::Store& store,
                                                        store::JobFilter filter, absl::Time now);
+// Discards every dead job matching `filter` that is not discarded already, the same way.
+// Returns the ids discarded.
+absl::StatusOr<std::vector<int64_t>> DiscardDeadLetters(store::Store& store,
+                                                        store::JobFilter filter, absl::Time now);
 
 }  // namespace keelson::api

@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "api/dead_letters.h"
 #include "api/views.h"
 #include "core/strings.h"
 #include "obs/log.h"
@@ -81,6 +82,18 @@ std::string SystemOf(std::string_view kind) {
   if (kind.starts_with("fulfillment.")) return "fulfillment";
   if (kind.starts_with("ops.")) return "ops";
   return "keelson";
+}
+
+// Orders in a status that creates them in the ERP (`create_on`) whose ERP state is still none or
+// pending.
+int64_t AwaitingErp(const std::vector<store::OrderStateCount>& counts,
+                    const std::vector<std::string>& create_on) {
+  int64_t n = 0;
+  for (const auto& c : counts) {
+    const bool create = std::find(create_on.begin(), create_on.end(), c.status) != create_on.end();
+    if (create && (c.erp_state == "none" || c.erp_state == "pending")) n += c.count;
+  }
+  return n;
 }
 
 absl::StatusOr<std::vector<store::OrderRecord>> Search(const OpsDeps& deps,
@@ -271,17 +284,13 @@ void AddOpsViewRoutes(net::Router& router, const OpsDeps& deps) {
                if (!counts.ok()) return ProblemFromStatus(counts.status());
                nlohmann::json by_status = nlohmann::json::object();
                nlohmann::json by_erp = nlohmann::json::object();
-               int64_t total = 0, awaiting = 0;
+               int64_t total = 0;
                for (const auto& c : *counts) {
                  total += c.count;
                  by_status[c.status] = by_status.value(c.status, int64_t{0}) + c.count;
                  by_erp[c.erp_state] = by_erp.value(c.erp_state, int64_t{0}) + c.count;
-                 const bool create = std::find(deps.create_on.begin(), deps.create_on.end(),
-                                               c.status) != deps.create_on.end();
-                 if (create && (c.erp_state == "none" || c.erp_state == "pending")) {
-                   awaiting += c.count;
-                 }
                }
+               const int64_t awaiting = AwaitingErp(*counts, deps.create_on);
                auto stats = deps.store->GetJobStats(now);
                if (!stats.ok()) return ProblemFromStatus(stats.status());
                auto unpublished = deps.store->CountStaleDirty(absl::InfiniteFuture());
@@ -397,23 +406,11 @@ void AddOpsViewRoutes(net::Router& router, const OpsDeps& deps) {
              GuardedHandler(deps, [deps](net::HttpRequest& req) {
                auto reason = DiscardReason(req);
                if (!reason.ok()) return ProblemFromStatus(reason.status());
-               store::JobFilter f{.state = store::JobState::kDead,
-                                  .kind = req.QueryParam("kind"),
-                                  .dead_reason = req.QueryParam("reason"),
-                                  .exclude_dead_reason = "discarded",
-                                  .limit = 1000};
-               std::vector<int64_t> discarded;
-               while (true) {
-                 auto jobs = deps.store->ListJobs(f);
-                 if (!jobs.ok()) return ProblemFromStatus(jobs.status());
-                 if (jobs->empty()) break;
-                 for (const auto& j : *jobs) {
-                   if (deps.store->DiscardJob(j.id, deps.clock->Now()).ok()) {
-                     discarded.push_back(j.id);
-                   }
-                 }
-                 f.after_id = jobs->back().id;
-               }
+               store::JobFilter f{.kind = req.QueryParam("kind"),
+                                  .dead_reason = req.QueryParam("reason")};
+               auto ids = DiscardDeadLetters(*deps.store, f, deps.clock->Now());
+               if (!ids.ok()) return ProblemFromStatus(ids.status());
+               const std::vector<int64_t>& discarded = *ids;
                if (!discarded.empty()) {
                  Audit(deps, req, "dead_letter.discard_bulk", "dead-letters",
                        {{"ids", discarded},
@@ -511,13 +508,8 @@ void AddBusinessGauges(const OpsDeps& deps) {
       "keelson_orders_awaiting_erp",
       "Orders in a status that creates them in the ERP, not there yet (ERP state none or pending).",
       [snapshot, create_on = deps.create_on]() {
-        double n = 0;
-        for (const auto& c : snapshot().counts) {
-          const bool create =
-              std::find(create_on.begin(), create_on.end(), c.status) != create_on.end();
-          if (create && (c.erp_state == "none" || c.erp_state == "pending")) n += c.count;
-        }
-        return std::vector<std::pair<obs::Labels, double>>{{{}, n}};
+        return std::vector<std::pair<obs::Labels, double>>{
+            {{}, static_cast<double>(AwaitingErp(snapshot().counts, create_on))}};
       });
   deps.metrics->AddCallbackGauge(
       "keelson_inventory_unpublished_skus",

@@ -939,19 +939,7 @@ void Decoder::Sla(const YAML::Node& node, const std::string& path, SlaConfig* sl
                               Enum("subject", &r.subject,
                                    {"orders", "stock_publication", "jobs", "dead_letters",
                                     "segments", "shipments"}),
-                              Section("status",
-                                      [&](const YAML::Node& ln, const std::string& lp) {
-                                        List(ln, lp, [&](const YAML::Node& v,
-                                                         const std::string& vp) {
-                                          auto text = Scalar(v, vp, "must be a string");
-                                          if (!text) return;
-                                          if (text->empty()) {
-                                            Error(vp, "must not be empty");
-                                            return;
-                                          }
-                                          r.status.push_back(std::move(*text));
-                                        });
-                                      }),
+                              Strings("status", &r.status),
                               EnumList("erp_state", &r.erp_state,
                                        {"none", "pending", "created", "cancel_pending",
                                         "cancelled", "skipped"}),

@@ -14,9 +14,7 @@ namespace {
 
 using json = nlohmann::json;
 
-bool MayHaveRunBefore(const store::Job& job) {
-  return job.attempts > 1 || !job.last_error.empty();
-}
+using jobs::MayHaveRunBefore;
 
 bool IsBusinessRefusal(const absl::Status& s) {
   return s.code() == absl::StatusCode::kFailedPrecondition ||

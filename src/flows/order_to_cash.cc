@@ -55,11 +55,7 @@ store::NewJob FollowUp(const char* kind, const OrderKey& key, const std::string&
           .max_attempts = max_attempts};
 }
 
-// An attempt that may follow an earlier one whose outcome we did not see (a retry, a lease that
-// expired under a crashed worker, a replay of a dead letter).
-bool MayHaveRunBefore(const store::Job& job) {
-  return job.attempts > 1 || !job.last_error.empty();
-}
+using jobs::MayHaveRunBefore;
 
 // Whether two versions of an order differ in what the flow acts on (status, total, lines); meta
 // data and notes (our own write-back among them) do not count.

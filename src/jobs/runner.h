@@ -50,6 +50,13 @@ struct JobContext {
 
 using JobHandler = std::function<absl::Status(JobContext&)>;
 
+// An attempt that may follow an earlier one whose outcome nobody saw (a retry, a lease that
+// expired under a crashed worker, a replay of a dead letter): handlers look an effect up before
+// making it again ("verify first").
+inline bool MayHaveRunBefore(const store::Job& job) {
+  return job.attempts > 1 || !job.last_error.empty();
+}
+
 // Kind -> handler. Filled once at start-up (explicit registration in app/), then read-only.
 class HandlerRegistry {
  public:
