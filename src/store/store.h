@@ -11,6 +11,9 @@
 //   inventory_* positions per SKU x location, the append-only movement ledger, order
 //              reservations, the dirty set awaiting publication, the last published level per
 //              channel, reconciliation runs and their drift rows (see "inventory" below)
+//   edi_*      X12 files exchanged with trading partners (inbound ones once per content digest),
+//              the documents Keelson sends with their control numbers and acknowledgments, and
+//              the per-partner control-number counters
 //
 // Thread-safety: every method may be called from any thread concurrently. Implementations
 // serialise writers internally. Claims and leases live behind the interface (SQLite uses a
@@ -316,6 +319,75 @@ struct ShipmentRecord {
   absl::Time received_at = absl::InfinitePast();  // set by the store
 };
 
+// ---- EDI (X12 exchanged as files with trading partners) ------------------------------------
+
+// A file exchanged with a trading partner. An inbound file is recorded once per (partner,
+// sha256) in the transaction that applies what it holds, so the same bytes uploaded again — under
+// the same name or another — are recognised and never applied twice. An outbound file is
+// recorded when its control numbers are taken (`prepared`, with its bytes, so that a retry writes
+// the very same file) and marked `sent` once it is in the partner's folder.
+struct EdiFile {
+  int64_t id = 0;         // assigned by the store
+  std::string partner;    // the trading partner's configured id ("acme")
+  std::string direction;  // in | out
+  std::string name;       // the file's name in its folder
+  std::string sha256;     // hex SHA-256 of the contents
+  int64_t size = 0;
+  // in: processed | partial (some sets rejected) | rejected; out: prepared | sent
+  std::string state;
+  std::string detail_json = "{}";  // what it held and what was done with it
+  std::string content;             // out: the bytes; in: "" (the file itself is archived)
+  absl::Time created_at = absl::InfinitePast();  // set by the store
+  absl::Time updated_at = absl::InfinitePast();  // set by the store
+};
+
+// What Tx::PutInboundFile found: this file recorded now, or the one with the same bytes held.
+struct EdiFilePut {
+  bool recorded = false;  // false: a file with these bytes was recorded before; nothing written
+  EdiFile file;           // the record held (with its id): this one, or the earlier one
+};
+
+struct EdiFileQuery {
+  std::string partner;    // required
+  std::string direction;  // "" = both
+  std::string state;      // "" = any
+  int64_t after_id = 0;   // paging: ids greater than this
+  int limit = 100;
+  bool with_content = false;
+};
+
+// A business document Keelson sends to a trading partner (a 940 per fulfillment segment): queued
+// by the release (pending), put into an interchange by the sender (sent, with its control
+// numbers), then acknowledged by the partner's 997 or TA1 (accepted | rejected).
+struct EdiDocument {
+  int64_t id = 0;  // assigned by the store
+  std::string partner;
+  std::string type;       // "940"
+  std::string ref;        // business key, unique per (partner, type): the segment id (W0502)
+  std::string body_json;  // the document's content, as the connector keeps it
+  std::string state = "pending";  // pending | sent | accepted | rejected
+  int64_t file_id = 0;            // the outbound EdiFile that carries it (0 while pending)
+  int64_t interchange = 0;        // its ISA13
+  int64_t group = 0;              // its GS06
+  std::string set_control;        // its ST02
+  std::string ack_json;           // the partner's acknowledgment of it, as recorded
+  absl::Time created_at = absl::InfinitePast();  // set by the store
+  absl::Time updated_at = absl::InfinitePast();  // set by the store
+};
+
+// Every set field narrows the result (AND); ordered by id.
+struct EdiDocumentQuery {
+  std::string partner;  // required
+  std::string type;     // "" = any
+  std::string ref;      // "" = any
+  std::string state;    // "" = any
+  int64_t interchange = 0;  // 0 = any
+  int64_t group = 0;        // 0 = any
+  std::string set_control;  // "" = any
+  int64_t after_id = 0;
+  int limit = 1000;
+};
+
 // ---- transactions --------------------------------------------------------------------------
 
 // The unit of work inside Store::Transact. Everything done through one Tx commits together or
@@ -395,6 +467,33 @@ class Tx {
   virtual absl::Status SetShipmentStates(std::string_view provider, std::string_view shipment_id,
                                          std::string_view erp_state,
                                          std::string_view shop_state) = 0;
+
+  // EDI. The next control number of `kind` ("isa" ISA13, "gs" GS06) for `partner`: 1 the first
+  // time, then one more on each call, and 1 again after `max`. The counter commits with the
+  // transaction that takes it, so a number whose file may have left is never handed out again.
+  virtual absl::StatusOr<int64_t> NextControlNumber(std::string_view partner,
+                                                    std::string_view kind, int64_t max) = 0;
+  // Records an inbound file (direction "in") unless one with the same (partner, sha256) is held:
+  // then nothing is written and that earlier record is returned (`recorded` false).
+  virtual absl::StatusOr<EdiFilePut> PutInboundFile(const EdiFile& file) = 0;
+  // Records an outbound file (direction "out"); returns its id. kAlreadyExists for the same
+  // (partner, sha256).
+  virtual absl::StatusOr<int64_t> PutOutboundFile(const EdiFile& file) = 0;
+  // Sets a file's state, and its detail unless `detail_json` is empty. kNotFound.
+  virtual absl::Status SetEdiFileState(int64_t id, std::string_view state,
+                                       std::string_view detail_json) = 0;
+  // Queues a document (state pending); false (nothing written) when (partner, type, ref) is held.
+  virtual absl::StatusOr<bool> PutEdiDocument(const EdiDocument& doc) = 0;
+  // A pending document is carried by outbound file `file_id` under these control numbers: state
+  // sent. kNotFound; kFailedPrecondition when it is not pending.
+  virtual absl::Status SetEdiDocumentSent(int64_t id, int64_t file_id, int64_t interchange,
+                                          int64_t group, std::string_view set_control) = 0;
+  // The partner's acknowledgment: state accepted | rejected, with what it said. kNotFound.
+  virtual absl::Status SetEdiDocumentAck(int64_t id, std::string_view state,
+                                         std::string_view ack_json) = 0;
+  // Documents as this transaction sees them.
+  virtual absl::StatusOr<std::vector<EdiDocument>> FindEdiDocuments(
+      const EdiDocumentQuery& query) = 0;
 
   virtual absl::Time now() const = 0;
 };
@@ -551,6 +650,11 @@ class Store {
   virtual absl::StatusOr<std::vector<ShipmentRecord>> ListShipmentsAwaitingErp(absl::Time before,
                                                                                int limit) = 0;
   virtual absl::StatusOr<int64_t> CountShipmentsAwaitingErp(absl::Time before) = 0;
+
+  // EDI (see Tx for the writes).
+  virtual absl::StatusOr<std::vector<EdiDocument>> ListEdiDocuments(
+      const EdiDocumentQuery& query) = 0;
+  virtual absl::StatusOr<std::vector<EdiFile>> ListEdiFiles(const EdiFileQuery& query) = 0;
 
   // Stock changes not yet published that were marked before `before`, oldest first (every store),
   // and how many there are in all.

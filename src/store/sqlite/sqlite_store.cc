@@ -268,6 +268,51 @@ CREATE TABLE shipments (
 CREATE INDEX shipments_order ON shipments(order_ref, received_at);
 CREATE INDEX shipments_erp ON shipments(erp_state, received_at);
 )sql",
+    // 6: EDI: files exchanged with trading partners (inbound once per content digest), the
+    // documents Keelson sends with their control numbers and acknowledgments, and the
+    // per-partner control-number counters.
+    R"sql(
+CREATE TABLE edi_control_numbers (
+  partner TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  value BIGINT NOT NULL,
+  PRIMARY KEY (partner, kind)
+);
+CREATE TABLE edi_files (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  partner TEXT NOT NULL,
+  direction TEXT NOT NULL,
+  name TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  state TEXT NOT NULL,
+  detail_json TEXT NOT NULL,
+  content TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX edi_files_digest ON edi_files(partner, direction, sha256);
+CREATE INDEX edi_files_state ON edi_files(partner, direction, state, id);
+CREATE TABLE edi_documents (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  partner TEXT NOT NULL,
+  type TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  body_json TEXT NOT NULL,
+  state TEXT NOT NULL,
+  file_id BIGINT NOT NULL,
+  interchange BIGINT NOT NULL,
+  grp BIGINT NOT NULL,
+  set_control TEXT NOT NULL,
+  ack_json TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX edi_documents_ref ON edi_documents(partner, type, ref);
+CREATE INDEX edi_documents_state ON edi_documents(partner, state, id);
+CREATE INDEX edi_documents_group ON edi_documents(partner, grp, set_control);
+CREATE INDEX edi_documents_interchange ON edi_documents(partner, interchange);
+)sql",
 };
 
 constexpr const char kSegmentColumns[] =
@@ -276,6 +321,12 @@ constexpr const char kSegmentColumns[] =
 constexpr const char kShipmentColumns[] =
     "provider, shipment_id, segment_id, order_ref, carrier, tracking_number, tracking_url, "
     "shipped_at, lines_json, erp_state, shop_state, received_at";
+
+constexpr const char kEdiFileColumns[] =
+    "id, partner, direction, name, sha256, size, state, detail_json, created_at, updated_at";
+constexpr const char kEdiDocumentColumns[] =
+    "id, partner, type, ref, body_json, state, file_id, interchange, grp, set_control, ack_json, "
+    "created_at, updated_at";
 
 constexpr const char kOrderColumns[] =
     "store_id, order_id, version, status, erp_state, erp_id, erp_number, correlation_id, "
@@ -479,6 +530,55 @@ ShipmentRecord ReadShipment(const Stmt& s) {
   return r;
 }
 
+EdiFile ReadEdiFile(const Stmt& s, bool with_content) {
+  EdiFile f;
+  f.id = s.Int(0);
+  f.partner = s.Text(1);
+  f.direction = s.Text(2);
+  f.name = s.Text(3);
+  f.sha256 = s.Text(4);
+  f.size = s.Int(5);
+  f.state = s.Text(6);
+  f.detail_json = s.Text(7);
+  f.created_at = FromMillis(s.Int(8));
+  f.updated_at = FromMillis(s.Int(9));
+  if (with_content) f.content = s.Text(10);
+  return f;
+}
+
+EdiDocument ReadEdiDocument(const Stmt& s) {
+  EdiDocument d;
+  d.id = s.Int(0);
+  d.partner = s.Text(1);
+  d.type = s.Text(2);
+  d.ref = s.Text(3);
+  d.body_json = s.Text(4);
+  d.state = s.Text(5);
+  d.file_id = s.Int(6);
+  d.interchange = s.Int(7);
+  d.group = s.Int(8);
+  d.set_control = s.Text(9);
+  d.ack_json = s.Text(10);
+  d.created_at = FromMillis(s.Int(11));
+  d.updated_at = FromMillis(s.Int(12));
+  return d;
+}
+
+// Every filter is bound whether set or not ("?2 = '' OR type = ?2"), so one statement serves
+// every query shape and stays in the prepared-statement cache.
+const std::string kEdiDocumentsSql = absl::StrCat(
+    "SELECT ", kEdiDocumentColumns,
+    " FROM edi_documents WHERE partner=?1 AND (?2 = '' OR type=?2) AND (?3 = '' OR ref=?3) AND "
+    "(?4 = '' OR state=?4) AND (?5 = 0 OR interchange=?5) AND (?6 = 0 OR grp=?6) AND "
+    "(?7 = '' OR set_control=?7) AND id > ?8 ORDER BY id LIMIT ?9");
+
+absl::StatusOr<std::vector<EdiDocument>> QueryEdiDocuments(Stmt q, const EdiDocumentQuery& f) {
+  q.Bind(1, f.partner).Bind(2, f.type).Bind(3, f.ref).Bind(4, f.state).Bind(5, f.interchange);
+  q.Bind(6, f.group).Bind(7, f.set_control).Bind(8, f.after_id);
+  q.Bind(9, static_cast<int64_t>(f.limit));
+  return Collect<EdiDocument>(q, ReadEdiDocument);
+}
+
 // An order's segments with their lines; `prepare` gives statements on the right connection.
 template <typename Prepare>
 absl::StatusOr<std::vector<SegmentRecord>> QuerySegments(Prepare prepare,
@@ -545,6 +645,19 @@ class SqliteTx final : public Tx {
   absl::StatusOr<bool> PutShipment(const ShipmentRecord& shipment) override;
   absl::Status SetShipmentStates(std::string_view provider, std::string_view shipment_id,
                                  std::string_view erp_state, std::string_view shop_state) override;
+  absl::StatusOr<int64_t> NextControlNumber(std::string_view partner, std::string_view kind,
+                                            int64_t max) override;
+  absl::StatusOr<EdiFilePut> PutInboundFile(const EdiFile& file) override;
+  absl::StatusOr<int64_t> PutOutboundFile(const EdiFile& file) override;
+  absl::Status SetEdiFileState(int64_t id, std::string_view state,
+                               std::string_view detail_json) override;
+  absl::StatusOr<bool> PutEdiDocument(const EdiDocument& doc) override;
+  absl::Status SetEdiDocumentSent(int64_t id, int64_t file_id, int64_t interchange, int64_t group,
+                                  std::string_view set_control) override;
+  absl::Status SetEdiDocumentAck(int64_t id, std::string_view state,
+                                 std::string_view ack_json) override;
+  absl::StatusOr<std::vector<EdiDocument>> FindEdiDocuments(
+      const EdiDocumentQuery& query) override;
   absl::Time now() const override { return now_; }
 
  private:
@@ -1305,6 +1418,23 @@ class SqliteStore final : public Store {
     });
   }
 
+  absl::StatusOr<std::vector<EdiDocument>> ListEdiDocuments(
+      const EdiDocumentQuery& query) override {
+    ReadHandle rd(this);
+    return QueryEdiDocuments(rd.Prepare(kEdiDocumentsSql), query);
+  }
+
+  absl::StatusOr<std::vector<EdiFile>> ListEdiFiles(const EdiFileQuery& f) override {
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(absl::StrCat(
+        "SELECT ", kEdiFileColumns,
+        ", content FROM edi_files WHERE partner=?1 AND (?2 = '' OR direction=?2) AND "
+        "(?3 = '' OR state=?3) AND id > ?4 ORDER BY id LIMIT ?5"));
+    q.Bind(1, f.partner).Bind(2, f.direction).Bind(3, f.state).Bind(4, f.after_id);
+    q.Bind(5, static_cast<int64_t>(f.limit));
+    return Collect<EdiFile>(q, [&f](const Stmt& s) { return ReadEdiFile(s, f.with_content); });
+  }
+
   absl::StatusOr<std::vector<DirtyMark>> ListStaleDirty(absl::Time before, int limit) override {
     ReadHandle rd(this);
     Stmt q = rd.Prepare(
@@ -2059,6 +2189,122 @@ absl::Status SqliteTx::SetShipmentStates(std::string_view provider, std::string_
                                             core::AbslSv(shipment_id), " not found"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> SqliteTx::NextControlNumber(std::string_view partner,
+                                                    std::string_view kind, int64_t max) {
+  Stmt s = store_->Prepare(
+      "INSERT INTO edi_control_numbers(partner, kind, value) VALUES(?1, ?2, 1) "
+      "ON CONFLICT(partner, kind) DO UPDATE SET value = CASE WHEN edi_control_numbers.value >= ?3 "
+      "THEN 1 ELSE edi_control_numbers.value + 1 END RETURNING value");
+  s.Bind(1, partner).Bind(2, kind).Bind(3, max);
+  auto row = s.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::InternalError("control number: no row returned");
+  const int64_t v = s.Int(0);
+  auto done = s.Step();  // complete the statement (RETURNING)
+  if (!done.ok()) return done.status();
+  return v;
+}
+
+absl::StatusOr<EdiFilePut> SqliteTx::PutInboundFile(const EdiFile& f) {
+  {
+    Stmt q = store_->Prepare(absl::StrCat(
+        "SELECT ", kEdiFileColumns,
+        " FROM edi_files WHERE partner=? AND direction='in' AND sha256=?"));
+    q.Bind(1, f.partner).Bind(2, f.sha256);
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (*row) return EdiFilePut{.recorded = false, .file = ReadEdiFile(q, false)};
+  }
+  Stmt s = store_->Prepare(
+      "INSERT INTO edi_files(partner, direction, name, sha256, size, state, detail_json, content, "
+      "created_at, updated_at) VALUES(?1, 'in', ?2, ?3, ?4, ?5, ?6, '', ?7, ?7)");
+  s.Bind(1, f.partner).Bind(2, f.name).Bind(3, f.sha256).Bind(4, f.size).Bind(5, f.state);
+  s.Bind(6, f.detail_json.empty() ? std::string_view("{}") : std::string_view(f.detail_json));
+  s.Bind(7, ToMillis(now_));
+  if (auto e = s.Exec(); !e.ok()) return e;
+  EdiFilePut put{.recorded = true, .file = f};
+  put.file.id = sqlite3_last_insert_rowid(store_->db());
+  put.file.direction = "in";
+  put.file.content.clear();
+  put.file.created_at = put.file.updated_at = now_;
+  if (put.file.detail_json.empty()) put.file.detail_json = "{}";
+  return put;
+}
+
+absl::StatusOr<int64_t> SqliteTx::PutOutboundFile(const EdiFile& f) {
+  Stmt s = store_->Prepare(
+      "INSERT INTO edi_files(partner, direction, name, sha256, size, state, detail_json, content, "
+      "created_at, updated_at) VALUES(?1, 'out', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) "
+      "ON CONFLICT(partner, direction, sha256) DO NOTHING");
+  s.Bind(1, f.partner).Bind(2, f.name).Bind(3, f.sha256).Bind(4, f.size).Bind(5, f.state);
+  s.Bind(6, f.detail_json.empty() ? std::string_view("{}") : std::string_view(f.detail_json));
+  s.Bind(7, f.content).Bind(8, ToMillis(now_));
+  if (auto e = s.Exec(); !e.ok()) return e;
+  if (sqlite3_changes(store_->db()) == 0) {
+    return absl::AlreadyExistsError(absl::StrCat("outbound file ", f.name, " of ", f.partner,
+                                                 " has the contents of one recorded before"));
+  }
+  return sqlite3_last_insert_rowid(store_->db());
+}
+
+absl::Status SqliteTx::SetEdiFileState(int64_t id, std::string_view state,
+                                       std::string_view detail_json) {
+  Stmt s = store_->Prepare(
+      "UPDATE edi_files SET state=?2, detail_json=CASE WHEN ?3 = '' THEN detail_json ELSE ?3 END, "
+      "updated_at=?4 WHERE id=?1");
+  s.Bind(1, id).Bind(2, state).Bind(3, detail_json).Bind(4, ToMillis(now_));
+  if (auto e = s.Exec(); !e.ok()) return e;
+  if (sqlite3_changes(store_->db()) == 0) {
+    return absl::NotFoundError(absl::StrCat("EDI file ", id, " not found"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> SqliteTx::PutEdiDocument(const EdiDocument& d) {
+  Stmt s = store_->Prepare(
+      "INSERT INTO edi_documents(partner, type, ref, body_json, state, file_id, interchange, grp, "
+      "set_control, ack_json, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, 'pending', 0, 0, 0, "
+      "'', '', ?5, ?5) ON CONFLICT(partner, type, ref) DO NOTHING");
+  s.Bind(1, d.partner).Bind(2, d.type).Bind(3, d.ref).Bind(4, d.body_json);
+  s.Bind(5, ToMillis(now_));
+  if (auto e = s.Exec(); !e.ok()) return e;
+  return sqlite3_changes(store_->db()) > 0;
+}
+
+absl::Status SqliteTx::SetEdiDocumentSent(int64_t id, int64_t file_id, int64_t interchange,
+                                          int64_t group, std::string_view set_control) {
+  Stmt s = store_->Prepare(
+      "UPDATE edi_documents SET state='sent', file_id=?2, interchange=?3, grp=?4, set_control=?5, "
+      "updated_at=?6 WHERE id=?1 AND state='pending'");
+  s.Bind(1, id).Bind(2, file_id).Bind(3, interchange).Bind(4, group).Bind(5, set_control);
+  s.Bind(6, ToMillis(now_));
+  if (auto e = s.Exec(); !e.ok()) return e;
+  if (sqlite3_changes(store_->db()) > 0) return absl::OkStatus();
+  Stmt q = store_->Prepare("SELECT state FROM edi_documents WHERE id=?");
+  q.Bind(1, id);
+  auto row = q.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::NotFoundError(absl::StrCat("EDI document ", id, " not found"));
+  return absl::FailedPreconditionError(
+      absl::StrCat("EDI document ", id, " is ", q.Text(0), ", not pending"));
+}
+
+absl::Status SqliteTx::SetEdiDocumentAck(int64_t id, std::string_view state,
+                                         std::string_view ack_json) {
+  Stmt s = store_->Prepare(
+      "UPDATE edi_documents SET state=?2, ack_json=?3, updated_at=?4 WHERE id=?1");
+  s.Bind(1, id).Bind(2, state).Bind(3, ack_json).Bind(4, ToMillis(now_));
+  if (auto e = s.Exec(); !e.ok()) return e;
+  if (sqlite3_changes(store_->db()) == 0) {
+    return absl::NotFoundError(absl::StrCat("EDI document ", id, " not found"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<EdiDocument>> SqliteTx::FindEdiDocuments(const EdiDocumentQuery& q) {
+  return QueryEdiDocuments(store_->Prepare(kEdiDocumentsSql), q);
 }
 
 }  // namespace
