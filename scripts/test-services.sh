@@ -8,7 +8,8 @@
 #                  -> KEELSON_TEST_PG_DSN
 #   OpenSSH sshd   on 127.0.0.1:$KEELSON_TEST_SFTP_PORT (52222) with a generated host key, a test
 #                  user (keelson-sftp) that logs in with a generated ed25519 key, internal-sftp
-#                  -> KEELSON_TEST_SFTP_HOST, _PORT, _USER, _KEY, _ROOT (the user's home)
+#                  -> KEELSON_TEST_SFTP_HOST, _PORT, _USER, _KEY, _ROOT (the user's home),
+#                     _HOST_KEY (the server's public host key, for known_hosts / pinning)
 #   nats-server    with JetStream on 127.0.0.1:$KEELSON_TEST_NATS_PORT (54222)
 #                  -> KEELSON_TEST_NATS_URL
 #
@@ -93,7 +94,7 @@ EOF
   wait_for_port sshd "$ssh_port" 20 || { cat "$s/sshd.log" >&2; return 1; }
   export KEELSON_TEST_SFTP_HOST=127.0.0.1 KEELSON_TEST_SFTP_PORT=$ssh_port
   export KEELSON_TEST_SFTP_USER=$sftp_user KEELSON_TEST_SFTP_KEY=$s/client_key
-  export KEELSON_TEST_SFTP_ROOT=$home
+  export KEELSON_TEST_SFTP_ROOT=$home KEELSON_TEST_SFTP_HOST_KEY=$s/host_key.pub
   log "sshd (SFTP) on 127.0.0.1:$ssh_port as $sftp_user"
 }
 
