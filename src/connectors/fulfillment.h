@@ -18,6 +18,7 @@
 // Thread-safety: providers are shared by all workers; every method is thread-safe.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "model/order.h"
+#include "store/store.h"
 
 namespace keelson::connectors {
 
@@ -53,6 +55,10 @@ struct ReleaseOptions {
 struct ReleaseResult {
   std::string provider_id;    // the provider's id of the order/shipment request
   bool already_existed = false;
+  // Writes the provider needs committed in the same transaction as the segment's release — a
+  // provider that sends later, in batches (EDI: the 940 queued for the next interchange), keeps
+  // its outbox here, so "released" and "queued to send" are one atomic step. Empty = none.
+  std::function<absl::Status(store::Tx&)> commit;
 };
 
 struct ShipmentLine {

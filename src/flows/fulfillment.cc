@@ -90,6 +90,8 @@ void FulfillmentService::Register(jobs::HandlerRegistry& registry) {
                     [this](jobs::JobContext& c) { return ReleaseSegment(c); });
   registry.Register(kFulfillmentShipmentJobKind,
                     [this](jobs::JobContext& c) { return ApplyShipment(c); });
+  registry.Register(kFulfillmentRefusedJobKind,
+                    [this](jobs::JobContext& c) { return ApplyRefusal(c); });
 }
 
 absl::Status FulfillmentService::EnqueueRoute(store::Tx& tx, std::string_view store_id,
@@ -114,6 +116,23 @@ absl::Status FulfillmentService::EnqueueShipment(store::Tx& tx, const connectors
       .EnqueueJob({.kind = kFulfillmentShipmentJobKind,
                    .partition_key = partition,
                    .payload = ShipmentToJson(s).dump(),
+                   .correlation_id = std::string(corr),
+                   .max_attempts = options_.max_attempts})
+      .status();
+}
+
+absl::Status FulfillmentService::EnqueueRefusal(store::Tx& tx, std::string_view segment_id,
+                                                std::string_view reason, std::string_view corr) {
+  auto key = KeyOfSegment(segment_id);
+  const std::string partition = key.ok()
+                                    ? OrderToCash::PartitionKey(key->store_id, key->order_id)
+                                    : absl::StrCat("fulfillment:refused");
+  return tx
+      .EnqueueJob({.kind = kFulfillmentRefusedJobKind,
+                   .partition_key = partition,
+                   .payload = json{{"segment_id", std::string(segment_id)},
+                                   {"reason", std::string(reason)}}
+                                  .dump(),
                    .correlation_id = std::string(corr),
                    .max_attempts = options_.max_attempts})
       .status();
@@ -350,6 +369,9 @@ absl::Status FulfillmentService::ReleaseSegment(jobs::JobContext& ctx) {
           !st.ok()) {
         return st;
       }
+      if (result.commit) {
+        if (auto st = result.commit(tx); !st.ok()) return st;
+      }
       return tx.AppendTimeline(Event(key, corr, "fulfillment.released",
                                      {{"segment", segment_id},
                                       {"node", node},
@@ -359,10 +381,57 @@ absl::Status FulfillmentService::ReleaseSegment(jobs::JobContext& ctx) {
     return absl::OkStatus();
   }
   if (!IsBusinessRefusal(released.status())) return released.status();  // retried
+  return RejectAndReroute(ctx, s, *order, std::string(released.status().message()));
+}
 
+absl::Status FulfillmentService::ApplyRefusal(jobs::JobContext& ctx) {
+  json payload = json::parse(ctx.job.payload, nullptr, false);
+  if (!payload.is_object() || !payload.value("segment_id", json()).is_string() ||
+      !payload.value("reason", json()).is_string()) {
+    return absl::InvalidArgumentError("payload needs {\"segment_id\", \"reason\"}");
+  }
+  const std::string segment_id = payload["segment_id"];
+  const std::string reason = payload["reason"];
+  auto key = KeyOfSegment(segment_id);
+  if (!key.ok()) return key.status();
+  auto seg = ctx.store.GetSegment(segment_id);
+  if (!seg.ok()) return seg.status();
+  if (!seg->has_value()) {
+    return absl::FailedPreconditionError(absl::StrCat("segment ", segment_id, " does not exist"));
+  }
+  const store::SegmentRecord& s = **seg;
+  const std::string corr = ctx.job.correlation_id;
+  if (s.state != "planned" && s.state != "released") {
+    // Shipped (or being shipped), rejected or cancelled already: the refusal comes too late to
+    // move anything, and says so.
+    ctx.Defer([key = *key, segment_id, corr, reason, state = s.state](store::Tx& tx) {
+      return tx.AppendTimeline(Event(key, corr, "fulfillment.refusal_ignored",
+                                     {{"segment", segment_id},
+                                      {"reason", reason},
+                                      {"segment_state", state}}));
+    });
+    return absl::OkStatus();
+  }
+  auto held = ctx.store.GetOrder(key->store_id, key->order_id);
+  if (!held.ok()) return held.status();
+  if (!held->has_value()) {
+    return absl::FailedPreconditionError(absl::StrCat("order ", key->Ref(), " is not held"));
+  }
+  auto order = mapper_(key->store_id, json::parse((*held)->snapshot_json, nullptr, false));
+  if (!order.ok()) return order.status();
+  return RejectAndReroute(ctx, s, *order, reason);
+}
+
+absl::Status FulfillmentService::RejectAndReroute(jobs::JobContext& ctx,
+                                                  const store::SegmentRecord& s,
+                                                  const model::Order& order,
+                                                  const std::string& reason) {
   // Refused: set the segment aside and route its lines again without the nodes that refused.
+  const std::string& segment_id = s.segment_id;
+  auto key = KeyOfSegment(segment_id);
+  if (!key.ok()) return key.status();
+  const std::string corr = ctx.job.correlation_id;
   if (m_rejected_) m_rejected_->Inc();
-  const std::string reason(released.status().message());
   obs::LogWarn("fulfillment segment rejected",
                {{"segment", segment_id}, {"node", s.node_id}, {"reason", reason}}, corr);
   auto all = ctx.store.GetSegments(key->Ref());
@@ -383,7 +452,7 @@ absl::Status FulfillmentService::ReleaseSegment(jobs::JobContext& ctx) {
       lines.push_back({l.line_id, l.sku, l.quantity});
     }
   }
-  auto plan = Plan(ctx.store, *order, lines, excluded, next_seq);
+  auto plan = Plan(ctx.store, order, lines, excluded, next_seq);
   if (!plan.ok()) return plan.status();
   const std::string partition = OrderToCash::PartitionKey(key->store_id, key->order_id);
   ctx.Defer([this, key = *key, segment_id, corr, reason, node = s.node_id, plan = *plan,

@@ -14,6 +14,11 @@
 //                         `rejected` with the reason — visible to operators and to the SLA rule on
 //                         segments — and routes its lines again without that node: to another node,
 //                         or to a backorder hold.
+//   fulfillment.refused   a provider refused a segment after accepting its release (an EDI 940
+//                         rejected by the partner's 997 or TA1): the segment becomes `rejected`
+//                         and its lines are routed again without that node, as for a refusal at
+//                         release time. A segment already (partly) shipped or settled is left
+//                         alone (noted on the timeline).
 //   fulfillment.shipment  apply one shipment notice: once per (provider, shipment id); each line
 //                         adds to the segment line of its SKU, never beyond what the segment holds
 //                         (the excess is recorded on the timeline as an over-shipment); the segment
@@ -46,6 +51,7 @@ namespace keelson::flows {
 inline constexpr char kFulfillmentRouteJobKind[] = "fulfillment.route";
 inline constexpr char kFulfillmentReleaseJobKind[] = "fulfillment.release";
 inline constexpr char kFulfillmentShipmentJobKind[] = "fulfillment.shipment";
+inline constexpr char kFulfillmentRefusedJobKind[] = "fulfillment.refused";
 
 struct FulfillmentOptions {
   std::vector<model::FulfillmentNode> nodes;
@@ -73,6 +79,9 @@ class FulfillmentService {
   // Queues a shipment notice for application (a provider's webhook, a 945 or an 856).
   absl::Status EnqueueShipment(store::Tx& tx, const connectors::Shipment& shipment,
                                std::string_view correlation_id);
+  // Queues the refusal of a released segment by its provider (see fulfillment.refused).
+  absl::Status EnqueueRefusal(store::Tx& tx, std::string_view segment_id, std::string_view reason,
+                              std::string_view correlation_id);
 
   static nlohmann::json ShipmentToJson(const connectors::Shipment& s);
   static absl::StatusOr<connectors::Shipment> ShipmentFromJson(const nlohmann::json& j);
@@ -81,6 +90,11 @@ class FulfillmentService {
   absl::Status Route(jobs::JobContext& ctx);
   absl::Status ReleaseSegment(jobs::JobContext& ctx);
   absl::Status ApplyShipment(jobs::JobContext& ctx);
+  absl::Status ApplyRefusal(jobs::JobContext& ctx);
+  // Sets segment `s` aside as rejected for `reason` and routes its lines again without the nodes
+  // that refused (deferred into the job's commit).
+  absl::Status RejectAndReroute(jobs::JobContext& ctx, const store::SegmentRecord& s,
+                                const model::Order& order, const std::string& reason);
   // Plans `lines` of `order` (without the nodes in `excluded`), numbering segments from `first_seq`.
   absl::StatusOr<std::vector<store::SegmentRecord>> Plan(
       store::Store& store, const model::Order& order, const std::vector<model::RouteLine>& lines,
