@@ -14,6 +14,12 @@
 //     provider (401 problem for a bad or stale signature), each shipped shipment queued for
 //     application in one commit before the 200; other topics are acknowledged and ignored.
 //
+//   GET /ops/edi/files?partner=acme&direction=in|out&state=&after=&limit=100
+//     The X12 files exchanged with an EDI trading partner, oldest first (scope ops:read):
+//     {"items": [{"id", "partner", "direction", "name", "sha256", "size", "state", "detail",
+//     "created_at", "updated_at"}], "next_after"}. A rejected inbound file's `detail.errors` says
+//     why (it is kept in the partner's error folder). 404 for a partner not configured.
+//
 // Thread-safety: stateless handlers.
 
 #include "api/ops.h"
@@ -29,5 +35,7 @@ void AddShipBobWebhookRoute(net::Router& router, const OpsDeps& deps,
                             flows::FulfillmentService* service,
                             const connectors::shipbob::ShipBobProvider* shipbob,
                             std::function<void()> on_enqueue);
+
+void AddEdiRoutes(net::Router& router, const OpsDeps& deps, std::vector<std::string> partners);
 
 }  // namespace keelson::api

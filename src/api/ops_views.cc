@@ -79,7 +79,7 @@ std::string SystemOf(std::string_view kind) {
     return "woocommerce";
   }
   if (kind.starts_with("erp.")) return "erp";
-  if (kind.starts_with("fulfillment.")) return "fulfillment";
+  if (kind.starts_with("fulfillment.") || kind.starts_with("edi.")) return "fulfillment";
   if (kind.starts_with("ops.")) return "ops";
   return "keelson";
 }

@@ -205,6 +205,12 @@ class Decoder {
   void Ops(const YAML::Node& node, const std::string& path, OpsConfig* ops);
   void Sla(const YAML::Node& node, const std::string& path, SlaConfig* sla);
   void Fulfillment(const YAML::Node& node, const std::string& path, FulfillmentConfig* f);
+  void EdiPartner(const YAML::Node& node, const std::string& path,
+                  connectors::edi::EdiPartnerOptions* o);
+  // A duration given in milliseconds.
+  Field Millis(std::string_view key, absl::Duration* out, Bounds bounds);
+  // One character (an X12 delimiter).
+  Field Char(std::string_view key, char* out);
   // A list of non-empty strings.
   Field Strings(std::string_view key, std::vector<std::string>* out);
   void Inventory(const YAML::Node& node, const std::string& path, InventoryConfig* inventory);
@@ -860,7 +866,17 @@ void Decoder::Fulfillment(const YAML::Node& node, const std::string& path, Fulfi
                           {
                               Str("id", &c.id),
                               Enum("kind", &c.kind, {"warehouse", "3pl", "dropship"}),
-                              Enum("provider", &c.provider, {"erp", "shipbob"}),
+                              Field{"provider",
+                                    [&](const YAML::Node& pn, const std::string& pp) {
+                                      auto text = Scalar(pn, pp, "must be a string");
+                                      if (!text) return;
+                                      if (*text != "erp" && *text != "shipbob" &&
+                                          !(absl::StartsWith(*text, "edi:") && text->size() > 4)) {
+                                        Error(pp, "must be one of erp, shipbob, edi:<partner id>");
+                                        return;
+                                      }
+                                      c.provider = std::move(*text);
+                                    }},
                               Strings("locations", &c.locations),
                               Strings("skus", &c.skus),
                               Strings("regions", &c.regions),
@@ -911,7 +927,144 @@ void Decoder::Fulfillment(const YAML::Node& node, const std::string& path, Fulfi
                     RequireNonEmpty(sb.webhook_secret.value().empty(),
                                     JoinKey(p, "webhook_secret"));
                   }),
+          Section("edi",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    f->edi.present = true;
+                    Map(n, p,
+                        {Section("partners", [&](const YAML::Node& pn, const std::string& pp) {
+                          List(pn, pp, [&](const YAML::Node& item, const std::string& ip) {
+                            auto& o = f->edi.partners.emplace_back();
+                            if (RequireMapping(item, ip)) return;
+                            EdiPartner(item, ip, &o);
+                          });
+                        })});
+                    std::set<std::string> ids;
+                    for (size_t i = 0; i < f->edi.partners.size(); ++i) {
+                      const std::string& id = f->edi.partners[i].id;
+                      if (!id.empty() && !ids.insert(id).second) {
+                        Error(JoinKey(JoinIndex(JoinKey(p, "partners"), i), "id"),
+                              absl::StrCat("duplicate partner id \"", id, "\""));
+                      }
+                    }
+                  }),
       });
+  // An EDI node names a configured trading partner.
+  for (size_t i = 0; i < f->nodes.size(); ++i) {
+    const std::string& provider = f->nodes[i].provider;
+    if (!absl::StartsWith(provider, "edi:")) continue;
+    const std::string partner = provider.substr(4);
+    const bool known = std::any_of(f->edi.partners.begin(), f->edi.partners.end(),
+                                   [&](const auto& o) { return o.id == partner; });
+    if (!known) {
+      Error(JoinKey(JoinIndex(JoinKey(path, "nodes"), i), "provider"),
+            absl::StrCat("no trading partner \"", partner, "\" in fulfillment.edi.partners"));
+    }
+  }
+}
+
+Decoder::Field Decoder::Millis(std::string_view key, absl::Duration* out, Bounds bounds) {
+  return Field{key, [this, out, bounds](const YAML::Node& node, const std::string& path) {
+                 if (auto v = Integer(node, path, bounds, std::numeric_limits<int64_t>::min(),
+                                      std::numeric_limits<int64_t>::max())) {
+                   *out = absl::Milliseconds(*v);
+                 }
+               }};
+}
+
+Decoder::Field Decoder::Char(std::string_view key, char* out) {
+  return Field{key, [this, out](const YAML::Node& node, const std::string& path) {
+                 auto text = Scalar(node, path, "must be a string");
+                 if (!text) return;
+                 if (text->size() != 1) {
+                   Error(path, "must be one character");
+                   return;
+                 }
+                 *out = (*text)[0];
+               }};
+}
+
+void Decoder::EdiPartner(const YAML::Node& node, const std::string& path,
+                         connectors::edi::EdiPartnerOptions* o) {
+  std::string usage(1, o->usage), line_end = "lf";
+  int64_t timeout_ms = absl::ToInt64Milliseconds(o->sftp.timeout);
+  int64_t port = o->sftp.port, max_file_bytes = static_cast<int64_t>(o->max_file_bytes);
+  Secret passphrase;
+  std::vector<std::string> qualifiers;
+  Map(node, path,
+      {
+          Str("id", &o->id),
+          Section("isa",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    Map(n, p,
+                        {Str("sender_qualifier", &o->sender_qualifier),
+                         Str("sender_id", &o->sender_id),
+                         Str("receiver_qualifier", &o->receiver_qualifier),
+                         Str("receiver_id", &o->receiver_id), Enum("usage", &usage, {"P", "T"}),
+                         Bool("ack_requested", &o->ack_requested)});
+                  }),
+          Section("gs",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    Map(n, p, {Str("sender", &o->gs_sender), Str("receiver", &o->gs_receiver)});
+                  }),
+          Section("delimiters",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    Map(n, p,
+                        {Char("element", &o->delimiters.element),
+                         Char("component", &o->delimiters.component),
+                         Str("segment", &o->delimiters.segment),
+                         Enum("line_end", &line_end, {"none", "lf", "crlf"})});
+                  }),
+          Enum("transport", &o->transport, {"sftp", "local"}),
+          Section("sftp",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    Map(n, p,
+                        {Str("host", &o->sftp.host), Int64("port", &port, kPositive),
+                         Str("user", &o->sftp.user), Str("key_file", &o->sftp.key_file),
+                         Sec("key_passphrase", &passphrase),
+                         Str("known_hosts", &o->sftp.known_hosts_file),
+                         Str("host_key_sha256", &o->sftp.host_key_sha256),
+                         Bool("insecure_accept_any_host_key", &o->sftp.insecure_accept_any_host_key),
+                         Int64("timeout_ms", &timeout_ms, kPositive)});
+                  }),
+          Section("local",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    Map(n, p, {Str("root", &o->local_root)});
+                  }),
+          Section("folders",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    Map(n, p,
+                        {Str("outbound", &o->outbound_folder), Str("inbound", &o->inbound_folder),
+                         Str("archive", &o->archive_folder), Str("error", &o->error_folder)});
+                  }),
+          Str("file_prefix", &o->file_prefix),
+          Millis("poll_interval_ms", &o->poll_interval, kPositive),
+          Millis("settle_ms", &o->settle, kNonNegative),
+          Millis("batch_window_ms", &o->batch_window, kNonNegative),
+          Int("max_batch", &o->max_batch, kPositive),
+          Int("max_files_per_poll", &o->max_files_per_poll, kPositive),
+          Int64("max_file_bytes", &max_file_bytes, kPositive),
+          Section("inventory",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    Map(n, p,
+                        {Str("location", &o->inventory_location),
+                         Strings("qualifiers", &qualifiers)});
+                  }),
+      });
+  if (!qualifiers.empty()) o->inventory_qualifiers = std::move(qualifiers);
+  o->usage = usage.empty() ? 'P' : usage[0];
+  o->line_end = line_end == "crlf" ? "\r\n" : line_end == "lf" ? "\n" : "";
+  o->sftp.port = static_cast<int>(port);
+  o->sftp.timeout = absl::Milliseconds(timeout_ms);
+  o->sftp.key_passphrase = passphrase.value();
+  o->sftp.label = absl::StrCat("edi:", o->id);
+  o->max_file_bytes = static_cast<uint64_t>(max_file_bytes);
+  // What the connector checks (ids, folders, the SFTP host key choice), each at its key.
+  for (const std::string& e : connectors::edi::ValidateEdiPartnerOptions(*o, path)) {
+    const size_t colon = e.find(": ");
+    const std::string key = colon == std::string::npos ? path : e.substr(0, colon);
+    if (HasErrorAt(key)) continue;  // already reported by the decoder
+    Error(key, colon == std::string::npos ? e : e.substr(colon + 2));
+  }
 }
 
 void Decoder::Sla(const YAML::Node& node, const std::string& path, SlaConfig* sla) {

@@ -25,6 +25,8 @@
 #include <utility>
 #include <vector>
 
+#include "connectors/fulfillment/edi/config.h"
+
 namespace keelson::app {
 
 // A secret value (password, API key, webhook secret): never printed. DebugString() and
@@ -204,6 +206,7 @@ struct FulfillmentNodeConfig {
   std::string kind = "warehouse";      // warehouse | 3pl | dropship
   std::string provider;                // required: erp (the own warehouse, through the ERP order)
                                        // | shipbob (fulfillment.shipbob)
+                                       // | edi:<partner id> (fulfillment.edi.partners[])
   std::vector<std::string> locations;  // inventory locations it ships from
   std::vector<std::string> skus;       // SKU prefixes it serves; empty = all
   std::vector<std::string> regions;    // "US", "US-CA"; empty = everywhere
@@ -224,10 +227,18 @@ struct ShipBobConfig {
   LimitsConfig limits;
 };
 
+// fulfillment.edi: trading partners exchanging X12 4010 files over SFTP or a local folder
+// (connectors/fulfillment/edi/README.md). Decoded straight into the connector's options.
+struct EdiConfig {
+  bool present = false;
+  std::vector<connectors::edi::EdiPartnerOptions> partners;
+};
+
 struct FulfillmentConfig {
   bool present = false;
   std::vector<FulfillmentNodeConfig> nodes;
   ShipBobConfig shipbob;
+  EdiConfig edi;
 };
 
 struct LogConfig {

@@ -793,7 +793,7 @@ fulfillment:
     - {provider: shipbob, locations: [SB]}
 )"),
             "fulfillment.nodes[0].locations: required unless the node is untracked (drop-ship)\n"
-            "fulfillment.nodes[1].provider: must be one of erp, shipbob\n"
+            "fulfillment.nodes[1].provider: must be one of erp, shipbob, edi:<partner id>\n"
             "fulfillment.nodes[1].kind: must be one of warehouse, 3pl, dropship\n"
             "fulfillment.nodes[2].id: required\n"
             "fulfillment.nodes[1].id: duplicate node id \"wh1\"\n"
@@ -805,6 +805,89 @@ fulfillment:
             "fulfillment.shipbob.token: required\n"
             "fulfillment.shipbob.channel_id: required\n"
             "fulfillment.shipbob.webhook_secret: required\n");
+}
+
+TEST(ConfigFulfillmentTest, EdiPartnersAreReadAndCheckedKeyByKey) {
+  ConfigResult r = ParseConfig(std::string(kMinimal) + R"(
+fulfillment:
+  nodes:
+    - {id: acme-east, kind: 3pl, provider: "edi:acme", locations: [ACME]}
+  edi:
+    partners:
+      - id: acme
+        isa: {sender_id: KEELSON, receiver_id: ACME3PL, usage: T, ack_requested: true}
+        gs: {sender: KEELSONGS}
+        delimiters: {element: "|", component: "^", segment: "~", line_end: crlf}
+        sftp:
+          host: sftp.acme.example
+          port: 2222
+          user: keelson
+          key_file: /etc/keelson/acme_ed25519
+          key_passphrase: "${ACME_KEY_PASS}"
+          host_key_sha256: "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"
+          timeout_ms: 5000
+        folders: {outbound: /in, inbound: /out, archive: /out/archive, error: /out/error}
+        poll_interval_ms: 30000
+        batch_window_ms: 2000
+        max_batch: 200
+        inventory: {location: ACME, qualifiers: ["33"]}
+)",
+                               [](std::string_view name) -> std::optional<std::string> {
+                                 if (name == "ACME_KEY_PASS") return "s3cret";
+                                 return std::nullopt;
+                               });
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  ASSERT_EQ(r.config.fulfillment.edi.partners.size(), 1u);
+  const connectors::edi::EdiPartnerOptions& p = r.config.fulfillment.edi.partners[0];
+  EXPECT_EQ(r.config.fulfillment.nodes[0].provider, "edi:acme");
+  EXPECT_EQ(p.id, "acme");
+  EXPECT_EQ(p.sender_qualifier, "ZZ");
+  EXPECT_EQ(p.receiver_id, "ACME3PL");
+  EXPECT_EQ(p.usage, 'T');
+  EXPECT_TRUE(p.ack_requested);
+  EXPECT_EQ(p.gs_sender, "KEELSONGS");
+  EXPECT_EQ(p.delimiters.element, '|');
+  EXPECT_EQ(p.delimiters.component, '^');
+  EXPECT_EQ(p.line_end, "\r\n");
+  EXPECT_EQ(p.transport, "sftp");
+  EXPECT_EQ(p.sftp.port, 2222);
+  EXPECT_EQ(p.sftp.key_passphrase, "s3cret");
+  EXPECT_EQ(p.sftp.timeout, absl::Seconds(5));
+  EXPECT_EQ(p.sftp.label, "edi:acme");
+  EXPECT_EQ(p.inbound_folder, "/out");
+  EXPECT_EQ(p.poll_interval, absl::Seconds(30));
+  EXPECT_EQ(p.settle, absl::Seconds(2));
+  EXPECT_EQ(p.batch_window, absl::Seconds(2));
+  EXPECT_EQ(p.max_batch, 200);
+  EXPECT_EQ(p.inventory_location, "ACME");
+  EXPECT_EQ(p.inventory_qualifiers, (std::vector<std::string>{"33"}));
+
+  EXPECT_EQ(Errors(std::string(kMinimal) + R"(
+fulfillment:
+  nodes:
+    - {id: n1, provider: "edi:nobody", locations: [X]}
+  edi:
+    partners:
+      - id: "acme east"
+        isa: {sender_id: KEELSON}
+        delimiters: {element: "**"}
+        sftp: {host: h, user: u, key_file: k}
+        folders: {inbound: same, outbound: same}
+      - id: l
+        isa: {sender_id: A, receiver_id: B}
+        transport: local
+)"),
+            "fulfillment.edi.partners[0].delimiters.element: must be one character\n"
+            "fulfillment.edi.partners[0].id: only letters, digits, '-' and '_'\n"
+            "fulfillment.edi.partners[0].isa.receiver_id: required\n"
+            "fulfillment.edi.partners[0].folders: inbound must differ from outbound, archive and "
+            "error\n"
+            "fulfillment.edi.partners[0].sftp.known_hosts: one of known_hosts, host_key_sha256 or "
+            "insecure_accept_any_host_key: true is required (the server's identity must be "
+            "checked)\n"
+            "fulfillment.edi.partners[1].local.root: required for transport local\n"
+            "fulfillment.nodes[0].provider: no trading partner \"nobody\" in "
+            "fulfillment.edi.partners\n");
 }
 
 }  // namespace

@@ -20,7 +20,10 @@
 #include "net/http_client.h"
 #include "net/signature.h"
 #include "obs/log.h"
+#include "edi/transport/local_transport.h"
+#include "edi/transport/sftp_transport.h"
 #include "sim/business_central.h"
+#include "sim/edi_warehouse.h"
 #include "sim/odoo.h"
 #include "sim/woocommerce.h"
 
@@ -71,6 +74,8 @@ int RunSim(const SimOptions& o) {
   std::unique_ptr<sim::WooCommerceSim> woo;
   std::unique_ptr<sim::BusinessCentralSim> bc;
   std::unique_ptr<sim::OdooSim> odoo;
+  std::unique_ptr<edi::FileTransport> edi_transport;
+  std::unique_ptr<sim::EdiWarehouseSim> edi_wh;
   if (o.name == "woocommerce") {
     sim::WooCommerceSim::Options wo;
     wo.port = o.port;
@@ -119,9 +124,59 @@ int RunSim(const SimOptions& o) {
               << "  erp.database / username / password: " << oo.database << " / " << oo.login
               << " / " << oo.password << "\n"
               << "  stats: GET " << odoo->url() << "/_sim/stats\n";
+  } else if (o.name == "edi-warehouse") {
+    std::unique_ptr<edi::FileTransport> transport;
+    std::string where;
+    if (!o.sftp.empty()) {
+      edi::SftpOptions so;
+      std::string host_port = o.sftp;
+      if (const size_t at = host_port.find('@'); at != std::string::npos) {
+        so.user = host_port.substr(0, at);
+        host_port = host_port.substr(at + 1);
+      }
+      so.host = host_port;
+      if (const size_t colon = host_port.rfind(':'); colon != std::string::npos) {
+        so.host = host_port.substr(0, colon);
+        so.port = std::atoi(host_port.c_str() + colon + 1);
+      }
+      so.key_file = o.key;
+      so.host_key_sha256 = o.host_key;
+      so.insecure_accept_any_host_key = o.insecure_accept_any_host_key;
+      so.label = "sim-edi-warehouse";
+      auto t = edi::NewSftpTransport(so);
+      if (!t.ok()) {
+        std::cerr << "keelson: sim edi-warehouse: " << t.status().message() << "\n";
+        return 1;
+      }
+      transport = std::move(*t);
+      where = "sftp://" + o.sftp;
+    } else if (!o.dir.empty()) {
+      transport = edi::NewLocalTransport(o.dir);
+      where = o.dir;
+    } else {
+      std::cerr << "keelson: sim edi-warehouse: --dir DIR or --sftp user@host[:port] is needed\n";
+      return 1;
+    }
+    sim::EdiWarehouseSim::Options eo;
+    eo.inbound_folder = o.inbound;
+    eo.done_folder = o.inbound + "/done";
+    eo.outbound_folder = o.outbound;
+    eo.short_every = o.short_every;
+    eo.split_every = o.split_every;
+    eo.reject_every = o.reject_every;
+    edi_wh = std::make_unique<sim::EdiWarehouseSim>(transport.get(), eo);
+    edi_transport = std::move(transport);
+    edi_wh->Start();
+    std::cout << "EDI warehouse simulator (X12 4010: 940 in; 997 and 945 out) on " << where
+              << "\n"
+              << "  reads 940s from:  " << eo.inbound_folder << " (handled ones go to "
+              << eo.done_folder << ")\n"
+              << "  writes to:        " << eo.outbound_folder << "\n"
+              << "  ISA ids:          " << eo.qualifier << ":" << eo.id << " (itself), "
+              << eo.keelson_qualifier << ":" << eo.keelson_id << " (Keelson)\n";
   } else {
     std::cerr << "keelson: sim: unknown simulator \"" << o.name
-              << "\" (woocommerce, business-central, odoo)\n";
+              << "\" (woocommerce, business-central, odoo, edi-warehouse)\n";
     return 1;
   }
   std::cout << "Ctrl-C stops it.\n" << std::flush;

@@ -13,10 +13,20 @@
 namespace keelson::app {
 
 struct SimOptions {
-  std::string name;  // woocommerce | business-central | odoo
+  std::string name;  // woocommerce | business-central | odoo | edi-warehouse
   uint16_t port = 0;
   std::string webhook_target;  // woocommerce: Keelson's webhook URL
   std::string odoo_version = "17.0";
+  // edi-warehouse: its folders on a local directory (--dir) or an SFTP server (--sftp
+  // user@host[:port] with --key and --host-key SHA256:..., or --insecure-accept-any-host-key).
+  std::string dir;
+  std::string sftp;
+  std::string key;
+  std::string host_key;
+  bool insecure_accept_any_host_key = false;
+  std::string inbound = "to_partner";     // Keelson's outbound folder
+  std::string outbound = "from_partner";  // Keelson's inbound folder
+  int short_every = 0, split_every = 0, reject_every = 0;
 };
 int RunSim(const SimOptions& options);
 

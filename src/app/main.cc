@@ -90,9 +90,10 @@ int Main(int argc, char** argv) {
   auto* version = app.add_subcommand("version", "print the version");
 
   auto* sim_cmd = app.add_subcommand("sim", "run one simulator standalone: woocommerce, "
-                                            "business-central or odoo");
+                                            "business-central, odoo or edi-warehouse");
   SimOptions sim_options;
-  sim_cmd->add_option("name", sim_options.name, "woocommerce | business-central | odoo")
+  sim_cmd->add_option("name", sim_options.name,
+                      "woocommerce | business-central | odoo | edi-warehouse")
       ->required();
   sim_cmd->add_option("--port", sim_options.port, "listen port (0 = any)")->capture_default_str();
   sim_cmd->add_option("--webhook-target", sim_options.webhook_target,
@@ -100,6 +101,25 @@ int Main(int argc, char** argv) {
   sim_cmd->add_option("--odoo-version", sim_options.odoo_version,
                       "odoo: server version; 19.0 enables the JSON-2 API")
       ->capture_default_str();
+  sim_cmd->add_option("--dir", sim_options.dir, "edi-warehouse: the local folder it trades in");
+  sim_cmd->add_option("--sftp", sim_options.sftp, "edi-warehouse: user@host[:port] instead");
+  sim_cmd->add_option("--key", sim_options.key, "edi-warehouse: SFTP private key file");
+  sim_cmd->add_option("--host-key", sim_options.host_key,
+                      "edi-warehouse: the SFTP server's SHA256:... fingerprint");
+  sim_cmd->add_flag("--insecure-accept-any-host-key", sim_options.insecure_accept_any_host_key,
+                    "edi-warehouse: do not check the SFTP host key (tests and demos only)");
+  sim_cmd->add_option("--inbound", sim_options.inbound,
+                      "edi-warehouse: where Keelson writes 940s")
+      ->capture_default_str();
+  sim_cmd->add_option("--outbound", sim_options.outbound,
+                      "edi-warehouse: where it writes 997s and 945s")
+      ->capture_default_str();
+  sim_cmd->add_option("--short-every", sim_options.short_every,
+                      "edi-warehouse: every Nth 940 ships one unit short");
+  sim_cmd->add_option("--split-every", sim_options.split_every,
+                      "edi-warehouse: every Nth 940 ships in two 945s");
+  sim_cmd->add_option("--reject-every", sim_options.reject_every,
+                      "edi-warehouse: every Nth 940 is rejected in the 997");
 
   auto* connector = app.add_subcommand(
       "connector", "operator controls: list, pause (hold its jobs), resume a connector");

@@ -17,6 +17,7 @@
 #include "api/woocommerce_webhooks.h"
 #include "app/wiring.h"
 #include "connectors/woocommerce/mapping.h"
+#include "connectors/fulfillment/edi/provider.h"
 #include "connectors/fulfillment/erp_warehouse.h"
 #include "connectors/fulfillment/shipbob/provider.h"
 #include "flows/backfill.h"
@@ -34,6 +35,8 @@
 #include "ops/sla.h"
 #include "store/group_commit.h"
 #include "store/sqlite/sqlite_store.h"
+#include "edi/transport/local_transport.h"
+#include "edi/transport/sftp_transport.h"
 
 namespace keelson::app {
 namespace {
@@ -200,6 +203,7 @@ int Serve(const Config& config, const ServeOptions& options) {
   std::unique_ptr<net::HttpClient> shipbob_http;
   std::unique_ptr<connectors::shipbob::ShipBobProvider> shipbob;
   std::unique_ptr<flows::FulfillmentService> fulfillment;
+  std::vector<std::unique_ptr<connectors::edi::EdiProvider>> edi_partners;
   if (config.fulfillment.present && !config.fulfillment.nodes.empty()) {
     std::map<std::string, connectors::FulfillmentProvider*, std::less<>> providers;
     if (connectors->erp != nullptr) {
@@ -224,6 +228,54 @@ int Serve(const Config& config, const ServeOptions& options) {
       shipbob_http = net::NewCurlHttpClient();
       shipbob = std::make_unique<connectors::shipbob::ShipBobProvider>(so, *shipbob_http);
       providers["shipbob"] = shipbob.get();
+    }
+    // EDI trading partners: what they send reaches the flow (and the ledger) through these hooks.
+    for (connectors::edi::EdiPartnerOptions po : config.fulfillment.edi.partners) {
+      po.max_attempts = config.jobs.max_attempts;
+      std::unique_ptr<edi::FileTransport> transport;
+      if (po.transport == "local") {
+        transport = edi::NewLocalTransport(po.local_root);
+      } else {
+        auto sftp = edi::NewSftpTransport(po.sftp);
+        if (!sftp.ok()) {
+          obs::LogError("cannot set up the EDI transport",
+                        {{"partner", po.id}, {"error", sftp.status().ToString()}});
+          return 2;
+        }
+        transport = std::move(*sftp);
+        if (po.sftp.insecure_accept_any_host_key) {
+          obs::LogWarn("EDI partner's SFTP host key is not checked "
+                       "(insecure_accept_any_host_key: for tests and demos only)",
+                       {{"partner", po.id}, {"host", po.sftp.host}});
+        }
+      }
+      connectors::edi::EdiHooks hooks;
+      hooks.shipment = [&fulfillment](store::Tx& tx, const connectors::Shipment& sh,
+                                      std::string_view corr) {
+        return fulfillment->EnqueueShipment(tx, sh, corr);
+      };
+      hooks.refused = [&fulfillment](store::Tx& tx, std::string_view segment,
+                                     std::string_view reason, std::string_view corr) {
+        return fulfillment->EnqueueRefusal(tx, segment, reason, corr);
+      };
+      if (inventory != nullptr) {
+        hooks.stock = [inv = inventory.get()](
+                          store::Tx& tx,
+                          const connectors::edi::StockLevel& l) -> absl::StatusOr<std::string> {
+          auto r = inv->ApplyStockEvent(tx, {.event_id = l.event_id,
+                                             .sku = l.sku,
+                                             .location = l.location,
+                                             .on_hand = l.on_hand,
+                                             .occurred_at = l.as_of,
+                                             .source = l.source});
+          if (!r.ok()) return r.status();
+          return std::string(flows::StockEventResultName(*r));
+        };
+      }
+      auto p = std::make_unique<connectors::edi::EdiProvider>(po, std::move(transport),
+                                                             store.get(), clock, hooks, &metrics);
+      providers[std::string(p->name())] = p.get();
+      edi_partners.push_back(std::move(p));
     }
     flows::FulfillmentOptions fo;
     fo.max_attempts = config.jobs.max_attempts;
@@ -272,6 +324,11 @@ int Serve(const Config& config, const ServeOptions& options) {
   RegisterJobHandlers(config, *connectors, o2c.get(), handlers);
   if (inventory != nullptr) inventory->Register(handlers);
   if (fulfillment != nullptr) fulfillment->Register(handlers);
+  if (!edi_partners.empty()) {
+    std::vector<connectors::edi::EdiProvider*> partners;
+    for (const auto& p : edi_partners) partners.push_back(p.get());
+    connectors::edi::RegisterEdiJobs(handlers, std::move(partners));
+  }
   // Stock truth from the ERP, when there is both an ERP and a ledger to put it in.
   const bool erp_stock_poll = inventory != nullptr && connectors->erp != nullptr &&
                               config.inventory.erp_poll_interval_s > 0;
@@ -322,6 +379,12 @@ int Serve(const Config& config, const ServeOptions& options) {
                     absl::Seconds(config.inventory.reconcile_interval_s),
                     inventory->ReconcileJob(c.channel));
     }
+  }
+
+  for (const auto& p : edi_partners) {
+    // Each partner's inbound folder (the scheduler ticks every second: that is the shortest).
+    scheduler.Add(absl::StrCat(connectors::edi::kEdiPollJobKind, ":", p->options().id),
+                  p->options().poll_interval, p->PollJob());
   }
 
   if (erp_stock_poll) {
@@ -402,6 +465,11 @@ int Serve(const Config& config, const ServeOptions& options) {
     if (shipbob != nullptr) {
       api::AddShipBobWebhookRoute(router, ops, fulfillment.get(), shipbob.get(),
                                   [&runner] { runner.Notify(); });
+    }
+    if (!edi_partners.empty()) {
+      std::vector<std::string> ids;
+      for (const auto& p : edi_partners) ids.push_back(p->options().id);
+      api::AddEdiRoutes(router, ops, std::move(ids));
     }
   }
   api::AddStoreGauges(ops);

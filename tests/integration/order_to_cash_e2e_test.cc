@@ -7,18 +7,23 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <set>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "edi/transport/sftp_transport.h"
 #include "sim/business_central.h"
+#include "sim/edi_warehouse.h"
 #include "sim/odoo.h"
 #include "sim/shipbob.h"
 #include "sim/woocommerce.h"
 #include "tests/support/http_client.h"
 #include "tests/support/process.h"
+#include "tests/support/sftp_env.h"
 
 namespace keelson {
 namespace {
@@ -711,8 +716,12 @@ TEST_F(ShipBobE2eTest, ASegmentReleasedToShipBobShipsInTwoWebhooks) {
   HttpClient client("127.0.0.1", port_);
   auto blue = nlohmann::json::parse(client.Get("/v1/inventory/WID-BLUE").body);
   for (const auto& p : blue["locations"]) {
-    if (p["location"] == "SB") EXPECT_EQ(p["on_hand"], 2);
-    if (p["location"] == "WH1") EXPECT_EQ(p["on_hand"], 1);
+    if (p["location"] == "SB") {
+      EXPECT_EQ(p["on_hand"], 2);
+    }
+    if (p["location"] == "WH1") {
+      EXPECT_EQ(p["on_hand"], 1);
+    }
   }
   // A forged webhook is refused.
   auto forged = client.Request("POST", "/v1/webhooks/shipbob",
@@ -722,6 +731,113 @@ TEST_F(ShipBobE2eTest, ASegmentReleasedToShipBobShipsInTwoWebhooks) {
                                 {"webhook-signature", "v1,AAAA"}},
                                "{}");
   EXPECT_EQ(forged.status, 401);
+}
+
+// The EDI path through the real binary: the order is routed to a 3PL that trades X12 over SFTP
+// (the real sshd; skipped without it), released as a 940, answered by the EDI warehouse
+// simulator's 997 and 945, and the shipment applied; the other line ships from the own warehouse.
+class EdiE2eTest : public FulfillmentE2eTest {
+ protected:
+  void SetUp() override {
+    auto env = testing::GetSftpEnv();
+    if (!env) GTEST_SKIP() << testing::SftpSkipReason();
+    env_ = *env;
+    root_ = absl::StrCat(env_.root, "/binary-e2e-", getpid());
+    auto t = edi::NewSftpTransport(env_.options);
+    ASSERT_TRUE(t.ok()) << t.status();
+    sim_transport_ = std::move(*t);
+    sim::EdiWarehouseSim::Options o;
+    o.inbound_folder = root_ + "/to_acme";
+    o.done_folder = root_ + "/to_acme/done";
+    o.outbound_folder = root_ + "/from_acme";
+    o.poll_interval = absl::Milliseconds(100);
+    warehouse_ = std::make_unique<sim::EdiWarehouseSim>(sim_transport_.get(), o);
+    warehouse_->Start();
+    FulfillmentE2eTest::SetUp();
+  }
+  void TearDown() override {
+    if (warehouse_) warehouse_->Stop();
+    if (!root_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(root_, ec);
+    }
+  }
+  std::string ExtraConfig() const override {
+    const edi::SftpOptions& s = env_.options;
+    return absl::StrCat(
+        "inventory: {channels: [{store: main, locations: [ACME, WH1]}], "
+        "reconcile_interval_s: 3600}\n"
+        "fulfillment:\n  nodes:\n"
+        "    - {id: acme, kind: 3pl, provider: \"edi:acme\", locations: [ACME], priority: 1}\n"
+        "    - {id: wh1, provider: erp, locations: [WH1], priority: 2}\n"
+        "  edi:\n    partners:\n"
+        "      - id: acme\n"
+        "        isa: {sender_id: KEELSON, receiver_id: ACME3PL}\n"
+        "        sftp: {host: \"", s.host, "\", port: ", s.port, ", user: \"", s.user,
+        "\", key_file: \"", s.key_file, "\", host_key_sha256: \"", s.host_key_sha256,
+        "\"}\n"
+        "        folders: {outbound: \"", root_, "/to_acme\", inbound: \"", root_,
+        "/from_acme\", archive: \"", root_, "/from_acme/archive\", error: \"", root_,
+        "/from_acme/error\"}\n"
+        "        poll_interval_ms: 1000\n"
+        "        settle_ms: 0\n"
+        "        batch_window_ms: 100\n");
+  }
+  testing::SftpEnv env_;
+  std::string root_;
+  std::unique_ptr<edi::FileTransport> sim_transport_;
+  std::unique_ptr<sim::EdiWarehouseSim> warehouse_;
+};
+
+TEST_F(EdiE2eTest, ASegmentReleasedAsA940OverSftpShipsFromThe945) {
+  ASSERT_EQ(PostEvent("e1", "WID-BLUE", "ACME", 5, "2026-12-05T10:00:00Z"), 200);
+  ASSERT_EQ(PostEvent("e2", "WID-RED", "WH1", 2, "2026-12-05T10:00:00Z"), 200);
+  sim::WooOrderSpec spec;
+  spec.lines = {{.sku = "WID-BLUE", .quantity = 3, .price = "19.99"},
+                {.sku = "WID-RED", .quantity = 1, .price = "24.99"}};
+  auto order = woo_->CreateOrder(spec);
+  ASSERT_TRUE(order.ok());
+  const std::string ref = absl::StrCat("main:", *order);
+  const std::string shipped = absl::StrCat(ref, "/1 ship@acme shipped [WID-BLUE 3/3;] ", ref,
+                                           "/2 ship@wh1 released [WID-RED 0/1;] ");
+  ASSERT_TRUE(WaitUntil([&] { return Segments(OrderPage(*order)) == shipped; }, kLong))
+      << Segments(OrderPage(*order)) << proc_->Log();
+  EXPECT_EQ(ErpOrders(ref), 1);
+  const auto orders = warehouse_->orders();
+  ASSERT_EQ(orders.size(), 1u);
+  EXPECT_EQ(orders[0].order_id, ref + "/1");
+  ASSERT_EQ(orders[0].lines.size(), 1u);
+  EXPECT_EQ(orders[0].lines[0].sku, "WID-BLUE");
+  EXPECT_EQ(orders[0].lines[0].quantity, 3);
+  // Keelson answers the 945 with its 997.
+  ASSERT_TRUE(WaitUntil([&] { return warehouse_->stats().acks_received == 1; }, kLong))
+      << proc_->Log();
+  nlohmann::json page = OrderPage(*order);
+  ASSERT_EQ(page["shipments"].size(), 1u) << page.dump();
+  EXPECT_EQ(page["shipments"][0]["provider"], "edi:acme");
+  EXPECT_EQ(page["shipments"][0]["carrier"], "UPSN");
+  std::set<std::string> kinds;
+  for (const auto& e : page["timeline"]) kinds.insert(e.value("kind", ""));
+  EXPECT_TRUE(kinds.count("edi.940_sent") && kinds.count("edi.940_accepted")) << page.dump();
+  HttpClient client("127.0.0.1", port_);
+  auto blue = nlohmann::json::parse(client.Get("/v1/inventory/WID-BLUE").body);
+  for (const auto& p : blue["locations"]) {
+    if (p["location"] == "ACME") {
+      EXPECT_EQ(p["on_hand"], 2);
+    }
+  }
+  // The files, as operators see them: the warehouse's 997 and 945, both applied.
+  auto files = client.Get("/ops/edi/files?partner=acme&direction=in");
+  ASSERT_EQ(files.status, 200) << files.body;
+  auto items = nlohmann::json::parse(files.body)["items"];
+  ASSERT_EQ(items.size(), 2u) << files.body;
+  std::set<std::string> types;
+  for (const auto& f : items) {
+    EXPECT_EQ(f["state"], "processed") << f.dump();
+    for (const auto& [type, n] : f["detail"]["by_type"].items()) types.insert(type);
+  }
+  EXPECT_EQ(types, (std::set<std::string>{"945", "997"}));
+  EXPECT_EQ(client.Get("/ops/edi/files?partner=nope").status, 404);
 }
 
 }  // namespace

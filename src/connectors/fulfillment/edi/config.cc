@@ -50,7 +50,7 @@ std::vector<std::string> ValidateEdiPartnerOptions(const EdiPartnerOptions& o,
         "or digits");
   }
   if (o.line_end != "" && o.line_end != "\n" && o.line_end != "\r\n") {
-    bad("line_end", "\"\", \"\\n\" or \"\\r\\n\"");
+    bad("delimiters.line_end", "none, lf or crlf");
   }
   if (o.outbound_folder.empty()) bad("folders.outbound", "required");
   if (o.inbound_folder.empty()) bad("folders.inbound", "required");
@@ -68,7 +68,7 @@ std::vector<std::string> ValidateEdiPartnerOptions(const EdiPartnerOptions& o,
     bad("max_batch", "must be 1..9999 (ST02 is 4 digits)");
   if (o.max_files_per_poll <= 0) bad("max_files_per_poll", "must be > 0");
   if (o.max_file_bytes == 0) bad("max_file_bytes", "must be > 0");
-  if (o.inventory_qualifiers.empty()) bad("inventory_qualifiers", "at least one QTY01 code");
+  if (o.inventory_qualifiers.empty()) bad("inventory.qualifiers", "at least one QTY01 code");
   if (o.transport == "sftp") {
     for (std::string& e : keelson::edi::ValidateSftpOptions(o.sftp, Cat(path, ".sftp"))) {
       errors.push_back(std::move(e));

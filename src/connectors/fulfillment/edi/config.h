@@ -49,6 +49,7 @@ struct EdiPartnerOptions {
   int max_batch = 500;
   int max_files_per_poll = 100;
   uint64_t max_file_bytes = 64ull << 20;
+  int max_attempts = 12;  // of the edi.send / edi.poll jobs (app/ sets jobs.max_attempts)
 
   // 846 inventory advice: the Keelson location its levels are for. Set: each level becomes a
   // stock event (absolute on-hand) in the ledger; empty: the levels and their difference from

@@ -148,7 +148,7 @@ store::NewJob EdiProvider::SendJob(absl::Time run_at) const {
   return {.kind = kEdiSendJobKind,
           .partition_key = SendPartition(),
           .payload = json{{"partner", o_.id}}.dump(),
-          .max_attempts = 12,
+          .max_attempts = o_.max_attempts,
           .run_at = run_at};
 }
 
@@ -156,7 +156,7 @@ store::NewJob EdiProvider::PollJob() const {
   return {.kind = kEdiPollJobKind,
           .partition_key = PollPartition(),
           .payload = json{{"partner", o_.id}}.dump(),
-          .max_attempts = 12};
+          .max_attempts = o_.max_attempts};
 }
 
 std::string EdiProvider::OutboundName(std::string_view type, int64_t isa13) const {
