@@ -44,40 +44,41 @@ void AddShipBobWebhookRoute(net::Router& router, const OpsDeps& deps,
                             flows::FulfillmentService* service,
                             const connectors::shipbob::ShipBobProvider* shipbob,
                             std::function<void()> on_enqueue) {
-  router.Add(
-      net::http::verb::post, "/v1/webhooks/shipbob",
-      [deps, service, shipbob, on_enqueue](net::HttpRequest& req, net::Responder respond) {
-        connectors::shipbob::ShipBobProvider::Headers headers;
-        for (const auto& field : req.raw) {
-          headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-        }
-        auto shipments = shipbob->ParseShipmentWebhook(headers, req.raw.body());
-        if (!shipments.ok()) {
-          if (shipments.status().code() == absl::StatusCode::kUnauthenticated) {
-            respond(net::Problem(net::http::status::unauthorized, "Unauthorized",
-                                 std::string(shipments.status().message())));
-          } else {
-            respond(ProblemFromStatus(shipments.status()));
-          }
-          return;
-        }
-        const std::string corr = core::NewCorrelationId();
-        absl::Status s = deps.store->Transact(deps.clock->Now(), [&](store::Tx& tx) {
-          for (const auto& sh : *shipments) {
-            if (auto st = service->EnqueueShipment(tx, sh, corr); !st.ok()) return st;
-          }
-          return absl::OkStatus();
-        });
-        if (!s.ok()) {
-          respond(ProblemFromStatus(s));
-          return;
-        }
-        if (on_enqueue && !shipments->empty()) on_enqueue();
-        respond(net::Json(net::http::status::ok, nlohmann::json{{"status", "accepted"},
-                                                                {"shipments", shipments->size()},
-                                                                {"correlation_id", corr}}
-                                                     .dump()));
-      });
+  router.Add(net::http::verb::post, "/v1/webhooks/shipbob",
+             [deps, service, shipbob, on_enqueue](net::HttpRequest& req, net::Responder respond) {
+               connectors::shipbob::ShipBobProvider::Headers headers;
+               for (const auto& field : req.raw) {
+                 headers.emplace_back(std::string(field.name_string()),
+                                      std::string(field.value()));
+               }
+               auto shipments = shipbob->ParseShipmentWebhook(headers, req.raw.body());
+               if (!shipments.ok()) {
+                 if (shipments.status().code() == absl::StatusCode::kUnauthenticated) {
+                   respond(net::Problem(net::http::status::unauthorized, "Unauthorized",
+                                        std::string(shipments.status().message())));
+                 } else {
+                   respond(ProblemFromStatus(shipments.status()));
+                 }
+                 return;
+               }
+               const std::string corr = core::NewCorrelationId();
+               absl::Status s = deps.store->Transact(deps.clock->Now(), [&](store::Tx& tx) {
+                 for (const auto& sh : *shipments) {
+                   if (auto st = service->EnqueueShipment(tx, sh, corr); !st.ok()) return st;
+                 }
+                 return absl::OkStatus();
+               });
+               if (!s.ok()) {
+                 respond(ProblemFromStatus(s));
+                 return;
+               }
+               if (on_enqueue && !shipments->empty()) on_enqueue();
+               respond(net::Json(net::http::status::ok,
+                                 nlohmann::json{{"status", "accepted"},
+                                                {"shipments", shipments->size()},
+                                                {"correlation_id", corr}}
+                                     .dump()));
+             });
 }
 
 void AddEdiRoutes(net::Router& router, const OpsDeps& deps, std::vector<std::string> partners) {
