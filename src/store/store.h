@@ -12,9 +12,9 @@
 //              reservations, the dirty set awaiting publication, the last published level per
 //              channel, reconciliation runs and their drift rows (see "inventory" below)
 //
-// Thread-safety: every method may be called from any thread concurrently. Implementations
-// serialise writers internally. Claims and leases live behind the interface (SQLite uses a
-// single writer; PostgreSQL will use FOR UPDATE SKIP LOCKED).
+// Thread-safety: any method, any thread. SQLite serialises writers; PostgreSQL claims with FOR
+// UPDATE SKIP LOCKED and per-partition advisory locks (several processes, one database), and may
+// re-run a Transact fn after a deadlock: fn writes only through its Tx and assigns its results.
 //
 // Times are absl::Time; the clock is always passed in by the caller so tests control it.
 
