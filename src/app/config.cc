@@ -526,6 +526,7 @@ void Decoder::Storage(const YAML::Node& node, const std::string& path, StorageCo
           Enum("engine", &storage->engine, {"sqlite", "postgres"}),
           Str("path", &storage->path),
           Sec("dsn", &storage->dsn),
+          Int("pool_size", &storage->pool_size, kPositive),
           Int("group_commit_max_batch", &storage->group_commit_max_batch, kPositive),
           Int64("busy_timeout_ms", &storage->busy_timeout_ms, kNonNegative),
       });

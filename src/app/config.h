@@ -70,6 +70,7 @@ struct StorageConfig {
   std::string engine = "sqlite";        // sqlite | postgres
   std::string path = "var/keelson.db";  // required for sqlite
   Secret dsn;                           // required for postgres
+  int pool_size = 8;                    // postgres: connections per process, > 0
   int group_commit_max_batch = 1024;    // > 0
   int64_t busy_timeout_ms = 5000;       // >= 0
 };

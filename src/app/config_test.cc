@@ -59,6 +59,7 @@ TEST(ConfigTest, MinimalConfigUsesDefaults) {
   EXPECT_EQ(c.storage.engine, "sqlite");
   EXPECT_EQ(c.storage.path, "var/keelson.db");
   EXPECT_TRUE(c.storage.dsn.empty());
+  EXPECT_EQ(c.storage.pool_size, 8);
   EXPECT_EQ(c.storage.group_commit_max_batch, 1024);
   EXPECT_EQ(c.storage.busy_timeout_ms, 5000);
   ASSERT_EQ(c.stores.size(), 1u);
@@ -90,7 +91,7 @@ TEST(ConfigTest, FullConfigReadsEveryKey) {
   const std::string yaml = std::string(R"(
 server: {listen: "0.0.0.0:9000", body_limit_bytes: 2048, io_threads: 2, request_timeout_ms: 500}
 storage: {engine: postgres, path: "", dsn: "postgres://u:pw@db/k", group_commit_max_batch: 64,
-          busy_timeout_ms: 0}
+          busy_timeout_ms: 0, pool_size: 3}
 stores:
   - {id: main, url: "https://a.example", consumer_key: ck, consumer_secret: cs, webhook_secret: w1}
   - {id: eu-2, url: "http://b.example", webhook_secret: w2}
@@ -120,6 +121,7 @@ log: {level: debug, format: text}
   EXPECT_EQ(c.server.request_timeout_ms, 500);
   EXPECT_EQ(c.storage.engine, "postgres");
   EXPECT_EQ(c.storage.dsn.value(), "postgres://u:pw@db/k");
+  EXPECT_EQ(c.storage.pool_size, 3);
   EXPECT_EQ(c.storage.group_commit_max_batch, 64);
   EXPECT_EQ(c.storage.busy_timeout_ms, 0);
   ASSERT_EQ(c.stores.size(), 2u);
@@ -552,6 +554,9 @@ TEST(ConfigTest, StorageEngineRequirements) {
             "storage.dsn: required when engine is postgres\n");
   EXPECT_EQ(Errors(std::string(kMinimal) + "storage: {engine: sqlite, path: \"\"}\n"),
             "storage.path: required when engine is sqlite\n");
+  EXPECT_EQ(Errors(std::string(kMinimal) +
+                   "storage: {engine: postgres, dsn: \"host=db\", pool_size: 0}\n"),
+            "storage.pool_size: must be > 0\n");
   ConfigResult r =
       ParseConfig(std::string(kMinimal) + "storage: {engine: postgres, dsn: \"${DSN}\"}\n",
                   FakeEnv({{"DSN", "postgres://x"}}));

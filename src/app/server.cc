@@ -33,6 +33,7 @@
 #include "ops/overview.h"
 #include "ops/sla.h"
 #include "store/group_commit.h"
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace keelson::app {
@@ -154,6 +155,16 @@ ops::SlaMonitor::Options SlaOptionsFrom(const Config& config) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const Config& config) {
+  if (config.storage.engine == "postgres") {
+    auto store = store::OpenPostgresStore({.dsn = config.storage.dsn.value(),
+                                           .pool_size = config.storage.pool_size});
+    // Name the setting to fix, never its value (the DSN may hold a password).
+    if (!store.ok()) {
+      return absl::Status(store.status().code(),
+                          absl::StrCat("storage.dsn: ", store.status().message()));
+    }
+    return store;
+  }
   if (config.storage.engine != "sqlite") {
     return absl::UnimplementedError(absl::StrCat("storage.engine: \"", config.storage.engine,
                                                  "\" is not available in this build"));
