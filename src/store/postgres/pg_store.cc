@@ -1489,6 +1489,25 @@ class PgTx final : public Tx {
   int64_t now_ms_;
 };
 
+// One savepoint per item of a batch (TransactEach, RecordOutcomes) at one round trip per item:
+// the previous item's RELEASE travels with the next SAVEPOINT, and COMMIT releases the last.
+class Savepoints {
+ public:
+  explicit Savepoints(PgConn& c) : c_(c) {}
+  // Ends the previous item (kept) and starts the next.
+  absl::Status Next() {
+    absl::Status s = c_.Script(open_ ? "RELEASE SAVEPOINT item; SAVEPOINT item" : "SAVEPOINT item");
+    open_ = s.ok();
+    return s;
+  }
+  // Undoes the current item's writes (and clears an error it caused).
+  absl::Status Undo() { return c_.Script("ROLLBACK TO SAVEPOINT item"); }
+
+ private:
+  PgConn& c_;
+  bool open_ = false;
+};
+
 // ---- Store ---------------------------------------------------------------------------------
 
 class PgStore final : public Store {
@@ -1536,15 +1555,15 @@ class PgStore final : public Store {
     absl::Status st = InTx(
         [&](PgConn& c) -> absl::Status {
           results.clear();
+          Savepoints each(c);
           for (const auto& fn : fns) {
-            if (auto s = c.Script("SAVEPOINT each"); !s.ok()) return s;
+            if (auto s = each.Next(); !s.ok()) return s;
             PgTx tx(&c, now);
             absl::Status r = fn(tx);
             if (!r.ok() || c.in_error()) {
               if (r.ok()) r = absl::InternalError("postgres: a statement failed inside the write");
-              if (auto s = c.Script("ROLLBACK TO SAVEPOINT each"); !s.ok()) return s;
+              if (auto s = each.Undo(); !s.ok()) return s;
             }
-            if (auto s = c.Script("RELEASE SAVEPOINT each"); !s.ok()) return s;
             results.push_back(std::move(r));
           }
           return absl::OkStatus();
@@ -1734,7 +1753,8 @@ class PgStore final : public Store {
             }
           }
           if (ids.empty()) return absl::OkStatus();
-          {
+          if (std::any_of(partitions.begin(), partitions.end(),
+                          [](const std::string& p) { return !p.empty(); })) {
             Args a;
             a.AddIdArray(ids);
             a.AddTextArray(partitions);
@@ -1805,8 +1825,9 @@ class PgStore final : public Store {
     absl::Status st = InTx(
         [&](PgConn& c) -> absl::Status {
           results.clear();
+          Savepoints each(c);
           for (const JobOutcome& o : outcomes) {
-            if (auto s = c.Script("SAVEPOINT outcome"); !s.ok()) return s;
+            if (auto s = each.Next(); !s.ok()) return s;
             absl::Status r;
             if (o.effects) {
               PgTx tx(&c, now);
@@ -1817,9 +1838,8 @@ class PgStore final : public Store {
             }
             if (r.ok()) r = ApplyOutcome(c, o, now);
             if (!r.ok()) {
-              if (auto s = c.Script("ROLLBACK TO SAVEPOINT outcome"); !s.ok()) return s;
+              if (auto s = each.Undo(); !s.ok()) return s;
             }
-            if (auto s = c.Script("RELEASE SAVEPOINT outcome"); !s.ok()) return s;
             results.push_back(std::move(r));
           }
           return absl::OkStatus();
