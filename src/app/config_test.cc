@@ -179,6 +179,57 @@ TEST(ConfigTest, DemoYamlParses) {
   EXPECT_EQ(c.log.format, "json");
 }
 
+TEST(ConfigTest, EventsAreOffByDefaultAndReadEveryNatsKey) {
+  ConfigResult off = ParseConfig(kMinimal, kNoEnv);
+  ASSERT_TRUE(off.ok()) << FormatErrors(off.errors);
+  EXPECT_FALSE(off.config.events.enabled());
+
+  ConfigResult r = ParseConfig(std::string(kMinimal) + R"(
+events:
+  nats:
+    url: "nats://127.0.0.1:4222"
+    stream: SHOP_EVENTS
+    subject_prefix: shop.keelson
+    create_stream: false
+    duplicate_window_s: 3600
+    token: "${NATS_TOKEN}"
+    timeout_ms: 2500
+  batch: 50
+  keep_published_h: 24
+)",
+                               FakeEnv({{"NATS_TOKEN", "s3cret"}}));
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  const EventsConfig& e = r.config.events;
+  EXPECT_TRUE(e.enabled());
+  EXPECT_EQ(e.nats.url, "nats://127.0.0.1:4222");
+  EXPECT_EQ(e.nats.stream, "SHOP_EVENTS");
+  EXPECT_EQ(e.nats.subject_prefix, "shop.keelson");
+  EXPECT_FALSE(e.nats.create_stream);
+  EXPECT_EQ(e.nats.duplicate_window_s, 3600);
+  EXPECT_EQ(e.nats.token.value(), "s3cret");
+  EXPECT_EQ(e.nats.timeout_ms, 2500);
+  EXPECT_EQ(e.batch, 50);
+  EXPECT_EQ(e.keep_published_h, 24);
+}
+
+TEST(ConfigTest, EventsErrorsNameTheirKeys) {
+  ConfigResult r = ParseConfig(std::string(kMinimal) + R"(
+events:
+  nats:
+    url: "http://127.0.0.1:4222"
+    stream: "my.stream"
+    subject_prefix: "keelson.>"
+  batch: 0
+)",
+                               kNoEnv);
+  EXPECT_THAT(Paths(r), ::testing::UnorderedElementsAre("events.nats.url", "events.nats.stream",
+                                                        "events.nats.subject_prefix",
+                                                        "events.batch"));
+  ConfigResult no_url = ParseConfig(std::string(kMinimal) + "events:\n  nats: {stream: S}\n",
+                                    kNoEnv);
+  EXPECT_THAT(Paths(no_url), ::testing::ElementsAre("events.nats.url"));
+}
+
 TEST(ConfigTest, UnknownKeysAtEveryLevel) {
   ConfigResult r = ParseConfig(R"(
 serverr: {}

@@ -454,6 +454,33 @@ TEST_F(PgStoreTest, NodesFiringTogetherFireEachSlotOnce) {
   EXPECT_EQ(jobs, 3);
 }
 
+TEST_F(PgStoreTest, NodesContendingForALeaseLetOneHoldIt) {
+  std::unique_ptr<Store> node_a = Node();
+  std::unique_ptr<Store> node_b = Node();
+  ASSERT_NE(node_b, nullptr);
+  Store* nodes[] = {node_a.get(), node_b.get()};
+  const absl::Duration ttl = absl::Seconds(10);
+  for (int round = 0; round < 3; ++round) {
+    const absl::Time now = clock_.Now();
+    std::atomic<int> holders{0};
+    std::vector<std::thread> threads;
+    absl::Notification go;
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&, t] {
+        go.WaitForNotification();
+        auto got = nodes[t % 2]->TryAcquireLease("events.relay",
+                                                 absl::StrCat("node-", round, "-", t), now, ttl);
+        ASSERT_TRUE(got.ok()) << got.status();
+        if (*got) holders.fetch_add(1);
+      });
+    }
+    go.Notify();
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(holders.load(), 1) << "round " << round;
+    clock_.Advance(ttl);  // the holder goes silent: the lease is free again
+  }
+}
+
 TEST_F(PgStoreTest, ConcurrentMovementsOfOnePositionAreNotLost) {
   std::unique_ptr<Store> node_a = Node();
   std::unique_ptr<Store> node_b = Node();
