@@ -9,8 +9,9 @@
 //   - Partition order holds across nodes through a per-partition advisory lock: enqueuing takes
 //     it shared, claiming tries it exclusive (see ClaimJobs in pg_store.cc for why).
 //   - A schedule slot fires once: the due-slot advance is a conditional UPDATE of its row.
-//   - Intake: AcceptDeliveries writes a whole batch in one transaction and one round trip
-//     (libpq pipeline), so the group committer gets one commit for many webhooks, as on SQLite.
+//   - Intake: AcceptDeliveries writes a whole batch in one transaction: BEGIN, locks and every
+//     delivery in one libpq pipeline, then COMMIT, so the group committer (store/group_commit.h)
+//     gets one commit — and two round trips — for many webhooks.
 //   - Migrations (the same versions as SQLite's, in PostgreSQL's dialect) run under an advisory
 //     lock, so nodes starting together do not race.
 //
