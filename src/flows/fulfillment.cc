@@ -554,6 +554,18 @@ absl::Status FulfillmentService::ApplyShipment(jobs::JobContext& ctx) {
                    {"tracking_number", s.tracking_number}, {"lines", applied},
                    {"segment_state", complete ? "shipped" : "partially_shipped"}};
     if (!over.empty()) detail["over_shipped"] = over;
+    if (auto st = options_.events.Emit(
+            tx, events::kOrderShipped,
+            absl::StrCat(events::kOrderShipped, ":", s.provider, ":", s.shipment_id), key.Ref(),
+            {{"reference", key.Ref()}, {"store_id", key.store_id}, {"provider", s.provider},
+             {"shipment_id", s.shipment_id}, {"segment_id", s.segment_id},
+             {"carrier", s.carrier}, {"tracking_number", s.tracking_number},
+             {"tracking_url", s.tracking_url}, {"lines", applied},
+             {"segment_state", complete ? "shipped" : "partially_shipped"}},
+            corr);
+        !st.ok()) {
+      return st;
+    }
     return tx.AppendTimeline(Event(key, corr, "fulfillment.shipped", detail));
   });
   return absl::OkStatus();

@@ -39,6 +39,7 @@
 #include <nlohmann/json.hpp>
 
 #include "connectors/fulfillment.h"
+#include "events/emitter.h"
 #include "flows/inventory.h"
 #include "flows/order_to_cash.h"
 #include "jobs/runner.h"
@@ -62,6 +63,8 @@ struct FulfillmentOptions {
   std::function<absl::Status(store::Tx&, std::string_view store_id, std::string_view order_ref,
                              const std::vector<InventoryLine>& shipped)>
       consume;
+  // Business events (order.shipped) written with the shipment they report.
+  events::Emitter events;
 };
 
 class FulfillmentService {

@@ -44,6 +44,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "events/emitter.h"
 #include "jobs/runner.h"
 #include "model/inventory.h"
 #include "store/store.h"
@@ -98,6 +99,8 @@ struct InventoryOptions {
   std::vector<model::ChannelRule> channels;  // one per store that gets stock levels
   int publish_batch = 1000;  // dirty SKUs one publish run takes (1..1000); more → another run
   int max_attempts = 12;     // of the publish and reconcile jobs
+  // Business events: one inventory.changed per ledger movement, in the movement's commit.
+  events::Emitter events;
 };
 
 // A configuration problem, with its path relative to the section ("channels[1].percent").
@@ -202,6 +205,8 @@ class InventoryService {
   absl::StatusOr<ConsumedLine> ConsumeAt(store::Tx& tx, std::string_view order_ref,
                                          const InventoryLine& line,
                                          std::vector<store::Reservation>& held);
+  // Every ledger movement goes through here: applied in `tx`, reported as inventory.changed.
+  absl::Status Apply(store::Tx& tx, model::Movement m) const;
 
  public:
   const std::vector<model::ChannelRule>& channels() const { return options_.channels; }
