@@ -87,13 +87,16 @@ struct EdiProvider::Inbound {
   std::vector<x12::TransactionSet> sets;  // accepted, to apply
   int64_t sets_total = 0;
   int64_t sets_rejected = 0;
-  std::vector<std::string> errors;  // why something in the file was not applied
-  std::vector<std::string> notes;   // what was noticed and did not stop anything
+  std::vector<std::string> errors;                 // why something in the file was not applied
+  std::vector<std::string> notes;                  // what was noticed and did not stop anything
+  size_t analysis_errors = 0, analysis_notes = 0;  // how many of those Analyse found
   // Apply.
   bool duplicate = false;
   store::EdiFile first;  // the earlier record, when duplicate
   int64_t applied = 0;
-  json counts = json::object();  // per set type
+  int64_t shipments = 0;
+  std::vector<std::pair<std::string, std::string>> rejected;  // 940s refused: segment, reason
+  json counts = json::object();                               // per set type
   std::string state;
   std::string response;
   std::string response_name;
@@ -352,6 +355,11 @@ absl::Status EdiProvider::RunSend(jobs::JobContext& ctx) {
       return absl::OkStatus();
     });
     if (!committed.ok()) return committed;
+    for (const auto& [d, reason] : bad) {
+      if (m_940_rejected_) m_940_rejected_->Inc();
+      obs::LogWarn("EDI 940 cannot be written: segment refused",
+                   {{"partner", o_.id}, {"segment", d->ref}, {"reason", reason}});
+    }
     if (file_id == 0) continue;
     // The bytes are committed: a failure from here on writes the same file again (FlushPrepared).
     if (auto s = WriteOutbound(name, content); !s.ok()) return s;
@@ -378,6 +386,7 @@ absl::Status EdiProvider::RunSend(jobs::JobContext& ctx) {
 absl::Status EdiProvider::Analyse(Inbound& in) const {
   if (in.too_large) {
     in.Error(Cat("the file is longer than ", o_.max_file_bytes, " bytes (max_file_bytes)"));
+    in.analysis_errors = in.errors.size();
     return absl::OkStatus();
   }
   x12::CollectingListener listener;
@@ -443,6 +452,8 @@ absl::Status EdiProvider::Analyse(Inbound& in) const {
       }
     }
   }
+  in.analysis_errors = in.errors.size();
+  in.analysis_notes = in.notes.size();
   if (accepted.empty()) return absl::OkStatus();
   auto sets = x12::ReadTransactionSets(in.content);
   if (!sets.ok()) return sets.status();
@@ -469,19 +480,14 @@ absl::Status EdiProvider::RejectDocument(store::Tx& tx, const store::EdiDocument
       !s.ok()) {
     return s;
   }
-  if (m_940_rejected_) m_940_rejected_->Inc();
-  obs::LogWarn("EDI 940 rejected by the partner",
-               {{"partner", o_.id}, {"segment", doc.ref}, {"reason", reason}}, corr);
   if (!hooks_.refused) return absl::OkStatus();
   return hooks_.refused(tx, doc.ref, reason, corr);
 }
 
-absl::Status EdiProvider::ApplyAck(store::Tx& tx, Inbound& in, const std::string& group,
-                                   const std::vector<std::pair<std::string, std::string>>& sets,
-                                   const std::string& group_code, const json& detail) {
-  const int64_t gs06 = ToInt(group);
+absl::Status EdiProvider::ApplyAck(store::Tx& tx, Inbound& in, const x12::FunctionalAck& ack) {
+  const int64_t gs06 = ToInt(ack.group_control_number);
   if (gs06 <= 0) {
-    in.Error(Cat("997: AK102 \"", group, "\" is not a group control number"));
+    in.Error(Cat("997: AK102 \"", ack.group_control_number, "\" is not a group control number"));
     return absl::OkStatus();
   }
   auto docs =
@@ -491,23 +497,23 @@ absl::Status EdiProvider::ApplyAck(store::Tx& tx, Inbound& in, const std::string
     in.notes.push_back(Cat("997 for group ", gs06, ": no 940 of Keelson's was sent in it"));
     return absl::OkStatus();
   }
+  // The AK2 loops by ST02 (a 997 of a big group lists thousands).
+  absl::flat_hash_map<int64_t, const x12::AckedSet*> by_control;
+  for (const x12::AckedSet& a : ack.sets) by_control.emplace(ToInt(a.control_number), &a);
   for (const store::EdiDocument& doc : *docs) {
-    // AK2 loops may be left out for accepted sets: then the group's AK9 speaks for them.
-    std::string code = group_code;
-    bool listed = false;
-    for (const auto& [control, set_code] : sets) {
-      if (ToInt(control) == ToInt(doc.set_control)) {
-        listed = true;
-        if (!set_code.empty()) code = set_code;
-      }
-    }
-    const bool accepted = code == "A" || code == "E" || (!listed && code == "P");
     if (doc.state != "sent") continue;  // acknowledged before (a second 997 changes nothing)
-    json ack = detail;
-    ack["file"] = in.name;
-    ack["code"] = code;
+    // AK2 loops may be left out for accepted sets: then the group's AK9 speaks for them.
+    auto it = by_control.find(ToInt(doc.set_control));
+    const x12::AckedSet* set = it == by_control.end() ? nullptr : it->second;
+    const std::string code = set != nullptr && !set->code.empty() ? set->code : ack.code;
+    const bool accepted = code == "A" || code == "E" || (set == nullptr && code == "P");
+    json detail = {{"file", in.name},
+                   {"ak1", gs06},
+                   {"st02", doc.set_control},
+                   {"code", code},
+                   {"ak9", ack.code}};
     if (accepted) {
-      if (auto s = tx.SetEdiDocumentAck(doc.id, "accepted", ack.dump()); !s.ok()) return s;
+      if (auto s = tx.SetEdiDocumentAck(doc.id, "accepted", detail.dump()); !s.ok()) return s;
       if (auto s = tx.AppendTimeline({.entity = OrderEntity(doc.ref),
                                       .correlation_id = in.corr,
                                       .kind = "edi.940_accepted",
@@ -523,27 +529,44 @@ absl::Status EdiProvider::ApplyAck(store::Tx& tx, Inbound& in, const std::string
     }
     std::string reason = Cat("the partner's 997 rejected the 940 (group ", gs06, ", set ",
                              doc.set_control, "): AK5 ", code);
-    if (detail.contains("sets")) {
-      for (const json& s : detail["sets"]) {
-        if (ToInt(s.value("st02", "")) != ToInt(doc.set_control)) continue;
-        for (const json& c : s.value("ak502", json::array())) {
-          const std::string cs = c.get<std::string>();
-          reason += Cat(" ", cs, " (", x12::SetErrorText(cs), ")");
-        }
-        for (const json& n : s.value("ak3", json::array())) {
-          const std::string code = n.value("code", "");
-          reason +=
-              Cat("; ", n.value("segment", ""), " at segment ", n.value("position", int64_t{0}),
-                  ": AK304 ", code, " (", x12::SegmentErrorText(code), ")");
-        }
+    if (set != nullptr) {
+      detail["ak502"] = set->error_codes;
+      json notes = json::array();
+      for (const std::string& c : set->error_codes) {
+        reason += Cat(" ", c, " (", x12::SetErrorText(c), ")");
+      }
+      for (const x12::SegmentNote& n : set->segment_notes) {
+        reason += Cat("; ", n.segment_id, " at segment ", n.position, ": AK304 ", n.code, " (",
+                      x12::SegmentErrorText(n.code), ")");
+        notes.push_back({{"segment", n.segment_id}, {"position", n.position}, {"code", n.code}});
+      }
+      detail["ak3"] = notes;
+    } else if (!ack.error_codes.empty()) {
+      detail["ak905"] = ack.error_codes;
+      for (const std::string& c : ack.error_codes) {
+        reason += Cat(" (AK905 ", c, ": ", x12::GroupErrorText(c), ")");
       }
     }
-    if (auto s = RejectDocument(tx, doc, reason, ack, in.corr); !s.ok()) return s;
+    if (auto s = RejectDocument(tx, doc, reason, detail, in.corr); !s.ok()) return s;
+    in.rejected.emplace_back(doc.ref, reason);
   }
   return absl::OkStatus();
 }
 
 absl::Status EdiProvider::Apply(store::Tx& tx, Inbound& in) {
+  // A store may run a transaction again (PostgreSQL after a deadlock): start from what Analyse
+  // left.
+  in.errors.resize(in.analysis_errors);
+  in.notes.resize(in.analysis_notes);
+  in.duplicate = false;
+  in.applied = 0;
+  in.shipments = 0;
+  in.rejected.clear();
+  in.counts = json::object();
+  in.response.clear();
+  in.response_name.clear();
+  in.response_id = 0;
+  in.state.clear();
   auto put = tx.PutInboundFile({.partner = o_.id,
                                 .direction = "in",
                                 .name = in.name,
@@ -600,7 +623,7 @@ absl::Status EdiProvider::Apply(store::Tx& tx, Inbound& in) {
         if (hooks_.shipment) {
           if (auto st = hooks_.shipment(tx, s, in.corr); !st.ok()) return st;
         }
-        if (m_shipments_) m_shipments_->Inc();
+        ++in.shipments;
       }
       count(set.id);
       ++in.applied;
@@ -610,22 +633,7 @@ absl::Status EdiProvider::Apply(store::Tx& tx, Inbound& in) {
         in.Error(Cat(where, ": ", ack.status().message()));
         continue;
       }
-      std::vector<std::pair<std::string, std::string>> sets;
-      json detail = {{"ak9", ack->code}, {"ak905", ack->error_codes}, {"sets", json::array()}};
-      for (const x12::AckedSet& a : ack->sets) {
-        sets.emplace_back(a.control_number, a.code);
-        json notes = json::array();
-        for (const x12::SegmentNote& n : a.segment_notes) {
-          notes.push_back({{"segment", n.segment_id}, {"position", n.position}, {"code", n.code}});
-        }
-        detail["sets"].push_back({{"st02", a.control_number},
-                                  {"ak5", a.code},
-                                  {"ak502", a.error_codes},
-                                  {"ak3", notes}});
-      }
-      if (auto s = ApplyAck(tx, in, ack->group_control_number, sets, ack->code, detail); !s.ok()) {
-        return s;
-      }
+      if (auto s = ApplyAck(tx, in, *ack); !s.ok()) return s;
       count("997");
       ++in.applied;
     } else if (set.id == "846") {
@@ -733,6 +741,7 @@ absl::Status EdiProvider::Apply(store::Tx& tx, Inbound& in) {
             !s.ok()) {
           return s;
         }
+        in.rejected.emplace_back(doc.ref, reason);
       }
     }
   }
@@ -834,6 +843,14 @@ absl::Status EdiProvider::RunPoll(jobs::JobContext& ctx) {
                                 });
       !s.ok()) {
     return s;
+  }
+  for (const Inbound& in : files) {
+    if (m_shipments_) m_shipments_->Inc(static_cast<double>(in.shipments));
+    for (const auto& [segment, reason] : in.rejected) {
+      if (m_940_rejected_) m_940_rejected_->Inc();
+      obs::LogWarn("EDI 940 rejected by the partner",
+                   {{"partner", o_.id}, {"segment", segment}, {"reason", reason}}, in.corr);
+    }
   }
   // Committed: the responses go out, then the files leave the inbound folder. A failure here
   // retries; the files still there are then recognised as duplicates.

@@ -49,6 +49,7 @@
 #include "connectors/fulfillment.h"
 #include "connectors/fulfillment/edi/config.h"
 #include "core/clock.h"
+#include "edi/ack.h"
 #include "edi/transport/file_transport.h"
 #include "jobs/runner.h"
 #include "obs/metrics.h"
@@ -114,9 +115,7 @@ class EdiProvider final : public FulfillmentProvider {
   absl::Status FlushPrepared();
   absl::Status Analyse(Inbound& in) const;
   absl::Status Apply(store::Tx& tx, Inbound& in);
-  absl::Status ApplyAck(store::Tx& tx, Inbound& in, const std::string& group,
-                        const std::vector<std::pair<std::string, std::string>>& sets,
-                        const std::string& group_code, const nlohmann::json& detail);
+  absl::Status ApplyAck(store::Tx& tx, Inbound& in, const keelson::edi::FunctionalAck& ack);
   absl::Status RejectDocument(store::Tx& tx, const store::EdiDocument& doc,
                               const std::string& reason, const nlohmann::json& ack,
                               const std::string& corr);
