@@ -291,7 +291,9 @@ TEST_F(EdiTenThousandTest, TenThousandOrdersShipThrough940sAnd945sOverSftpWithEx
   KEELSON_ASSERT_OK_AND_ASSIGN(
       auto out, store->ListEdiFiles({.partner = "acme", .direction = "out", .limit = 1000}));
   int files_940 = 0, files_997_out = 0;
+  int64_t bytes = 0;
   for (const auto& f : out) {
+    bytes += f.size;
     EXPECT_EQ(f.state, "sent") << f.name;
     const json d = json::parse(f.detail_json);
     if (d["type"] == "940") {
@@ -305,6 +307,7 @@ TEST_F(EdiTenThousandTest, TenThousandOrdersShipThrough940sAnd945sOverSftpWithEx
       auto in, store->ListEdiFiles({.partner = "acme", .direction = "in", .limit = 1000}));
   int files_945_in = 0, files_997_in = 0, sets_945 = 0;
   for (const auto& f : in) {
+    bytes += f.size;
     EXPECT_EQ(f.state, "processed") << f.name << " " << f.detail_json;
     const json d = json::parse(f.detail_json);
     if (d["by_type"].contains("945")) {
@@ -342,11 +345,12 @@ TEST_F(EdiTenThousandTest, TenThousandOrdersShipThrough940sAnd945sOverSftpWithEx
   std::printf(
       "EDI e2e: %d orders, %lld lines, %lld units; load %.1f s, route+release %.1f s, "
       "940s out until every 945 read %.1f s, shipments applied %.1f s more; run %.1f s, %d files "
-      "over SFTP (%.2f files/s), %d transaction sets (%.0f sets/s), %.0f orders/s; wall %.1f s\n",
+      "(%.1f MB) over SFTP (%.2f files/s), %d transaction sets (%.0f sets/s), %.0f orders/s; "
+      "wall %.1f s\n",
       kOrders, static_cast<long long>(lines_checked), static_cast<long long>(units),
       secs(wall_start, loaded), secs(loaded, released),
       secs(released, all_945s_read.value_or(shipped)),
-      secs(all_945s_read.value_or(shipped), shipped), run, files, files / run,
+      secs(all_945s_read.value_or(shipped), shipped), run, files, bytes / 1e6, files / run,
       2 * kOrders + static_cast<int>(stats.files_997) + files_997_out,
       (2 * kOrders + static_cast<int>(stats.files_997) + files_997_out) / run, kOrders / run,
       secs(wall_start, std::chrono::steady_clock::now()));
