@@ -256,6 +256,57 @@ TEST_F(FulfillmentFlowTest, RefusalReroutesToABackorderWhenNoOtherNodeHasTheUnit
   EXPECT_TRUE(dead.empty());  // handled: an exception on the segment, not a dead job
 }
 
+TEST_F(FulfillmentFlowTest, ARefusalAfterShippingBeganIsOnlyNoted) {
+  Stock("WID-BLUE", "WH1", 5);
+  Stock("TSHIRT-S", "SB", 4);
+  Stock("TSHIRT-S", "WH1", 4);
+  Stock("GADGET-1", "WH1", 3);
+  AcceptOrder();
+  Drain();
+  ASSERT_EQ(Plan(),
+            "main:14/1 ship@wh1 released [WID-BLUE 0/2@WH1;TSHIRT-S 0/1@WH1;GADGET-1 0/3@WH1;]\n");
+  // The provider took the segment, then refused it (an EDI 940 rejected by the partner's 997).
+  Ship("warehouse", "W1", "main:14/1", {{"WID-BLUE", 2}});
+  Drain();
+  KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](store::Tx& tx) {
+    return flow_->EnqueueRefusal(tx, "main:14/1", "too late: partly shipped", "corr-r1");
+  }));
+  Drain();
+  EXPECT_EQ(Plan(),
+            "main:14/1 ship@wh1 partially_shipped [WID-BLUE 2/2@WH1;TSHIRT-S 0/1@WH1;GADGET-1 "
+            "0/3@WH1;]\n");
+  KEELSON_ASSERT_OK_AND_ASSIGN(auto events, store_->ListTimeline("order:main:14", 100));
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().kind, "fulfillment.refusal_ignored");
+  EXPECT_EQ(json::parse(events.back().detail_json)["segment_state"], "partially_shipped");
+}
+
+TEST_F(FulfillmentFlowTest, ARefusalOfAReleasedSegmentRejectsItAndRoutesItAgain) {
+  Stock("WID-BLUE", "WH1", 5);
+  Stock("TSHIRT-S", "SB", 4);
+  Stock("GADGET-1", "WH1", 3);
+  AcceptOrder();
+  Drain();
+  ASSERT_EQ(Plan(),
+            "main:14/1 ship@wh1 released [WID-BLUE 0/2@WH1;GADGET-1 0/3@WH1;]\n"
+            "main:14/2 ship@shipbob released [TSHIRT-S 0/1@SB;]\n");
+  Stock("WID-BLUE", "SB", 5);
+  Stock("GADGET-1", "SB", 3);
+  KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](store::Tx& tx) {
+    return flow_->EnqueueRefusal(tx, "main:14/1", "the partner's 997 rejected the 940",
+                                 "corr-r2");
+  }));
+  Drain();
+  EXPECT_EQ(Plan(),
+            "main:14/1 ship@wh1 rejected [WID-BLUE 0/2@WH1;GADGET-1 0/3@WH1;]\n"
+            "main:14/2 ship@shipbob released [TSHIRT-S 0/1@SB;]\n"
+            "main:14/3 ship@shipbob released [WID-BLUE 0/2@SB;GADGET-1 0/3@SB;]\n");
+  KEELSON_ASSERT_OK_AND_ASSIGN(auto seg, store_->GetSegment("main:14/1"));
+  EXPECT_EQ(seg->error, "the partner's 997 rejected the 940");
+  ASSERT_EQ(shipbob_.created.size(), 2u);
+  EXPECT_EQ(shipbob_.created[1].segment_id, "main:14/3");
+}
+
 TEST_F(FulfillmentFlowTest, AReleaseWhoseAnswerWasLostIsNotCreatedTwice) {
   Stock("WID-BLUE", "WH1", 5);
   Stock("TSHIRT-S", "WH1", 5);
