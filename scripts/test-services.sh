@@ -17,6 +17,9 @@
 # unset, so `keelson_tests` still runs on its own; `make test` (and so CI) always sets them.
 # Everything lives under $KEELSON_TEST_SERVICES_DIR (default /tmp/keelson-test-services) and is
 # removed on stop. The packages come from deps/debian-packages.txt (scripts/install-deps.sh).
+# KEELSON_TEST_SERVICES picks which to start (default "postgres sshd nats"); with other ports and
+# KEELSON_TEST_SERVICES_DIR two runs can share a machine (sshd's test user is machine-wide: give
+# it to one run at a time).
 set -euo pipefail
 
 dir=${KEELSON_TEST_SERVICES_DIR:-/tmp/keelson-test-services}
@@ -128,9 +131,14 @@ case "${1:-}" in
     chmod 755 "$dir"
     trap stop_all EXIT
     trap 'exit 130' INT TERM
-    start_postgres
-    start_sshd
-    start_nats
+    for service in ${KEELSON_TEST_SERVICES:-postgres sshd nats}; do
+      case "$service" in
+        postgres) start_postgres ;;
+        sshd) start_sshd ;;
+        nats) start_nats ;;
+        *) log "unknown service $service (postgres, sshd, nats)"; exit 2 ;;
+      esac
+    done
     "$@"
     ;;
   stop) stop_all ;;

@@ -230,6 +230,27 @@ events:
   EXPECT_THAT(Paths(no_url), ::testing::ElementsAre("events.nats.url"));
 }
 
+TEST(ConfigTest, MultiNodeYamlParses) {
+  ConfigResult r = LoadConfigFile(
+      KEELSON_SOURCE_DIR "/configs/multi-node.yaml",
+      FakeEnv({{"KEELSON_PG_DSN", "host=db.internal user=keelson dbname=keelson"},
+               {"WOO_CK", "ck"}, {"WOO_CS", "cs"}, {"WOO_WEBHOOK_SECRET", "whsec"},
+               {"BC_COMPANY_ID", "c0ffee00-0000-0000-0000-000000000000"},
+               {"BC_CLIENT_ID", "client"}, {"BC_SECRET", "secret"},
+               {"KEELSON_OPS_KEY_SHA256", std::string(64, 'a')}}));
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  const Config& c = r.config;
+  EXPECT_EQ(c.storage.engine, "postgres");
+  EXPECT_EQ(c.storage.dsn.value(), "host=db.internal user=keelson dbname=keelson");
+  EXPECT_EQ(c.storage.pool_size, 8);
+  EXPECT_EQ(c.erp.type, "business_central");
+  EXPECT_TRUE(c.events.enabled());
+  EXPECT_EQ(c.events.nats.url, "nats://127.0.0.1:4222");
+  EXPECT_EQ(c.events.nats.stream, "KEELSON");
+  ASSERT_EQ(c.ops.api_keys.size(), 1u);
+  EXPECT_EQ(c.ops.api_keys[0].name, "oncall");
+}
+
 TEST(ConfigTest, UnknownKeysAtEveryLevel) {
   ConfigResult r = ParseConfig(R"(
 serverr: {}
