@@ -911,6 +911,7 @@ void Decoder::Fulfillment(const YAML::Node& node, const std::string& path, Fulfi
                     RequireNonEmpty(sb.webhook_secret.value().empty(),
                                     JoinKey(p, "webhook_secret"));
                   }),
+          Int64("hold_recheck_s", &f->hold_recheck_s, kNonNegative),
       });
 }
 
