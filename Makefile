@@ -13,8 +13,10 @@ build: deps
 	@cmake --preset $(PRESET) >/dev/null
 	@cmake --build --preset $(PRESET) -j2
 
+# The suite's real servers (PostgreSQL, sshd for SFTP, NATS JetStream) run on loopback for the
+# length of the run: scripts/test-services.sh.
 test: build
-	@ctest --preset $(PRESET)
+	@scripts/test-services.sh run -- ctest --preset $(PRESET)
 
 demo: build
 	$(BUILD_DIR)/keelson demo --dir var/demo

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Intake benchmark: starts `keelson serve` on a fresh SQLite file, sends signed WooCommerce
-# order.created webhooks to it with webhook_load (every body distinct, so every accept is a
-# durable insert), and prints one SUMMARY line per run. See bench/README.md.
+# Intake benchmark: starts `keelson serve` on a fresh SQLite file (or on PostgreSQL, with PG_DSN),
+# sends signed WooCommerce order.created webhooks to it with webhook_load (every body distinct, so
+# every accept is a durable insert), and prints one SUMMARY line per run. See bench/README.md.
 #
 # Usage: bench/run_intake.sh BUILD_DIR        (what `make bench` runs)
 # Env:   DUR     measured seconds per run (default 10); the bad-signature run is always 5 s
@@ -9,6 +9,8 @@
 #        PORT    listen port for the temporary server (default 18480)
 #        LOAD    path of the load driver (default BUILD_DIR/webhook_load)
 #        OUT     if set, the SUMMARY JSON lines are also appended to this file
+#        PG_DSN  if set, storage.engine postgres with this DSN instead of SQLite; use a throwaway
+#                database (Keelson's tables are created in it and the runs add rows)
 set -euo pipefail
 
 if [[ $# -ne 1 ]]; then
@@ -83,15 +85,22 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+if [[ -n ${PG_DSN:-} ]]; then
+  STORAGE="{engine: postgres, dsn: \"$PG_DSN\"}"
+  WHERE="PostgreSQL"
+else
+  STORAGE="{engine: sqlite, path: \"$DB\"}"
+  WHERE="db $DB"
+fi
 cat >"$TMP/keelson.yaml" <<EOF
 server: {listen: "127.0.0.1:$PORT", io_threads: 2}
-storage: {engine: sqlite, path: "$DB"}
+storage: $STORAGE
 stores:
   - {id: main, url: "http://127.0.0.1:1", webhook_secret: "$SECRET"}
 log: {level: warn, format: json}
 EOF
 
-echo "run_intake: starting $KEELSON serve (db $DB)"
+echo "run_intake: starting $KEELSON serve ($WHERE)"
 "$KEELSON" serve --config "$TMP/keelson.yaml" >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 
@@ -155,7 +164,13 @@ fi
 
 # Counted while the server still runs (SQLite readers do not block the writer). The table does not
 # exist until the server's storage creates it; the count then reads "n/a".
-if command -v sqlite3 >/dev/null; then
+if [[ -n ${PG_DSN:-} ]]; then
+  if command -v psql >/dev/null; then
+    rows=$(psql "$PG_DSN" -Atc "select count(*) from inbox" 2>/dev/null) || rows="n/a"
+  else
+    rows="n/a, psql not installed"
+  fi
+elif command -v sqlite3 >/dev/null; then
   rows=$(sqlite3 "$DB" "select count(*) from inbox" 2>/dev/null) || rows="n/a, no inbox table"
 else
   rows="n/a, sqlite3 not installed"

@@ -405,6 +405,15 @@ bool WooCommerceSim::Chance(double p) {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng_) < p;
 }
 
+void WooCommerceSim::SetWebhookTargets(std::vector<std::string> urls) {
+  std::string first = urls.empty() ? "" : urls.front();
+  {
+    absl::MutexLock l(&mu_);
+    more_targets_.assign(urls.size() > 1 ? urls.begin() + 1 : urls.end(), urls.end());
+  }
+  SetWebhookTarget(std::move(first));
+}
+
 void WooCommerceSim::SetWebhookTarget(std::string url) {
   bool ping = false;
   {
@@ -801,6 +810,11 @@ void WooCommerceSim::SendOne(const Event& event) {
       return;
     }
     target = target_;
+    if (!more_targets_.empty()) {
+      const uint64_t n = more_targets_.size() + 1;
+      const uint64_t k = next_target_++ % n;
+      if (k > 0) target = more_targets_[k - 1];
+    }
     for (const Webhook& w : webhooks_) {
       if (w.topic != event.topic) continue;
       if (!w.active) {
@@ -829,6 +843,27 @@ void WooCommerceSim::SendOne(const Event& event) {
                                               webhook_id, absl::ToUnixSeconds(Now()))},
       {"Connection", "close"}};
   auto res = delivery_client_->Send(req);
+  {
+    // Several targets: a connection that fails outright goes to the next one (the balancer's
+    // retry); an HTTP answer, even an error, is final.
+    std::string next;
+    {
+      absl::MutexLock l(&mu_);
+      if (!res.ok() && !more_targets_.empty()) {
+        std::vector<std::string> all = {target_};
+        all.insert(all.end(), more_targets_.begin(), more_targets_.end());
+        auto it = std::find(all.begin(), all.end(), target);
+        next = all[(static_cast<size_t>(it - all.begin()) + 1) % all.size()];
+      }
+    }
+    if (!next.empty() && next != target) {
+      req.url = next;
+      for (auto& [name, value] : req.headers) {
+        if (name == "Referer") value = next;
+      }
+      res = delivery_client_->Send(req);
+    }
+  }
   const int code = res.ok() ? res->status : 0;
   const bool ok = code >= 200 && code <= 302;
 

@@ -261,6 +261,10 @@ class WooCommerceSim {
 
   // Later deliveries go to `url`. With ping_on_start, the first target set gets the pings.
   void SetWebhookTarget(std::string url);
+  // Later deliveries go to these in turn, as through a load balancer in front of several Keelson
+  // nodes: round robin, and a delivery whose connection fails (no HTTP answer) is sent once more
+  // to the next target. SetWebhookTarget(url) is SetWebhookTargets({url}).
+  void SetWebhookTargets(std::vector<std::string> urls);
 
   // Creates the order and delivers order.created (then order.updated). kInvalidArgument for an
   // unknown status, a malformed amount or a non-positive quantity.
@@ -436,6 +440,8 @@ class WooCommerceSim {
   std::map<std::string, int64_t> product_ids_ ABSL_GUARDED_BY(mu_);
   std::vector<Webhook> webhooks_ ABSL_GUARDED_BY(mu_);
   std::string target_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> more_targets_ ABSL_GUARDED_BY(mu_);  // after target_, round robin
+  uint64_t next_target_ ABSL_GUARDED_BY(mu_) = 0;
   bool pinged_ ABSL_GUARDED_BY(mu_) = false;
   std::map<int64_t, Event> deferred_ ABSL_GUARDED_BY(mu_);  // by order id
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);

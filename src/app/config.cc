@@ -204,6 +204,7 @@ class Decoder {
   void Log(const YAML::Node& node, const std::string& path, LogConfig* log);
   void Ops(const YAML::Node& node, const std::string& path, OpsConfig* ops);
   void Sla(const YAML::Node& node, const std::string& path, SlaConfig* sla);
+  void Events(const YAML::Node& node, const std::string& path, EventsConfig* events);
   void Fulfillment(const YAML::Node& node, const std::string& path, FulfillmentConfig* f);
   // A list of non-empty strings.
   Field Strings(std::string_view key, std::vector<std::string>* out);
@@ -483,6 +484,8 @@ void Decoder::Root(const YAML::Node& root, Config* config) {
           Section("fulfillment", [&](const YAML::Node& n, const std::string& p) {
             Fulfillment(n, p, &config->fulfillment);
           }),
+          Section("events", [&](const YAML::Node& n,
+                                const std::string& p) { Events(n, p, &config->events); }),
       });
   for (size_t i = 0; i < config->fulfillment.nodes.size(); ++i) {
     const FulfillmentNodeConfig& n = config->fulfillment.nodes[i];
@@ -526,6 +529,7 @@ void Decoder::Storage(const YAML::Node& node, const std::string& path, StorageCo
           Enum("engine", &storage->engine, {"sqlite", "postgres"}),
           Str("path", &storage->path),
           Sec("dsn", &storage->dsn),
+          Int("pool_size", &storage->pool_size, kPositive),
           Int("group_commit_max_batch", &storage->group_commit_max_batch, kPositive),
           Int64("busy_timeout_ms", &storage->busy_timeout_ms, kNonNegative),
       });
@@ -912,6 +916,50 @@ void Decoder::Fulfillment(const YAML::Node& node, const std::string& path, Fulfi
                                     JoinKey(p, "webhook_secret"));
                   }),
           Int64("hold_recheck_s", &f->hold_recheck_s, kNonNegative),
+      });
+}
+
+void Decoder::Events(const YAML::Node& node, const std::string& path, EventsConfig* events) {
+  Map(node, path,
+      {
+          Section("nats",
+                  [&](const YAML::Node& n, const std::string& p) {
+                    NatsEventsConfig& nats = events->nats;
+                    Map(n, p,
+                        {
+                            Str("url", &nats.url),
+                            Str("stream", &nats.stream),
+                            Str("subject_prefix", &nats.subject_prefix),
+                            Bool("create_stream", &nats.create_stream),
+                            Int64("duplicate_window_s", &nats.duplicate_window_s, kPositive),
+                            Sec("token", &nats.token),
+                            Int64("timeout_ms", &nats.timeout_ms, kPositive),
+                        });
+                    const std::string url_path = JoinKey(p, "url");
+                    RequireNonEmpty(nats.url.empty(), url_path);
+                    if (!nats.url.empty() && !HasErrorAt(url_path) &&
+                        !absl::StartsWith(nats.url, "nats://") &&
+                        !absl::StartsWith(nats.url, "tls://")) {
+                      Error(url_path, "must start with nats:// or tls://");
+                    }
+                    // Stream names may not hold whitespace, '.', '*', '>', '/' or '\\'.
+                    const std::string stream_path = JoinKey(p, "stream");
+                    if (!HasErrorAt(stream_path) &&
+                        (nats.stream.empty() ||
+                         nats.stream.find_first_of(" \t.*>/\\") != std::string::npos)) {
+                      Error(stream_path, "must be a name without spaces, '.', '*', '>', '/', '\\'");
+                    }
+                    const std::string prefix_path = JoinKey(p, "subject_prefix");
+                    if (!HasErrorAt(prefix_path) &&
+                        (nats.subject_prefix.empty() ||
+                         nats.subject_prefix.find_first_of(" \t*>") != std::string::npos ||
+                         absl::StartsWith(nats.subject_prefix, ".") ||
+                         absl::EndsWith(nats.subject_prefix, "."))) {
+                      Error(prefix_path, "must be subject tokens without spaces or wildcards");
+                    }
+                  }),
+          Int("batch", &events->batch, Bounds{1, 10000, "must be between 1 and 10000"}),
+          Int64("keep_published_h", &events->keep_published_h, kPositive),
       });
 }
 

@@ -70,6 +70,7 @@ struct StorageConfig {
   std::string engine = "sqlite";        // sqlite | postgres
   std::string path = "var/keelson.db";  // required for sqlite
   Secret dsn;                           // required for postgres
+  int pool_size = 8;                    // postgres: connections per process, > 0
   int group_commit_max_batch = 1024;    // > 0
   int64_t busy_timeout_ms = 5000;       // >= 0
 };
@@ -278,6 +279,24 @@ struct SlaConfig {
 // paid_not_in_erp (5 min), stock_not_published (2 min), dead_letters (any).
 std::vector<SlaRuleConfig> DefaultSlaRules();
 
+// Business events (src/events/): written to the store's outbox with the change they report and
+// published to NATS JetStream by one node at a time. Off unless `events.nats.url` is set.
+struct NatsEventsConfig {
+  std::string url;                   // "nats://127.0.0.1:4222"; empty = events off
+  std::string stream = "KEELSON";    // the JetStream stream (created if missing, create_stream)
+  std::string subject_prefix = "keelson";  // subjects are {prefix}.{type}: keelson.order.accepted
+  bool create_stream = true;         // create or update the stream (subjects, dedup window)
+  int64_t duplicate_window_s = 86400;  // JetStream's Nats-Msg-Id de-duplication window
+  Secret token;                      // optional auth token
+  int64_t timeout_ms = 5000;         // connect and publish-ack timeout
+};
+struct EventsConfig {
+  NatsEventsConfig nats;
+  int batch = 256;                // events one publish round takes
+  int64_t keep_published_h = 168;  // published events stay in the outbox this long
+  bool enabled() const { return !nats.url.empty(); }
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
@@ -290,6 +309,7 @@ struct Config {
   OpsConfig ops;
   SlaConfig sla;
   FulfillmentConfig fulfillment;
+  EventsConfig events;
 
   // The store with this id, or nullptr. The pointer is valid while `stores` is unchanged.
   const StoreConfig* FindStore(std::string_view id) const;

@@ -59,6 +59,7 @@ TEST(ConfigTest, MinimalConfigUsesDefaults) {
   EXPECT_EQ(c.storage.engine, "sqlite");
   EXPECT_EQ(c.storage.path, "var/keelson.db");
   EXPECT_TRUE(c.storage.dsn.empty());
+  EXPECT_EQ(c.storage.pool_size, 8);
   EXPECT_EQ(c.storage.group_commit_max_batch, 1024);
   EXPECT_EQ(c.storage.busy_timeout_ms, 5000);
   ASSERT_EQ(c.stores.size(), 1u);
@@ -90,7 +91,7 @@ TEST(ConfigTest, FullConfigReadsEveryKey) {
   const std::string yaml = std::string(R"(
 server: {listen: "0.0.0.0:9000", body_limit_bytes: 2048, io_threads: 2, request_timeout_ms: 500}
 storage: {engine: postgres, path: "", dsn: "postgres://u:pw@db/k", group_commit_max_batch: 64,
-          busy_timeout_ms: 0}
+          busy_timeout_ms: 0, pool_size: 3}
 stores:
   - {id: main, url: "https://a.example", consumer_key: ck, consumer_secret: cs, webhook_secret: w1}
   - {id: eu-2, url: "http://b.example", webhook_secret: w2}
@@ -120,6 +121,7 @@ log: {level: debug, format: text}
   EXPECT_EQ(c.server.request_timeout_ms, 500);
   EXPECT_EQ(c.storage.engine, "postgres");
   EXPECT_EQ(c.storage.dsn.value(), "postgres://u:pw@db/k");
+  EXPECT_EQ(c.storage.pool_size, 3);
   EXPECT_EQ(c.storage.group_commit_max_batch, 64);
   EXPECT_EQ(c.storage.busy_timeout_ms, 0);
   ASSERT_EQ(c.stores.size(), 2u);
@@ -175,6 +177,78 @@ TEST(ConfigTest, DemoYamlParses) {
   EXPECT_EQ(c.jobs.backoff_cap_ms, JobsConfig{}.backoff_cap_ms);
   EXPECT_EQ(c.log.level, "info");
   EXPECT_EQ(c.log.format, "json");
+}
+
+TEST(ConfigTest, EventsAreOffByDefaultAndReadEveryNatsKey) {
+  ConfigResult off = ParseConfig(kMinimal, kNoEnv);
+  ASSERT_TRUE(off.ok()) << FormatErrors(off.errors);
+  EXPECT_FALSE(off.config.events.enabled());
+
+  ConfigResult r = ParseConfig(std::string(kMinimal) + R"(
+events:
+  nats:
+    url: "nats://127.0.0.1:4222"
+    stream: SHOP_EVENTS
+    subject_prefix: shop.keelson
+    create_stream: false
+    duplicate_window_s: 3600
+    token: "${NATS_TOKEN}"
+    timeout_ms: 2500
+  batch: 50
+  keep_published_h: 24
+)",
+                               FakeEnv({{"NATS_TOKEN", "s3cret"}}));
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  const EventsConfig& e = r.config.events;
+  EXPECT_TRUE(e.enabled());
+  EXPECT_EQ(e.nats.url, "nats://127.0.0.1:4222");
+  EXPECT_EQ(e.nats.stream, "SHOP_EVENTS");
+  EXPECT_EQ(e.nats.subject_prefix, "shop.keelson");
+  EXPECT_FALSE(e.nats.create_stream);
+  EXPECT_EQ(e.nats.duplicate_window_s, 3600);
+  EXPECT_EQ(e.nats.token.value(), "s3cret");
+  EXPECT_EQ(e.nats.timeout_ms, 2500);
+  EXPECT_EQ(e.batch, 50);
+  EXPECT_EQ(e.keep_published_h, 24);
+}
+
+TEST(ConfigTest, EventsErrorsNameTheirKeys) {
+  ConfigResult r = ParseConfig(std::string(kMinimal) + R"(
+events:
+  nats:
+    url: "http://127.0.0.1:4222"
+    stream: "my.stream"
+    subject_prefix: "keelson.>"
+  batch: 0
+)",
+                               kNoEnv);
+  EXPECT_THAT(Paths(r), ::testing::UnorderedElementsAre("events.nats.url", "events.nats.stream",
+                                                        "events.nats.subject_prefix",
+                                                        "events.batch"));
+  ConfigResult no_url = ParseConfig(std::string(kMinimal) + "events:\n  nats: {stream: S}\n",
+                                    kNoEnv);
+  EXPECT_THAT(Paths(no_url), ::testing::ElementsAre("events.nats.url"));
+}
+
+TEST(ConfigTest, MultiNodeYamlParses) {
+  ConfigResult r = LoadConfigFile(
+      KEELSON_SOURCE_DIR "/configs/multi-node.yaml",
+      FakeEnv({{"KEELSON_PG_DSN", "host=db.internal user=keelson dbname=keelson"},
+               {"WOO_CK", "ck"}, {"WOO_CS", "cs"}, {"WOO_WEBHOOK_SECRET", "whsec"},
+               {"BC_COMPANY_ID", "c0ffee00-0000-0000-0000-000000000000"},
+               {"BC_CLIENT_ID", "client"}, {"BC_SECRET", "secret"},
+               {"KEELSON_OPS_KEY_SHA256", std::string(64, 'a')}}));
+  ASSERT_TRUE(r.ok()) << FormatErrors(r.errors);
+  const Config& c = r.config;
+  EXPECT_EQ(c.storage.engine, "postgres");
+  EXPECT_EQ(c.storage.dsn.value(), "host=db.internal user=keelson dbname=keelson");
+  EXPECT_EQ(c.storage.pool_size, 8);
+  EXPECT_EQ(c.erp.type, "business_central");
+  EXPECT_TRUE(c.events.enabled());
+  EXPECT_EQ(c.events.nats.url, "nats://127.0.0.1:4222");
+  EXPECT_EQ(c.events.nats.stream, "KEELSON");
+  ASSERT_EQ(c.ops.api_keys.size(), 1u);
+  EXPECT_EQ(c.ops.api_keys[0].name, "oncall");
 }
 
 TEST(ConfigTest, UnknownKeysAtEveryLevel) {
@@ -552,6 +626,9 @@ TEST(ConfigTest, StorageEngineRequirements) {
             "storage.dsn: required when engine is postgres\n");
   EXPECT_EQ(Errors(std::string(kMinimal) + "storage: {engine: sqlite, path: \"\"}\n"),
             "storage.path: required when engine is sqlite\n");
+  EXPECT_EQ(Errors(std::string(kMinimal) +
+                   "storage: {engine: postgres, dsn: \"host=db\", pool_size: 0}\n"),
+            "storage.pool_size: must be > 0\n");
   ConfigResult r =
       ParseConfig(std::string(kMinimal) + "storage: {engine: postgres, dsn: \"${DSN}\"}\n",
                   FakeEnv({{"DSN", "postgres://x"}}));

@@ -19,6 +19,9 @@
 #include "connectors/woocommerce/mapping.h"
 #include "connectors/fulfillment/erp_warehouse.h"
 #include "connectors/fulfillment/shipbob/provider.h"
+#include "core/ids.h"
+#include "events/nats_sink.h"
+#include "events/relay.h"
 #include "flows/backfill.h"
 #include "flows/fulfillment.h"
 #include "flows/erp_stock.h"
@@ -33,6 +36,7 @@
 #include "ops/overview.h"
 #include "ops/sla.h"
 #include "store/group_commit.h"
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace keelson::app {
@@ -92,6 +96,7 @@ flows::InventoryOptions InventoryOptionsFrom(const Config& config) {
   }
   o.publish_batch = config.inventory.publish_batch;
   o.max_attempts = config.jobs.max_attempts;
+  o.events = events::Emitter(config.events.enabled());
   return o;
 }
 
@@ -131,6 +136,7 @@ flows::OrderToCashOptions OrderToCashOptionsFrom(const Config& config) {
   }
   o.write_back = config.order_to_cash.write_back;
   o.max_attempts = config.jobs.max_attempts;
+  o.events = events::Emitter(config.events.enabled());
   return o;
 }
 
@@ -154,6 +160,16 @@ ops::SlaMonitor::Options SlaOptionsFrom(const Config& config) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const Config& config) {
+  if (config.storage.engine == "postgres") {
+    auto store = store::OpenPostgresStore({.dsn = config.storage.dsn.value(),
+                                           .pool_size = config.storage.pool_size});
+    // Name the setting to fix, never its value (the DSN may hold a password).
+    if (!store.ok()) {
+      return absl::Status(store.status().code(),
+                          absl::StrCat("storage.dsn: ", store.status().message()));
+    }
+    return store;
+  }
   if (config.storage.engine != "sqlite") {
     return absl::UnimplementedError(absl::StrCat("storage.engine: \"", config.storage.engine,
                                                  "\" is not available in this build"));
@@ -236,6 +252,7 @@ int Serve(const Config& config, const ServeOptions& options) {
     }
     flows::FulfillmentOptions fo;
     fo.max_attempts = config.jobs.max_attempts;
+    fo.events = events::Emitter(config.events.enabled());
     for (const FulfillmentNodeConfig& n : config.fulfillment.nodes) {
       fo.nodes.push_back({.id = n.id,
                           .kind = model::ParseNodeKind(n.kind).value_or(model::NodeKind::kWarehouse),
@@ -438,6 +455,32 @@ int Serve(const Config& config, const ServeOptions& options) {
   api::AddStoreGauges(ops);
   api::AddBusinessGauges(ops);
 
+  // Business events: the outbox, published to NATS JetStream by whichever node holds the lease.
+  std::unique_ptr<events::NatsJetStreamSink> event_sink;
+  std::unique_ptr<events::OutboxRelay> relay;
+  if (config.events.enabled()) {
+    const NatsEventsConfig& n = config.events.nats;
+    event_sink = std::make_unique<events::NatsJetStreamSink>(events::NatsSinkOptions{
+        .url = n.url,
+        .stream = n.stream,
+        .subject_prefix = n.subject_prefix,
+        .create_stream = n.create_stream,
+        .duplicate_window = absl::Seconds(n.duplicate_window_s),
+        .token = n.token.value(),
+        .timeout = absl::Milliseconds(n.timeout_ms)});
+    if (absl::Status s = event_sink->Connect(); !s.ok()) {
+      // Not fatal: events wait in the outbox until NATS is reachable.
+      obs::LogWarn("NATS is not reachable yet; business events wait in the outbox",
+                   {{"key", "events.nats.url"}, {"error", s.ToString()}});
+    }
+    relay = std::make_unique<events::OutboxRelay>(
+        store.get(), event_sink.get(), clock,
+        events::RelayOptions{.node_id = core::NewInstanceId("events"),
+                             .batch = config.events.batch,
+                             .keep_published = absl::Hours(config.events.keep_published_h)},
+        &metrics);
+  }
+
   net::HttpServerOptions ho;
   ho.host = config.server.host;
   ho.port = config.server.port;
@@ -463,6 +506,7 @@ int Serve(const Config& config, const ServeOptions& options) {
   ready = true;
   sla.Start();
   sampler.Start();
+  if (relay != nullptr) relay->Start();
   obs::LogInfo("keelson listening",
                {{"address", absl::StrCat(ho.host, ":", server.port())},
                 {"port", server.port()},
@@ -495,6 +539,7 @@ int Serve(const Config& config, const ServeOptions& options) {
   sampler.Stop();
   scheduler.Stop();
   runner.Stop();
+  if (relay != nullptr) relay->Stop();  // after the last job's events are in the outbox
   for (const char* g : {"keelson_connector_paused", "keelson_orders", "keelson_orders_awaiting_erp",
                         "keelson_inventory_unpublished_skus", "keelson_inventory_sync_lag_seconds",
                         "keelson_shipments_awaiting_erp",

@@ -720,6 +720,18 @@ absl::Status FulfillmentService::ApplyShipment(jobs::JobContext& ctx) {
                    {"order_shipped", order_done}};
     if (closed_short) detail["closed_short"] = true;
     if (!over.empty()) detail["over_shipped"] = over;
+    if (auto st = options_.events.Emit(
+            tx, events::kOrderShipped,
+            absl::StrCat(events::kOrderShipped, ":", s.provider, ":", s.shipment_id), key.Ref(),
+            {{"reference", key.Ref()}, {"store_id", key.store_id}, {"provider", s.provider},
+             {"shipment_id", s.shipment_id}, {"segment_id", s.segment_id},
+             {"carrier", s.carrier}, {"tracking_number", s.tracking_number},
+             {"tracking_url", s.tracking_url}, {"lines", applied},
+             {"segment_state", complete || closed_short ? "shipped" : "partially_shipped"}},
+            corr);
+        !st.ok()) {
+      return st;
+    }
     if (auto st = tx.AppendTimeline(Event(key, corr, "fulfillment.shipped", detail)); !st.ok()) {
       return st;
     }

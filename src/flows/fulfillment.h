@@ -35,6 +35,7 @@
 
 #include "connectors/erp.h"
 #include "connectors/fulfillment.h"
+#include "events/emitter.h"
 #include "flows/inventory.h"
 #include "flows/order_to_cash.h"
 #include "jobs/runner.h"
@@ -78,6 +79,8 @@ struct FulfillmentOptions {
   connectors::ErpAdapter* erp = nullptr;  // borrowed
   std::function<ShopWriteBack*(std::string_view store_id)> shop_for;
   int holds_batch = 500;  // held segments one sweep looks at (oldest first)
+  // Business events (order.shipped) written with the shipment they report.
+  events::Emitter events;
 };
 
 class FulfillmentService {

@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "core/ids.h"
 #include "core/strings.h"
 #include "jobs/retry_policy.h"
 #include "obs/log.h"
@@ -60,7 +61,6 @@ std::vector<InventoryLine> Merge(std::span<const InventoryLine> lines) {
   return out;
 }
 
-absl::Status Apply(store::Tx& tx, Movement m) { return tx.ApplyMovement(m).status(); }
 
 std::string ReserveKey(std::string_view order_ref, std::string_view sku) {
   return Cat("inventory.reserve:", order_ref, ":", sku);
@@ -223,6 +223,30 @@ InventoryService::InventoryService(StockSink* sink, InventoryOptions options,
       metrics->GetCounter("keelson_inventory_events_total", help, {{"result", "duplicate"}});
   m_events_stale_ =
       metrics->GetCounter("keelson_inventory_events_total", help, {{"result", "stale"}});
+}
+
+absl::Status InventoryService::Apply(store::Tx& tx, Movement m) const {
+  absl::StatusOr<model::InventoryPosition> p = tx.ApplyMovement(m);
+  if (!p.ok() || !options_.events.enabled()) return p.status();
+  // A movement has no natural key: it gets a random id, fixed once written to the outbox.
+  return options_.events.Emit(
+      tx, events::kInventoryChanged,
+      Cat(events::kInventoryChanged, ":", core::NewCorrelationId()), Cat(m.sku, "@", m.location),
+      {{"sku", m.sku},
+       {"location", m.location},
+       {"movement",
+        {{"kind", model::MovementKindName(m.kind)},
+         {"quantity", m.quantity},
+         {"source", m.source},
+         {"reference", m.correlation_id}}},
+       {"position",
+        {{"on_hand", p->on_hand},
+         {"allocated", p->allocated},
+         {"reserved", p->reserved},
+         {"safety_stock", p->safety_stock},
+         {"inbound", p->inbound},
+         {"sellable", model::SellableAt(*p)}}}},
+      m.correlation_id);
 }
 
 const model::ChannelRule* InventoryService::Channel(std::string_view channel) const {

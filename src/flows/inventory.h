@@ -44,6 +44,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "events/emitter.h"
 #include "jobs/runner.h"
 #include "model/inventory.h"
 #include "store/store.h"
@@ -102,6 +103,8 @@ struct InventoryOptions {
   // upward count): fulfillment releases the holds waiting for it. Empty = nobody waits.
   std::function<absl::Status(store::Tx&, std::string_view sku, std::string_view location)>
       on_stock_arrived;
+  // Business events: one inventory.changed per ledger movement, in the movement's commit.
+  events::Emitter events;
 };
 
 // A configuration problem, with its path relative to the section ("channels[1].percent").
@@ -221,6 +224,8 @@ class InventoryService {
   absl::StatusOr<ConsumedLine> ConsumeAt(store::Tx& tx, std::string_view order_ref,
                                          const InventoryLine& line,
                                          std::vector<store::Reservation>& held);
+  // Every ledger movement goes through here: applied in `tx`, reported as inventory.changed.
+  absl::Status Apply(store::Tx& tx, model::Movement m) const;
 
  public:
   const std::vector<model::ChannelRule>& channels() const { return options_.channels; }

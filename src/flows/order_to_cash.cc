@@ -331,8 +331,28 @@ absl::Status OrderToCash::CreateInErp(jobs::JobContext& ctx) {
                {{"order", key->Reference()}, {"erp", std::string(erp_->name())},
                 {"erp_number", created->number}},
                corr);
-  ctx.Defer([this, key = *key, corr, created = *created,
-             customer = *customer](store::Tx& tx) -> absl::Status {
+  json accepted;
+  if (options_.events.enabled()) {
+    json lines = json::array();
+    for (const model::OrderLine& l : order->lines) {
+      lines.push_back({{"line_id", l.line_id}, {"sku", l.sku}, {"quantity", l.quantity_ordered},
+                       {"total", model::FormatMoney(l.total)}});
+    }
+    accepted = {{"store_id", key->store_id},
+                {"order_id", key->order_id},
+                {"reference", key->Reference()},
+                {"number", order->number},
+                {"status", r.status},
+                {"erp", erp_->name()},
+                {"erp_id", created->id},
+                {"erp_number", created->number},
+                {"customer_email", order->customer.email},
+                {"currency", order->currency},
+                {"total", model::FormatMoney(order->total)},
+                {"lines", std::move(lines)}};
+  }
+  ctx.Defer([this, key = *key, corr, created = *created, customer = *customer,
+             accepted = std::move(accepted)](store::Tx& tx) -> absl::Status {
     if (auto s = tx.SetOrderErp(key.store_id, key.order_id, "created", created.id, created.number);
         !s.ok())
       return s;
@@ -345,6 +365,11 @@ absl::Status OrderToCash::CreateInErp(jobs::JobContext& ctx) {
                                           {"erp_number", created.number},
                                           {"customer", customer.number.empty() ? customer.id
                                                                                : customer.number}}));
+        !s.ok())
+      return s;
+    if (auto s = options_.events.Emit(tx, events::kOrderAccepted,
+                                      absl::StrCat(events::kOrderAccepted, ":", key.Reference()),
+                                      key.Reference(), accepted, corr);
         !s.ok())
       return s;
     if (options_.on_erp_created) return options_.on_erp_created(tx, key.store_id, key.order_id, corr);
@@ -395,6 +420,15 @@ absl::Status OrderToCash::CancelInErp(jobs::JobContext& ctx) {
   if (m_cancelled_) m_cancelled_->Inc();
   ctx.Defer([this, key = *key, corr, erp_id, erp_number](store::Tx& tx) -> absl::Status {
     if (auto s = tx.SetOrderErp(key.store_id, key.order_id, "cancelled", erp_id, erp_number);
+        !s.ok())
+      return s;
+    if (auto s = options_.events.Emit(
+            tx, events::kOrderCancelled, absl::StrCat(events::kOrderCancelled, ":", key.Reference()),
+            key.Reference(),
+            {{"store_id", key.store_id}, {"order_id", key.order_id},
+             {"reference", key.Reference()}, {"erp", erp_->name()}, {"erp_id", erp_id},
+             {"erp_number", erp_number}},
+            corr);
         !s.ok())
       return s;
     return tx.AppendTimeline(Event(key, corr, "erp.order_cancelled",

@@ -38,6 +38,7 @@
 
 #include "absl/status/statusor.h"
 #include "connectors/erp.h"
+#include "events/emitter.h"
 #include "flows/webhook_ingest.h"
 #include "jobs/runner.h"
 #include "model/order.h"
@@ -124,6 +125,8 @@ struct OrderToCashOptions {
   std::function<absl::Status(store::Tx&, std::string_view store_id, int64_t order_id,
                              std::string_view correlation_id)>
       on_erp_created;
+  // Business events (order.accepted, order.cancelled) written with the ERP state they report.
+  events::Emitter events;
 };
 
 class OrderToCash {

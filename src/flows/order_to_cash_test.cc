@@ -115,7 +115,7 @@ class OrderToCashTest : public ::testing::Test {
         [this](std::string_view store_id) -> ShopWriteBack* {
           return store_id == "main" ? &shop_ : nullptr;
         },
-        OrderToCashOptions{});
+        OrderToCashOptions{.events = events::Emitter(true)});
     handlers_.Register(api::kWooIngestJobKind,
                        MakeWebhookIngestHandler([this](jobs::JobContext& ctx,
                                                        const IngestedDelivery& d) {
@@ -270,6 +270,33 @@ TEST_F(OrderToCashTest, CancellationAfterCreationCancelsTheErpOrder) {
   ASSERT_EQ(orders.size(), 1u);
   EXPECT_EQ(orders[0].ref.state, connectors::ErpOrderState::kCancelled);
   EXPECT_EQ(Held(20).erp_state, "cancelled");
+}
+
+// Business events: one order.accepted per ERP order however often its webhooks come and its job
+// runs, then order.cancelled, in that order, in the outbox (the relay publishes them).
+TEST_F(OrderToCashTest, AcceptedAndCancelledEventsAreWrittenOnceEachInOrder) {
+  erp_.CommitThenFailNextCreate();  // the create job runs twice
+  Deliver("order.created", WooOrder(21, "processing", 1));
+  Deliver("order.updated", WooOrder(21, "processing", 1));
+  Drain();
+  Deliver("order.updated", WooOrder(21, "cancelled", 2));
+  Drain();
+  auto pending = store_->ListPendingEvents(100);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  std::vector<std::string> ids;
+  for (const auto& e : *pending) ids.push_back(e.event_id);
+  EXPECT_THAT(ids, ::testing::ElementsAre("order.accepted:main:21", "order.cancelled:main:21"));
+  ASSERT_EQ(pending->size(), 2u);
+  const json accepted = json::parse((*pending)[0].payload_json);
+  EXPECT_EQ(accepted["type"], "order.accepted");
+  EXPECT_EQ(accepted["subject"], "main:21");
+  EXPECT_EQ(accepted["data"]["reference"], "main:21");
+  EXPECT_EQ(accepted["data"]["erp_number"], erp_.Orders()[0].ref.number);
+  EXPECT_EQ(accepted["data"]["lines"].size(), 1u);
+  EXPECT_EQ(accepted["data"]["lines"][0]["sku"], "WIDGET-1");
+  const json cancelled = json::parse((*pending)[1].payload_json);
+  EXPECT_EQ(cancelled["data"]["erp_number"], erp_.Orders()[0].ref.number);
+  EXPECT_EQ((*pending)[0].correlation_id.substr(0, 5), "corr-");
 }
 
 TEST_F(OrderToCashTest, CancellationBeforeTheCreateRanCreatesNothing) {

@@ -12,9 +12,9 @@
 //              reservations, the dirty set awaiting publication, the last published level per
 //              channel, reconciliation runs and their drift rows (see "inventory" below)
 //
-// Thread-safety: every method may be called from any thread concurrently. Implementations
-// serialise writers internally. Claims and leases live behind the interface (SQLite uses a
-// single writer; PostgreSQL will use FOR UPDATE SKIP LOCKED).
+// Thread-safety: any method, any thread. SQLite serialises writers; PostgreSQL claims with FOR
+// UPDATE SKIP LOCKED and per-partition advisory locks (several processes, one database), and may
+// re-run a Transact fn after a deadlock: fn writes only through its Tx and assigns its results.
 //
 // Times are absl::Time; the clock is always passed in by the caller so tests control it.
 
@@ -24,6 +24,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -206,6 +207,21 @@ struct AuditEntry {
   std::string action;  // "dead_letter.replay", "dead_letter.discard", "connector.pause", ...
   std::string target;  // "job:17", "connector:erp", ...
   std::string detail_json = "{}";
+};
+
+// ---- business events (transactional outbox) ------------------------------------------------
+
+// A business event written in the same transaction as the state change it reports, then
+// published (NATS JetStream, src/events/) in id order by one node at a time.
+struct OutboxEvent {
+  int64_t id = 0;                 // assigned by the store: the publication order
+  std::string event_id;           // stable and unique: consumers dedupe on it (Nats-Msg-Id)
+  std::string type;               // "order.accepted", "order.shipped", "inventory.changed", ...
+  std::string key;                // the entity it is about: "main:1234", "SKU-1@WH1", ...
+  std::string payload_json;       // the event document (docs/events.md)
+  std::string correlation_id;
+  absl::Time occurred_at = absl::InfinitePast();  // defaults to the transaction's now
+  std::optional<absl::Time> published_at;
 };
 
 // ---- inventory -----------------------------------------------------------------------------
@@ -396,6 +412,10 @@ class Tx {
                                          std::string_view erp_state,
                                          std::string_view shop_state) = 0;
 
+  // Business events. Appends to the outbox; false (nothing written) when an event with this
+  // event_id is already there, so a job that runs twice reports its event once.
+  virtual absl::StatusOr<bool> AppendEvent(const OutboxEvent& event) = 0;
+
   virtual absl::Time now() const = 0;
 };
 
@@ -561,6 +581,23 @@ class Store {
   // A run by id, or the store's latest when `run_id` is empty; nullopt when none.
   virtual absl::StatusOr<std::optional<ReconcileRun>> GetReconcileRun(std::string_view store_id,
                                                                       std::string_view run_id) = 0;
+
+  // Business events not yet published, by id (the order they were committed in per entity).
+  virtual absl::StatusOr<std::vector<OutboxEvent>> ListPendingEvents(int limit) = 0;
+  // Marks events published; already-published ones are left as they are.
+  virtual absl::Status MarkEventsPublished(std::span<const int64_t> ids, absl::Time at) = 0;
+  // How many events wait, and when the oldest of them occurred (nullopt when none wait).
+  virtual absl::StatusOr<std::pair<int64_t, std::optional<absl::Time>>> PendingEventStats() = 0;
+  // Deletes events published before `before`; how many went.
+  virtual absl::StatusOr<int64_t> PurgePublishedEvents(absl::Time before) = 0;
+
+  // A named lease that one owner holds at a time across every process on this store (the
+  // outbox publisher's leadership, say): true when `owner` now holds `name` until now + ttl
+  // (taken because it was free or expired, or renewed because `owner` held it).
+  virtual absl::StatusOr<bool> TryAcquireLease(std::string_view name, std::string_view owner,
+                                               absl::Time now, absl::Duration ttl) = 0;
+  // Gives the lease up if `owner` holds it.
+  virtual absl::Status ReleaseLease(std::string_view name, std::string_view owner) = 0;
 };
 
 }  // namespace keelson::store

@@ -7,8 +7,10 @@
 //                            ::testing::Values(StoreEngine{"Memory", [] { return Open...; }}),
 //                            StoreEngineName);
 //
-// The factory must return a fresh, empty, migrated store on every call (one per test). All times
-// come from clock_, a FakeClock: the suite never sleeps.
+// The factory must return a fresh, empty, migrated store on every call (one per test). An engine
+// that needs a server may say why it cannot run here (`unavailable`, e.g. PostgreSQL without
+// KEELSON_TEST_PG_DSN): each case is then skipped with that reason. All times come from clock_,
+// a FakeClock: the suite never sleeps.
 
 #include <functional>
 #include <memory>
@@ -30,6 +32,7 @@ using StoreFactory = std::function<absl::StatusOr<std::unique_ptr<Store>>()>;
 struct StoreEngine {
   std::string name;  // a valid test-name suffix: letters, digits, underscores
   StoreFactory make;
+  std::function<std::string()> unavailable;  // non-empty reason: skip (may be unset)
 };
 
 // So that failures name the engine instead of dumping the struct's bytes.
@@ -43,6 +46,10 @@ inline std::string StoreEngineName(const ::testing::TestParamInfo<StoreEngine>& 
 class StoreConformanceTest : public ::testing::TestWithParam<StoreEngine> {
  protected:
   void SetUp() override {
+    if (GetParam().unavailable) {
+      const std::string why = GetParam().unavailable();
+      if (!why.empty()) GTEST_SKIP() << why;
+    }
     absl::StatusOr<std::unique_ptr<Store>> store = GetParam().make();
     ASSERT_TRUE(store.ok()) << GetParam().name << ": " << store.status();
     ASSERT_NE(*store, nullptr);

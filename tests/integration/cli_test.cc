@@ -128,6 +128,37 @@ TEST(CliTest, CheckConfigListsEveryErrorWithItsPathAndExits1) {
   EXPECT_NE(s.output.find("server.listne: unknown key"), std::string::npos) << s.output;
 }
 
+TEST(CliTest, PostgresWithoutADsnIsReportedAtItsPath) {
+  TempDir dir;
+  auto path = Write(dir, "pg.yaml",
+                    "storage: {engine: postgres}\n"
+                    "stores:\n  - {id: main, url: \"http://x\", webhook_secret: s}\n");
+  auto r = RunKeelson({"check-config", "--config", path});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("storage.dsn: required when engine is postgres"), std::string::npos)
+      << r.output;
+}
+
+// An unreachable PostgreSQL stops start-up at once, naming the setting (never the DSN: it may
+// hold a password). Port 1 on loopback refuses connections.
+TEST(CliTest, ServeOnAnUnreachablePostgresFailsNamingStorageDsn) {
+  TempDir dir;
+  auto path = Write(dir, "pg.yaml",
+                    "server: {listen: \"127.0.0.1:0\"}\n"
+                    "storage: {engine: postgres, dsn: \"host=127.0.0.1 port=1 user=k "
+                    "password=hunter2 dbname=k connect_timeout=2\"}\n"
+                    "stores:\n  - {id: main, url: \"http://x\", webhook_secret: s}\n");
+  auto r = RunKeelson({"serve", "--config", path});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("storage.dsn: cannot connect to PostgreSQL"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("hunter2"), std::string::npos) << r.output;
+  auto dlq = RunKeelson({"dlq", "list", "--config", path});
+  EXPECT_EQ(dlq.exit_code, 2) << dlq.output;
+  EXPECT_NE(dlq.output.find("storage.dsn: cannot connect to PostgreSQL"), std::string::npos)
+      << dlq.output;
+}
+
 TEST(CliTest, MissingConfigFileIsAUserError) {
   auto r = RunKeelson({"check-config", "--config", "/nonexistent/keelson.yaml"});
   EXPECT_EQ(r.exit_code, 1);

@@ -268,6 +268,26 @@ CREATE TABLE shipments (
 CREATE INDEX shipments_order ON shipments(order_ref, received_at);
 CREATE INDEX shipments_erp ON shipments(erp_state, received_at);
 )sql",
+    // 6: the business-event outbox, and named leases (one outbox publisher at a time).
+    R"sql(
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  key TEXT NOT NULL,
+  payload_json TEXT NOT NULL,
+  correlation_id TEXT NOT NULL,
+  occurred_at BIGINT NOT NULL,
+  published_at BIGINT
+);
+CREATE INDEX outbox_pending ON outbox(id) WHERE published_at IS NULL;
+CREATE INDEX outbox_published ON outbox(published_at) WHERE published_at IS NOT NULL;
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+)sql",
 };
 
 constexpr const char kSegmentColumns[] =
@@ -545,6 +565,7 @@ class SqliteTx final : public Tx {
   absl::StatusOr<bool> PutShipment(const ShipmentRecord& shipment) override;
   absl::Status SetShipmentStates(std::string_view provider, std::string_view shipment_id,
                                  std::string_view erp_state, std::string_view shop_state) override;
+  absl::StatusOr<bool> AppendEvent(const OutboxEvent& event) override;
   absl::Time now() const override { return now_; }
 
  private:
@@ -1305,6 +1326,68 @@ class SqliteStore final : public Store {
     });
   }
 
+  absl::StatusOr<std::vector<OutboxEvent>> ListPendingEvents(int limit) override {
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(
+        "SELECT id, event_id, type, key, payload_json, correlation_id, occurred_at FROM outbox "
+        "WHERE published_at IS NULL ORDER BY id LIMIT ?");
+    q.Bind(1, static_cast<int64_t>(limit));
+    return Collect<OutboxEvent>(q, [](const Stmt& s) {
+      return OutboxEvent{.id = s.Int(0), .event_id = s.Text(1), .type = s.Text(2),
+                         .key = s.Text(3), .payload_json = s.Text(4),
+                         .correlation_id = s.Text(5), .occurred_at = FromMillis(s.Int(6))};
+    });
+  }
+
+  absl::Status MarkEventsPublished(std::span<const int64_t> ids, absl::Time at) override {
+    if (ids.empty()) return absl::OkStatus();
+    absl::MutexLock l(&mu_);
+    return InTx([&]() -> absl::Status {
+      for (int64_t id : ids) {
+        Stmt u = Prepare("UPDATE outbox SET published_at=? WHERE id=? AND published_at IS NULL");
+        u.Bind(1, ToMillis(at)).Bind(2, id);
+        if (auto e = u.Exec(); !e.ok()) return e;
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  absl::StatusOr<std::pair<int64_t, std::optional<absl::Time>>> PendingEventStats() override {
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare(
+        "SELECT COUNT(*), MIN(occurred_at) FROM outbox WHERE published_at IS NULL");
+    if (auto row = q.Step(); !row.ok()) return row.status();
+    std::optional<absl::Time> oldest;
+    if (!q.IsNull(1)) oldest = FromMillis(q.Int(1));
+    return std::make_pair(q.Int(0), oldest);
+  }
+
+  absl::StatusOr<int64_t> PurgePublishedEvents(absl::Time before) override {
+    absl::MutexLock l(&mu_);
+    Stmt s = Prepare("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < ?");
+    s.Bind(1, ToMillis(before));
+    if (auto e = s.Exec(); !e.ok()) return e;
+    return static_cast<int64_t>(sqlite3_changes(db_));
+  }
+
+  absl::StatusOr<bool> TryAcquireLease(std::string_view name, std::string_view owner,
+                                       absl::Time now, absl::Duration ttl) override {
+    absl::MutexLock l(&mu_);
+    Stmt s = Prepare(
+        "INSERT INTO leases(name, owner, expires_at) VALUES(?1,?2,?3) ON CONFLICT(name) DO "
+        "UPDATE SET owner=?2, expires_at=?3 WHERE leases.owner=?2 OR leases.expires_at <= ?4");
+    s.Bind(1, name).Bind(2, owner).Bind(3, ToMillis(now + ttl)).Bind(4, ToMillis(now));
+    if (auto e = s.Exec(); !e.ok()) return e;
+    return sqlite3_changes(db_) > 0;
+  }
+
+  absl::Status ReleaseLease(std::string_view name, std::string_view owner) override {
+    absl::MutexLock l(&mu_);
+    Stmt s = Prepare("DELETE FROM leases WHERE name=? AND owner=?");
+    s.Bind(1, name).Bind(2, owner);
+    return s.Exec();
+  }
+
   absl::StatusOr<std::vector<DirtyMark>> ListStaleDirty(absl::Time before, int limit) override {
     ReadHandle rd(this);
     Stmt q = rd.Prepare(
@@ -1962,6 +2045,18 @@ absl::Status SqliteTx::AppendAudit(const AuditEntry& e) {
   s.Bind(2, e.actor).Bind(3, e.action).Bind(4, e.target);
   s.Bind(5, e.detail_json.empty() ? std::string_view("{}") : std::string_view(e.detail_json));
   return s.Exec();
+}
+
+absl::StatusOr<bool> SqliteTx::AppendEvent(const OutboxEvent& e) {
+  Stmt s = store_->Prepare(
+      "INSERT INTO outbox(event_id, type, key, payload_json, correlation_id, occurred_at) "
+      "VALUES(?,?,?,?,?,?) ON CONFLICT(event_id) DO NOTHING");
+  s.Bind(1, e.event_id).Bind(2, e.type).Bind(3, e.key);
+  s.Bind(4, e.payload_json.empty() ? std::string_view("{}") : std::string_view(e.payload_json));
+  s.Bind(5, e.correlation_id);
+  s.Bind(6, ToMillis(e.occurred_at == absl::InfinitePast() ? now_ : e.occurred_at));
+  if (auto st = s.Exec(); !st.ok()) return st;
+  return sqlite3_changes(store_->db()) > 0;
 }
 
 absl::Status SqliteTx::PutSegment(const SegmentRecord& r) {
