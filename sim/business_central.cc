@@ -262,8 +262,14 @@ struct Line {
   int sequence = 0;
   double quantity = 0, unit_price = 0, discount_amount = 0, shipped_quantity = 0,
          invoiced_quantity = 0;
+  // "Qty. to Ship": initialised to the outstanding quantity (the default "Remainder" setting of
+  // Sales & Receivables Setup), set by the client, consumed by posting.
+  double ship_quantity = 0;
   int64_t version = 1;
   double Amount() const { return Round2(quantity * unit_price - discount_amount); }
+  double Outstanding() const { return quantity - shipped_quantity; }
+  // "Qty. to Invoice" follows "Qty. to Ship" plus what was shipped and not yet invoiced.
+  double InvoiceQuantity() const { return ship_quantity + shipped_quantity - invoiced_quantity; }
   bool CompletelyShipped() const { return quantity != 0 && shipped_quantity >= quantity; }
 };
 
@@ -297,6 +303,29 @@ struct Order {
     }
     return false;
   }
+  // Everything shipped and invoiced: posting deletes such an order (Sales-Post).
+  bool Completed() const {
+    bool any = false;
+    for (const Line& l : lines) {
+      if (l.line_type == "Comment" || l.quantity == 0) continue;
+      any = true;
+      if (l.shipped_quantity < l.quantity || l.invoiced_quantity < l.quantity) return false;
+    }
+    return any;
+  }
+};
+
+// A posted sales shipment (table 110 "Sales Shipment Header" and its lines), as shipAndInvoice
+// leaves it: the order's external document number and the units of each line shipped.
+struct PostedShipmentLine {
+  std::string id, line_type, object_number, description, unit_of_measure_code;
+  int sequence = 0;
+  double quantity = 0;
+};
+struct PostedShipment {
+  std::string id, number, external_document_number, order_number, customer_number, customer_name,
+      posting_date;
+  std::vector<PostedShipmentLine> lines;
 };
 
 // A string property: where it lives, its BC length and whether it is a Code field.
@@ -518,6 +547,7 @@ class BusinessCentralSim::Impl {
     if (o == nullptr) return false;
     for (Line& line : o->lines) {
       line.shipped_quantity = line.quantity;
+      line.ship_quantity = 0;
       ++line.version;
     }
     o->header_status = "Released";
@@ -529,6 +559,40 @@ class BusinessCentralSim::Impl {
     const Order* o = FindByRef(ref);
     if (o == nullptr) return std::nullopt;
     return OrderJson(*o, true);
+  }
+  std::vector<ShippedLine> ShippedLines(std::string_view ref) const {
+    absl::MutexLock l(&mu_);
+    const Order* o = FindByRef(ref);
+    if (o == nullptr) {
+      for (const Order& d : deleted_orders_) {
+        if (IEquals(d.external_document_number, ref)) o = &d;
+      }
+    }
+    std::vector<ShippedLine> out;
+    if (o == nullptr) return out;
+    for (const Line& line : o->lines) {
+      out.push_back({line.line_type, line.object_number, line.quantity, line.shipped_quantity,
+                     line.ship_quantity, line.invoiced_quantity});
+    }
+    return out;
+  }
+  int64_t PostedShipmentCount(std::string_view ref) const {
+    absl::MutexLock l(&mu_);
+    return std::count_if(shipments_.begin(), shipments_.end(), [&](const PostedShipment& s) {
+      return IEquals(s.external_document_number, ref);
+    });
+  }
+  bool SalesOrderDeleted(std::string_view ref) const {
+    absl::MutexLock l(&mu_);
+    if (FindByRef(ref) != nullptr) return false;
+    for (const Order& d : deleted_orders_) {
+      if (IEquals(d.external_document_number, ref)) return true;
+    }
+    return false;
+  }
+  void DropResponseAfterNextShipAndInvoice() {
+    absl::MutexLock l(&mu_);
+    drop_next_ship_ = true;
   }
   void DropResponseAfterNextOrderCreate() {
     absl::MutexLock l(&mu_);
@@ -578,6 +642,7 @@ class BusinessCentralSim::Impl {
     drop_probability_ = 0;
     fail_next_ = 0;
     drop_next_order_create_ = false;
+    drop_next_ship_ = false;
     latency_ = options_.latency;
     latency_jitter_ = absl::ZeroDuration();
   }
@@ -856,6 +921,7 @@ class BusinessCentralSim::Impl {
     if (entity.name == "customers" && segs.size() == 2) return Customers(req, method, entity);
     if (entity.name == "items" && segs.size() == 2) return Items(req, method, entity);
     if (entity.name == "salesOrders") return SalesOrders(req, method, segs, drop);
+    if (entity.name == "salesShipments") return SalesShipments(req, method, segs);
     return NoSegment(segs.back().name);
   }
 
@@ -1148,8 +1214,8 @@ class BusinessCentralSim::Impl {
             {"shipmentDate", ""},
             {"shippedQuantity", l.shipped_quantity},
             {"invoicedQuantity", l.invoiced_quantity},
-            {"invoiceQuantity", l.quantity - l.invoiced_quantity},
-            {"shipQuantity", l.quantity - l.shipped_quantity},
+            {"invoiceQuantity", l.InvoiceQuantity()},
+            {"shipQuantity", l.ship_quantity},
             {"itemVariantId", kEmptyGuid}};
   }
 
@@ -1293,6 +1359,10 @@ class BusinessCentralSim::Impl {
       if (method == http::verb::patch) return PatchOrder(req, *o);
       if (method == http::verb::delete_) return DeleteOrder(req, *o);
       return MethodNotAllowed(method, "salesOrders");
+    }
+    if (segs[2].name == "Microsoft.NAV.shipAndInvoice" && !segs[2].key && segs.size() == 3) {
+      if (method != http::verb::post) return MethodNotAllowed(method, "shipAndInvoice");
+      return ShipAndInvoice(*o, drop);
     }
     if (segs[2].name != "salesOrderLines" || segs.size() != 3) return NoSegment(segs.back().name);
     if (!segs[2].key) {
@@ -1475,6 +1545,7 @@ class BusinessCentralSim::Impl {
       for (const json& in : lines) {
         Line line;
         if (auto err = BuildLine(in, &line)) return *err;
+        line.ship_quantity = line.quantity;
         line.id = NewGuid();
         line.document_id = o.id;
         line.sequence = o.next_sequence;
@@ -1553,11 +1624,13 @@ class BusinessCentralSim::Impl {
     if (body.is_discarded() || !body.is_object()) {
       return BcError(http::status::bad_request, "BadRequest", "Invalid Request Body");
     }
-    if (auto err = StatusMustBeOpen(o)) return *err;
     Line updated = line;
+    std::optional<double> ship;
+    bool header_fields = false;  // fields that need the Sales Header open (TestStatusOpen)
     for (const auto& [key, value] : body.items()) {
       if (absl::StartsWith(key, "@odata.")) continue;
-      if (key == "quantity" || key == "unitPrice" || key == "discountAmount") {
+      if (key == "quantity" || key == "unitPrice" || key == "discountAmount" ||
+          key == "shipQuantity") {
         if (!value.is_number() || value.get<double>() < 0) {
           return BcError(http::status::bad_request, "BadRequest",
                          Cat("Invalid value for '", key, "'."));
@@ -1566,17 +1639,28 @@ class BusinessCentralSim::Impl {
         if (key == "quantity") updated.quantity = v;
         if (key == "unitPrice") updated.unit_price = v;
         if (key == "discountAmount") updated.discount_amount = v;
+        if (key == "shipQuantity") {
+          ship = v;
+        } else {
+          header_fields = true;
+        }
       } else if (key == "description" && value.is_string()) {
         if (value.get<std::string>().size() > 100) {
           return StringTooLong(value.get<std::string>(), 100);
         }
         updated.description = value.get<std::string>();
+        header_fields = true;
       } else if (key == "id" || key == "documentId" || key == "lineType" ||
-                 key == "lineObjectNumber" || key == "shippedQuantity") {
+                 key == "lineObjectNumber" || key == "shippedQuantity" ||
+                 key == "invoicedQuantity" || key == "invoiceQuantity") {
         return ReadOnly(key);
       } else {
         return UnknownProperty(key, "salesOrderLine");
       }
+    }
+    // "Qty. to Ship" may change on a released order; the other fields may not.
+    if (header_fields) {
+      if (auto err = StatusMustBeOpen(o)) return *err;
     }
     if (updated.quantity < updated.shipped_quantity) {
       return BcError(http::status::bad_request, "Application_DialogException",
@@ -1584,10 +1668,148 @@ class BusinessCentralSim::Impl {
                                      "been shipped.",
                                      updated.quantity, updated.shipped_quantity));
     }
+    // Validating Quantity initialises Qty. to Ship to the new outstanding quantity.
+    if (updated.quantity != line.quantity) updated.ship_quantity = updated.Outstanding();
+    if (ship) {
+      if (*ship > updated.Outstanding()) {
+        return BcError(
+            http::status::bad_request, "Application_DialogException",
+            absl::StrFormat("You cannot ship more than %g units.", updated.Outstanding()));
+      }
+      updated.ship_quantity = *ship;
+    }
     ++updated.version;
     line = std::move(updated);
     Touch(o);
     return JsonResponse(http::status::ok, LineJson(line));
+  }
+
+  // -- posted sales shipments (read-only) --
+  json ShipmentLineJson(const PostedShipment& sh, const PostedShipmentLine& l) const {
+    return {{"@odata.etag", Etag(1, l.id)},
+            {"id", l.id},
+            {"documentId", sh.id},
+            {"documentNo", sh.number},
+            {"sequence", l.sequence},
+            {"lineType", l.line_type},
+            {"lineObjectNumber", l.object_number},
+            {"description", l.description},
+            {"unitOfMeasureCode", l.unit_of_measure_code},
+            {"quantity", l.quantity},
+            {"shipmentDate", sh.posting_date}};
+  }
+
+  json ShipmentJson(const PostedShipment& sh, bool with_lines) const {
+    json j = {{"@odata.etag", Etag(1, sh.id)},
+              {"id", sh.id},
+              {"number", sh.number},
+              {"externalDocumentNumber", sh.external_document_number},
+              {"postingDate", sh.posting_date},
+              {"customerNumber", sh.customer_number},
+              {"customerName", sh.customer_name}};
+    if (with_lines) {
+      json lines = json::array();
+      for (const PostedShipmentLine& l : sh.lines) lines.push_back(ShipmentLineJson(sh, l));
+      j["salesShipmentLines"] = lines;
+    }
+    return j;
+  }
+
+  net::HttpResponse SalesShipments(net::HttpRequest& req, http::verb method,
+                                   const std::vector<Segment>& segs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (method != http::verb::get) return MethodNotAllowed(method, "salesShipments");
+    const std::string expand = req.QueryParam("$expand");
+    if (!expand.empty() && expand != "salesShipmentLines") {
+      return BcError(http::status::bad_request, "BadRequest",
+                     Cat("Could not find a property named '", expand,
+                         "' on type 'Microsoft.NAV.salesShipment'."));
+    }
+    const bool with_lines = !expand.empty();
+    if (!segs[1].key) {
+      if (segs.size() != 2) return NoSegment(segs.back().name);
+      auto found =
+          Filter(req, shipments_,
+                 [](const PostedShipment& sh, std::string_view f) -> std::optional<std::string> {
+                   if (f == "externalDocumentNumber") return sh.external_document_number;
+                   if (f == "number") return sh.number;
+                   if (f == "customerNumber") return sh.customer_number;
+                   return std::nullopt;
+                 });
+      if (!found) return QuerySyntax();
+      json value = json::array();
+      for (const PostedShipment* sh : *found) value.push_back(ShipmentJson(*sh, with_lines));
+      return JsonResponse(http::status::ok,
+                          {{"@odata.context", Context("salesShipments")}, {"value", value}});
+    }
+    auto sh = std::find_if(shipments_.begin(), shipments_.end(),
+                           [&](const PostedShipment& x) { return IEquals(x.id, *segs[1].key); });
+    if (sh == shipments_.end()) {
+      return NotExist("Sales Shipment Header", "Id", *segs[1].key, http::status::not_found);
+    }
+    if (segs.size() == 2) return JsonResponse(http::status::ok, ShipmentJson(*sh, with_lines));
+    if (segs[2].name != "salesShipmentLines" || segs[2].key || segs.size() != 3) {
+      return NoSegment(segs.back().name);
+    }
+    json value = json::array();
+    for (const PostedShipmentLine& l : sh->lines) value.push_back(ShipmentLineJson(*sh, l));
+    return JsonResponse(http::status::ok,
+                        {{"@odata.context", Context("salesShipmentLines")}, {"value", value}});
+  }
+
+  // POST salesOrders({id})/Microsoft.NAV.shipAndInvoice: posts "Qty. to Ship" of every line as
+  // one sales shipment and invoices what is shipped (Sales-Post with Ship and Invoice), then
+  // re-initialises Qty. to Ship to what is outstanding. An order that ends completely shipped and
+  // invoiced is deleted, as BC deletes it after posting; its posted shipments remain.
+  net::HttpResponse ShipAndInvoice(Order& o, bool* drop) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    bool to_ship = false, to_invoice = false;
+    for (const Line& l : o.lines) {
+      if (l.line_type == "Comment") continue;
+      if (l.ship_quantity > 0) to_ship = true;
+      if (l.InvoiceQuantity() > 0) to_invoice = true;
+    }
+    if (!to_ship && !to_invoice) {
+      return BcError(http::status::bad_request, "Application_DialogException",
+                     "There is nothing to post.");
+    }
+    if (to_ship) {
+      PostedShipment shipment;
+      shipment.id = NewGuid();
+      shipment.number = Cat("S-SHPT", 102000 + (++shipment_seq_));
+      shipment.external_document_number = o.external_document_number;
+      shipment.order_number = o.number;
+      shipment.customer_number = o.customer_number;
+      shipment.customer_name = o.customer_name;
+      shipment.posting_date = Date(Now());
+      for (const Line& l : o.lines) {
+        if (l.line_type == "Comment" || l.ship_quantity <= 0) continue;
+        shipment.lines.push_back({NewGuid(), l.line_type, l.object_number, l.description,
+                                  l.unit_of_measure_code, l.sequence, l.ship_quantity});
+      }
+      shipments_.push_back(std::move(shipment));
+      ++stats_.shipments_posted;
+    }
+    for (Line& l : o.lines) {
+      if (l.line_type == "Comment") continue;
+      l.shipped_quantity += l.ship_quantity;
+      l.invoiced_quantity = l.shipped_quantity;
+      l.ship_quantity = l.Outstanding();
+      ++l.version;
+    }
+    o.header_status = "Released";  // posting releases the document first
+    Touch(o);
+    if (o.Completed()) {
+      const std::string id = o.id;
+      auto it =
+          std::find_if(orders_.begin(), orders_.end(), [&](const Order& x) { return x.id == id; });
+      deleted_orders_.push_back(std::move(*it));
+      orders_.erase(it);
+    }
+    if (drop_next_ship_) {
+      drop_next_ship_ = false;
+      *drop = true;
+    }
+    return net::Text(http::status::no_content, "", "application/json");
   }
 
   void Touch(Order& o) {
@@ -1653,6 +1875,7 @@ class BusinessCentralSim::Impl {
              {"token_requests", s.token_requests},
              {"tokens_issued", s.tokens_issued},
              {"orders_created", s.orders_created},
+             {"shipments_posted", s.shipments_posted},
              {"customers_created", s.customers_created},
              {"max_in_flight", s.max_in_flight}});
     });
@@ -1753,6 +1976,7 @@ class BusinessCentralSim::Impl {
         FailNextRequests(b["fail_next"].get<int>(), b.value("status", 503));
       }
       if (b.value("drop_next_order_create", false)) DropResponseAfterNextOrderCreate();
+      if (b.value("drop_next_ship_and_invoice", false)) DropResponseAfterNextShipAndInvoice();
       if (b.value("latency_ms", json()).is_number() ||
           b.value("latency_jitter_ms", json()).is_number()) {
         absl::Duration latency, jitter;
@@ -1783,8 +2007,12 @@ class BusinessCentralSim::Impl {
   std::vector<Item> items_ ABSL_GUARDED_BY(mu_);
   std::vector<Account> accounts_ ABSL_GUARDED_BY(mu_);
   std::vector<Order> orders_ ABSL_GUARDED_BY(mu_);
+  // Orders posting deleted (completely shipped and invoiced), kept for the test accessors.
+  std::vector<Order> deleted_orders_ ABSL_GUARDED_BY(mu_);
+  std::vector<PostedShipment> shipments_ ABSL_GUARDED_BY(mu_);
   int64_t customer_seq_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t order_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t shipment_seq_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, absl::Time> tokens_ ABSL_GUARDED_BY(mu_);
   std::deque<absl::Time> window_ ABSL_GUARDED_BY(mu_);
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
@@ -1792,6 +2020,7 @@ class BusinessCentralSim::Impl {
   int fail_next_ ABSL_GUARDED_BY(mu_) = 0;
   int fail_status_ ABSL_GUARDED_BY(mu_) = 503;
   bool drop_next_order_create_ ABSL_GUARDED_BY(mu_) = false;
+  bool drop_next_ship_ ABSL_GUARDED_BY(mu_) = false;
   absl::Duration latency_ ABSL_GUARDED_BY(mu_);
   absl::Duration latency_jitter_ ABSL_GUARDED_BY(mu_);
   bool outage_ ABSL_GUARDED_BY(mu_) = false;
@@ -1849,8 +2078,21 @@ bool BusinessCentralSim::MarkShipped(std::string_view reference) {
 std::optional<nlohmann::json> BusinessCentralSim::SalesOrderJson(std::string_view reference) const {
   return impl_->SalesOrderJson(reference);
 }
+std::vector<BusinessCentralSim::ShippedLine> BusinessCentralSim::ShippedLines(
+    std::string_view reference) const {
+  return impl_->ShippedLines(reference);
+}
+int64_t BusinessCentralSim::PostedShipmentCount(std::string_view reference) const {
+  return impl_->PostedShipmentCount(reference);
+}
+bool BusinessCentralSim::SalesOrderDeleted(std::string_view reference) const {
+  return impl_->SalesOrderDeleted(reference);
+}
 void BusinessCentralSim::DropResponseAfterNextOrderCreate() {
   impl_->DropResponseAfterNextOrderCreate();
+}
+void BusinessCentralSim::DropResponseAfterNextShipAndInvoice() {
+  impl_->DropResponseAfterNextShipAndInvoice();
 }
 void BusinessCentralSim::FailNextRequests(int n, int status) { impl_->FailNextRequests(n, status); }
 void BusinessCentralSim::SetLatency(absl::Duration latency) {

@@ -9,7 +9,11 @@
 //   {api}/companies({id})/salesOrders      GET ($filter, $expand), POST (deep insert of lines)
 //   {api}/companies({id})/salesOrders({id})                         GET, PATCH, DELETE
 //   {api}/companies({id})/salesOrders({id})/salesOrderLines         GET
-//   {api}/companies({id})/salesOrders({id})/salesOrderLines({id})   GET, PATCH
+//   {api}/companies({id})/salesOrders({id})/salesOrderLines({id})   GET, PATCH (shipQuantity
+//                                                                   also on a released order)
+//   {api}/companies({id})/salesOrders({id})/Microsoft.NAV.shipAndInvoice   POST (bound action)
+//   {api}/companies({id})/salesShipments   GET ($filter, $expand=salesShipmentLines)
+//   {api}/companies({id})/salesShipments({id})[/salesShipmentLines]   GET
 //
 // with BC's entity shapes (@odata.etag, id GUIDs, number series "C00010", "S-ORD101001"), its
 // error body {"error":{"code","message"}}, If-Match on PATCH/DELETE (412 on a stale etag),
@@ -17,8 +21,13 @@
 // tokens that expire, and BC's per-user throttling: a sliding window of `requests_per_window`
 // per `window` and `max_concurrent` requests processed at once (further requests wait in a queue
 // of `max_queue`, then 429). A 429 carries no Retry-After, as BC's does not; the injected 503s
-// carry one. The list of what is modelled and the sources is in
-// src/connectors/erp/business_central/README.md.
+// carry one. Shipping: each line's shipQuantity ("Qty. to Ship") starts at the outstanding
+// quantity, may be PATCHed (never above what is outstanding: 400 Application_DialogException
+// "You cannot ship more than N units."), and shipAndInvoice posts it as one sales shipment,
+// invoices what is shipped, re-initialises shipQuantity to the new outstanding quantity, and
+// deletes an order left completely shipped and invoiced, as BC's posting does (its posted
+// shipments stay readable under salesShipments, by externalDocumentNumber). The list of what is
+// modelled and the sources is in src/connectors/erp/business_central/README.md.
 //
 // Test hooks (thread-safe C++ accessors) and the same under /_sim/ over HTTP (JSON, no auth, not
 // counted), so the simulator can run standalone:
@@ -29,8 +38,10 @@
 //   GET  /_sim/salesOrders?externalDocumentNumber=REF   {"count","lines","status"}
 //   POST /_sim/salesOrders/status {"externalDocumentNumber","status"}   Sales Header status
 //   POST /_sim/salesOrders/ship   {"externalDocumentNumber"}            ships every line
+//                                                   (without posting or invoicing)
 //   GET  /_sim/customers?email=E                  {"count"}
 //   POST /_sim/faults {"fail_next":N,"status":503,"drop_next_order_create":true,
+//                      "drop_next_ship_and_invoice":true,
 //                      "latency_ms":20,"latency_jitter_ms":10,"revoke_tokens":true,
 //                      "outage":true,"outage_mode":"503"|"close",
 //                      "throttle_429_next":N,"throttle_429_ms":MS,
@@ -126,6 +137,7 @@ class BusinessCentralSim {
     int64_t token_requests = 0;  // POSTs to the token endpoint, granted or not
     int64_t tokens_issued = 0;
     int64_t orders_created = 0;
+    int64_t shipments_posted = 0;  // sales shipments posted by shipAndInvoice
     int64_t customers_created = 0;
     int max_in_flight = 0;  // highest number of requests processed at once
   };
@@ -181,6 +193,18 @@ class BusinessCentralSim {
   bool MarkShipped(std::string_view reference);
   // The order as GET salesOrders({id})?$expand=salesOrderLines would show it.
   std::optional<nlohmann::json> SalesOrderJson(std::string_view reference) const;
+  // Shipping state of each line of the order with that reference (also after posting deleted
+  // it), in line order; empty when there is none.
+  struct ShippedLine {
+    std::string line_type;  // Item | Account | Comment
+    std::string number;     // lineObjectNumber
+    double quantity = 0, shipped = 0, to_ship = 0, invoiced = 0;
+  };
+  std::vector<ShippedLine> ShippedLines(std::string_view reference) const;
+  // Posted sales shipments whose externalDocumentNumber equals `reference`.
+  int64_t PostedShipmentCount(std::string_view reference) const;
+  // True when posting deleted the order (completely shipped and invoiced).
+  bool SalesOrderDeleted(std::string_view reference) const;
 
   // --- Faults ---
   enum class OutageMode {
@@ -189,6 +213,8 @@ class BusinessCentralSim {
   };
   // The next successful salesOrders POST commits, then the connection is closed unanswered.
   void DropResponseAfterNextOrderCreate();
+  // The next successful shipAndInvoice posts, then the connection is closed unanswered.
+  void DropResponseAfterNextShipAndInvoice();
   // The next `n` API requests are answered with `status` (503 carries Retry-After).
   void FailNextRequests(int n, int status = 503);
   void SetLatency(absl::Duration latency);

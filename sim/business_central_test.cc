@@ -308,6 +308,97 @@ TEST_F(BusinessCentralSimTest, PatchNeedsTheCurrentEtagAndAnOpenOrder) {
   EXPECT_EQ(Api("GET", "/salesOrders(999999)").status, 400);  // not a GUID
 }
 
+TEST_F(BusinessCentralSimTest, ShipQuantityIsPostedByShipAndInvoiceAndACompletedOrderIsDeleted) {
+  StartSim();
+  sim_->AddItem("WIDGET-1", "Widget", {1250, "EUR"});
+  sim_->AddItem("GADGET-2", "Gadget", {999, "EUR"});
+  json customer = CreateCustomer("ada@example.com");
+  json order = {{"customerId", customer["id"]},
+                {"externalDocumentNumber", "main:21"},
+                {"salesOrderLines",
+                 {{{"lineObjectNumber", "WIDGET-1"}, {"quantity", 3}},
+                  {{"lineObjectNumber", "GADGET-2"}, {"quantity", 1}}}}};
+  json created =
+      json::parse(Api("POST", "/salesOrders?$expand=salesOrderLines", order.dump()).body);
+  const std::string id = created["id"];
+  // "Qty. to Ship" starts at what is outstanding.
+  EXPECT_EQ(created["salesOrderLines"][0]["shipQuantity"], 3);
+  EXPECT_EQ(created["salesOrderLines"][0]["shippedQuantity"], 0);
+  auto line_path = [&](int i) {
+    return "/salesOrders(" + id + ")/salesOrderLines(" +
+           created["salesOrderLines"][i]["id"].get<std::string>() + ")";
+  };
+  // Never more than outstanding; settable on a released order too.
+  ASSERT_TRUE(sim_->SetOrderStatus("main:21", "Released"));
+  net::OutboundResponse too_many =
+      Api("PATCH", line_path(0), R"({"shipQuantity":4})",
+          {{"If-Match", created["salesOrderLines"][0]["@odata.etag"]}});
+  EXPECT_EQ(too_many.status, 400);
+  EXPECT_EQ(ErrorCode(too_many), "Application_DialogException");
+  EXPECT_THAT(too_many.body, HasSubstr("You cannot ship more than 3 units."));
+  net::OutboundResponse two = Api("PATCH", line_path(0), R"({"shipQuantity":2})",
+                                  {{"If-Match", created["salesOrderLines"][0]["@odata.etag"]}});
+  ASSERT_EQ(two.status, 200) << two.body;
+  net::OutboundResponse none = Api("PATCH", line_path(1), R"({"shipQuantity":0})",
+                                   {{"If-Match", created["salesOrderLines"][1]["@odata.etag"]}});
+  ASSERT_EQ(none.status, 200) << none.body;
+  EXPECT_EQ(Api("GET", "/salesOrders(" + id + ")/Microsoft.NAV.shipAndInvoice").status, 405);
+  net::OutboundResponse posted =
+      Api("POST", "/salesOrders(" + id + ")/Microsoft.NAV.shipAndInvoice");
+  EXPECT_EQ(posted.status, 204) << posted.body;
+  json after = json::parse(Api("GET", "/salesOrders(" + id + ")?$expand=salesOrderLines").body);
+  EXPECT_EQ(after["salesOrderLines"][0]["shippedQuantity"], 2);
+  EXPECT_EQ(after["salesOrderLines"][0]["invoicedQuantity"], 2);
+  EXPECT_EQ(after["salesOrderLines"][0]["shipQuantity"], 1);  // re-initialised to outstanding
+  EXPECT_EQ(after["salesOrderLines"][1]["shippedQuantity"], 0);
+  EXPECT_EQ(after["salesOrderLines"][1]["shipQuantity"], 1);
+  json shipments = json::parse(Api("GET",
+                                   "/salesShipments?$filter=externalDocumentNumber%20eq%20'MAIN:21'"
+                                   "&$expand=salesShipmentLines")
+                                   .body);
+  ASSERT_EQ(shipments["value"].size(), 1u);
+  EXPECT_EQ(shipments["value"][0]["number"], "S-SHPT102001");
+  ASSERT_EQ(shipments["value"][0]["salesShipmentLines"].size(), 1u);
+  EXPECT_EQ(shipments["value"][0]["salesShipmentLines"][0]["lineObjectNumber"], "WIDGET-1");
+  EXPECT_EQ(shipments["value"][0]["salesShipmentLines"][0]["quantity"], 2);
+
+  // The rest, as BC initialised it: the order is then completely shipped and invoiced, and
+  // posting deletes it; its shipments remain.
+  EXPECT_EQ(Api("POST", "/salesOrders(" + id + ")/Microsoft.NAV.shipAndInvoice").status, 204);
+  EXPECT_EQ(Api("GET", "/salesOrders(" + id + ")").status, 404);
+  EXPECT_TRUE(sim_->SalesOrderDeleted("main:21"));
+  EXPECT_EQ(sim_->PostedShipmentCount("main:21"), 2);
+  EXPECT_EQ(sim_->stats().shipments_posted, 2);
+  auto lines = sim_->ShippedLines("main:21");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].shipped, 3);
+  EXPECT_EQ(lines[1].shipped, 1);
+}
+
+TEST_F(BusinessCentralSimTest, NothingToPostIsADialogError) {
+  StartSim();
+  sim_->AddItem("WIDGET-1", "Widget", {1250, "EUR"});
+  json customer = CreateCustomer("ada@example.com");
+  json order = {{"customerId", customer["id"]},
+                {"externalDocumentNumber", "main:22"},
+                {"salesOrderLines", {{{"lineObjectNumber", "WIDGET-1"}, {"quantity", 1}}}}};
+  json created =
+      json::parse(Api("POST", "/salesOrders?$expand=salesOrderLines", order.dump()).body);
+  const std::string id = created["id"];
+  ASSERT_EQ(
+      Api("PATCH",
+          "/salesOrders(" + id + ")/salesOrderLines(" +
+              created["salesOrderLines"][0]["id"].get<std::string>() + ")",
+          R"({"shipQuantity":0})", {{"If-Match", created["salesOrderLines"][0]["@odata.etag"]}})
+          .status,
+      200);
+  net::OutboundResponse r = Api("POST", "/salesOrders(" + id + ")/Microsoft.NAV.shipAndInvoice");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(ErrorCode(r), "Application_DialogException");
+  EXPECT_THAT(r.body, HasSubstr("There is nothing to post."));
+  EXPECT_EQ(sim_->PostedShipmentCount("main:22"), 0);
+}
+
 TEST_F(BusinessCentralSimTest, SlidingWindowAnswers429WithoutRetryAfter) {
   StartSim({.requests_per_window = 3, .window = absl::Seconds(10)});
   for (int i = 0; i < 3; ++i) EXPECT_EQ(Api("GET", "/items").status, 200);

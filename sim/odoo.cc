@@ -101,6 +101,7 @@ const std::map<std::string, Schema>& Schemas() {
         {"display_name", {FieldType::kChar, "", "", true}},
         {"list_price", {FieldType::kFloat}},
         {"sale_ok", {FieldType::kBoolean}},
+        {"type", {FieldType::kSelection}},  // consu (goods, the default here) | service
         {"active", {FieldType::kBoolean}}}},
       {"stock.location",
        {{"name", {FieldType::kChar}},
@@ -132,6 +133,7 @@ const std::map<std::string, Schema>& Schemas() {
         {"state", {FieldType::kSelection}},
         {"locked", {FieldType::kBoolean, "", "", false, 17}},
         {"order_line", {FieldType::kOne2many, "sale.order.line", "order_id"}},
+        {"picking_ids", {FieldType::kOne2many, "stock.picking", "sale_id"}},
         {"amount_total", {FieldType::kFloat, "", "", true}}}},
       {"sale.order.line",
        {{"order_id", {FieldType::kMany2one, "sale.order"}},
@@ -142,7 +144,35 @@ const std::map<std::string, Schema>& Schemas() {
         {"sequence", {FieldType::kInteger}},
         {"product_uom_qty", {FieldType::kFloat}},
         {"price_unit", {FieldType::kFloat}},
-        {"price_subtotal", {FieldType::kFloat, "", "", true}}}},
+        {"price_subtotal", {FieldType::kFloat, "", "", true}},
+        // sale_stock: the done quantity of the line's moves to the customer.
+        {"qty_delivered", {FieldType::kFloat, "", "", true}}}},
+      // A delivery order (sale_stock creates one when the order is confirmed). `sale_id` is a
+      // stored related field of the procurement group's sale order; `picking_type_code` the
+      // related code of the operation type.
+      {"stock.picking",
+       {{"name", {FieldType::kChar}},
+        {"display_name", {FieldType::kChar, "", "", true}},
+        {"origin", {FieldType::kChar}},
+        {"sale_id", {FieldType::kMany2one, "sale.order"}},
+        {"partner_id", {FieldType::kMany2one, "res.partner"}},
+        {"state", {FieldType::kSelection}},
+        {"picking_type_code", {FieldType::kSelection}},
+        {"backorder_id", {FieldType::kMany2one, "stock.picking"}},
+        {"move_ids", {FieldType::kOne2many, "stock.move", "picking_id"}},
+        {"date_done", {FieldType::kChar}}}},
+      // `quantity` (reserved, then done) and `picked` from 17 on; `quantity_done` up to 16.
+      {"stock.move",
+       {{"name", {FieldType::kChar}},
+        {"display_name", {FieldType::kChar, "", "", true}},
+        {"picking_id", {FieldType::kMany2one, "stock.picking"}},
+        {"product_id", {FieldType::kMany2one, "product.product"}},
+        {"sale_line_id", {FieldType::kMany2one, "sale.order.line"}},
+        {"product_uom_qty", {FieldType::kFloat}},
+        {"quantity", {FieldType::kFloat, "", "", false, 17}},
+        {"picked", {FieldType::kBoolean, "", "", false, 17}},
+        {"quantity_done", {FieldType::kFloat, "", "", false, 0, 16}},
+        {"state", {FieldType::kSelection}}}},
   };
   return *schemas;
 }
@@ -163,6 +193,7 @@ const std::map<std::string, MethodSig>& Methods() {
       {"write", {true, {"vals"}}},
       {"action_confirm", {true, {}, "sale.order"}},
       {"action_cancel", {true, {}, "sale.order"}},
+      {"button_validate", {true, {}, "stock.picking"}},
   };
   return *methods;
 }
@@ -296,6 +327,8 @@ struct OdooSim::Impl {
   Stats stats ABSL_GUARDED_BY(mu);
   std::map<std::string, int64_t> calls ABSL_GUARDED_BY(mu);
   bool drop_next_create ABSL_GUARDED_BY(mu) = false;
+  bool drop_next_validate ABSL_GUARDED_BY(mu) = false;
+  int64_t picking_sequence ABSL_GUARDED_BY(mu) = 0;
   int fail_next ABSL_GUARDED_BY(mu) = 0;
   int fail_status ABSL_GUARDED_BY(mu) = 503;
   int fail_retry_after ABSL_GUARDED_BY(mu) = 0;
@@ -398,6 +431,14 @@ struct OdooSim::Impl {
     }
     if (model == "sale.order.line" && field == "price_subtotal") {
       return rec["product_uom_qty"].get<double>() * rec["price_unit"].get<double>();
+    }
+    if (model == "sale.order.line" && field == "qty_delivered") {
+      double done = 0;
+      for (int64_t mid : Children("stock.move", "sale_line_id", id)) {
+        const json& m = *Find("stock.move", mid);
+        if (m["state"] == "done") done += MoveQty(m);
+      }
+      return done;
     }
     if (def.type == FieldType::kOne2many) return Children(def.comodel, def.inverse, id);
     if (def.type == FieldType::kMany2one) {
@@ -705,6 +746,175 @@ struct OdooSim::Impl {
     }
   }
 
+  // --- Deliveries (sale_stock, stock) -------------------------------------------------
+
+  // A move's quantity: reserved, then done (17+), or done (quantity_done, up to 16).
+  double MoveQty(const json& m) const {
+    const char* f = major >= 17 ? "quantity" : "quantity_done";
+    return m.value(f, json(0.0)).is_number() ? m[f].get<double>() : 0.0;
+  }
+
+  // action_confirm's procurement: one outgoing picking with a move per goods line, reserved in
+  // full (reservation "at confirmation"; quants are not consulted here).
+  void CreateDelivery(int64_t order_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const json& so = *Find("sale.order", order_id);
+    std::vector<int64_t> goods;
+    for (int64_t lid : Children("sale.order.line", "order_id", order_id)) {
+      const json& l = *Find("sale.order.line", lid);
+      if (!IsFalsy(l["display_type"]) || IsFalsy(l["product_id"])) continue;
+      const json* product = Find("product.product", l["product_id"].get<int64_t>());
+      if (product != nullptr && (*product).value("type", json(false)) == "service") continue;
+      goods.push_back(lid);
+    }
+    if (goods.empty()) return;
+    const int64_t picking = Insert("stock.picking", {{"name", NextPickingName()},
+                                                     {"origin", so["name"]},
+                                                     {"sale_id", order_id},
+                                                     {"partner_id", so["partner_id"]},
+                                                     {"state", "assigned"},
+                                                     {"picking_type_code", "outgoing"}});
+    for (int64_t lid : goods) {
+      const json& l = *Find("sale.order.line", lid);
+      AddMove(picking, l["product_id"].get<int64_t>(), lid, l["product_uom_qty"].get<double>(),
+              l["name"]);
+    }
+  }
+
+  std::string NextPickingName() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return absl::StrFormat("WH/OUT/%05d", ++picking_sequence);
+  }
+
+  void AddMove(int64_t picking, int64_t product, int64_t sale_line, double qty, const json& name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    json vals = {{"name", name},           {"picking_id", picking},
+                 {"product_id", product},  {"sale_line_id", sale_line},
+                 {"product_uom_qty", qty}, {"state", "assigned"}};
+    if (major >= 17) {
+      vals["quantity"] = qty;  // reserved
+      vals["picked"] = false;
+    } else {
+      vals["quantity_done"] = 0.0;
+    }
+    Insert("stock.move", vals);
+  }
+
+  // stock.picking.button_validate as Odoo 17/18 run it (16: quantity_done and the immediate
+  // transfer wizard): a transfer without quantities is refused; moves with a quantity but none
+  // picked are all marked picked; unless the context says `skip_backorder`, a transfer with less
+  // than its demand returns the stock.backorder.confirmation wizard and validates nothing.
+  // Otherwise the picked quantities are done and the rest goes to a backorder — or is cancelled
+  // for pickings in `picking_ids_not_to_backorder`.
+  json ButtonValidate(const std::vector<int64_t>& ids, const json& context)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    auto ctx = [&](const char* key) {
+      return context.is_object() && context.contains(key) && !IsFalsy(context[key]);
+    };
+    std::vector<int64_t> not_to_backorder;
+    if (context.is_object() && context.contains("picking_ids_not_to_backorder")) {
+      not_to_backorder = IdsOf(context["picking_ids_not_to_backorder"]);
+    }
+    auto open_moves = [&](int64_t pid) {
+      std::vector<int64_t> out;
+      for (int64_t mid : Children("stock.move", "picking_id", pid)) {
+        const json& m = *Find("stock.move", mid);
+        if (m["state"] != "done" && m["state"] != "cancel") out.push_back(mid);
+      }
+      return out;
+    };
+    for (int64_t pid : ids) {
+      const json& p = *Find("stock.picking", pid);
+      if (p["state"] == "done" || p["state"] == "cancel") {
+        UserError(absl::StrCat("The transfer ", p["name"].get<std::string>(),
+                               " is already done or cancelled."));
+      }
+      bool any_qty = false, any_picked = false;
+      for (int64_t mid : open_moves(pid)) {
+        const json& m = *Find("stock.move", mid);
+        any_qty = any_qty || MoveQty(m) > 0;
+        any_picked = any_picked || (major >= 17 && m.value("picked", false));
+      }
+      if (!any_qty) {
+        if (major <= 16 && !ctx("skip_immediate")) {
+          return json{{"name", "Immediate Transfer?"},
+                      {"type", "ir.actions.act_window"},
+                      {"res_model", "stock.immediate.transfer"},
+                      {"target", "new"}};
+        }
+        UserError(
+            "You cannot validate a transfer if no quantities are reserved. To force the "
+            "transfer, encode quantities.");
+      }
+      if (major >= 17 && !any_picked) {
+        for (int64_t mid : open_moves(pid)) (*Find("stock.move", mid))["picked"] = true;
+      }
+    }
+    if (!ctx("skip_backorder")) {
+      for (int64_t pid : ids) {
+        for (int64_t mid : open_moves(pid)) {
+          const json& m = *Find("stock.move", mid);
+          const bool picked = major >= 17 ? m.value("picked", false) : MoveQty(m) > 0;
+          if (!picked || MoveQty(m) < m["product_uom_qty"].get<double>()) {
+            return json{{"name", "Create Backorder?"},
+                        {"type", "ir.actions.act_window"},
+                        {"res_model", "stock.backorder.confirmation"},
+                        {"target", "new"},
+                        {"context", {{"default_pick_ids", json::array({json::array({4, pid})})}}}};
+          }
+        }
+      }
+    }
+    const std::string now = absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(), absl::UTCTimeZone());
+    for (int64_t pid : ids) {
+      const bool cancel_rest = std::find(not_to_backorder.begin(), not_to_backorder.end(), pid) !=
+                               not_to_backorder.end();
+      std::vector<std::pair<int64_t, double>> split;  // partly done move, remaining demand
+      std::vector<int64_t> carry;                     // moves not done at all
+      for (int64_t mid : open_moves(pid)) {
+        json& m = *Find("stock.move", mid);
+        const double qty = MoveQty(m);
+        const bool picked = major >= 17 ? m.value("picked", false) : qty > 0;
+        const double demand = m["product_uom_qty"].get<double>();
+        if (picked && qty > 0) {
+          m["state"] = "done";
+          m["product_uom_qty"] = qty;
+          if (qty < demand) split.emplace_back(mid, demand - qty);
+        } else {
+          carry.push_back(mid);
+        }
+      }
+      json& p = *Find("stock.picking", pid);
+      p["state"] = "done";
+      p["date_done"] = now;
+      if (cancel_rest) {
+        for (int64_t mid : carry) (*Find("stock.move", mid))["state"] = "cancel";
+        continue;
+      }
+      if (split.empty() && carry.empty()) continue;
+      const json origin = p["origin"], sale = p["sale_id"], partner = p["partner_id"];
+      const int64_t backorder = Insert("stock.picking", {{"name", NextPickingName()},
+                                                         {"origin", origin},
+                                                         {"sale_id", sale},
+                                                         {"partner_id", partner},
+                                                         {"backorder_id", pid},
+                                                         {"state", "assigned"},
+                                                         {"picking_type_code", "outgoing"}});
+      for (int64_t mid : carry) {
+        json& m = *Find("stock.move", mid);
+        m["picking_id"] = backorder;
+        if (major >= 17) {
+          m["quantity"] = m["product_uom_qty"];
+          m["picked"] = false;
+        }
+      }
+      for (const auto& [mid, remaining] : split) {
+        const json m = *Find("stock.move", mid);
+        AddMove(backorder, m["product_id"].get<int64_t>(), m["sale_line_id"].get<int64_t>(),
+                remaining, m["name"]);
+      }
+    }
+    return true;
+  }
+
   // Runs model.method with bound arguments. Sets *drop when the answer must be lost.
   json Execute(Protocol protocol, const std::string& model, const std::string& method,
                std::vector<int64_t> ids, json args, const json& context, bool* drop)
@@ -800,7 +1010,10 @@ struct OdooSim::Impl {
           }
         }
       }
-      for (int64_t id : ids) (*Find(model, id))["state"] = "sale";
+      for (int64_t id : ids) {
+        (*Find(model, id))["state"] = "sale";
+        CreateDelivery(id);
+      }
       return true;
     }
     if (method == "action_cancel") {
@@ -825,8 +1038,28 @@ struct OdooSim::Impl {
                     {"context", {{"default_order_id", ids[0]}, {"mark_so_as_canceled", true}}},
                     {"target", "new"}};
       }
-      for (int64_t id : ids) (*Find(model, id))["state"] = "cancel";
+      for (int64_t id : ids) {
+        (*Find(model, id))["state"] = "cancel";
+        for (int64_t pid : Children("stock.picking", "sale_id", id)) {
+          json& p = *Find("stock.picking", pid);
+          if (p["state"] == "done") continue;
+          p["state"] = "cancel";
+          for (int64_t mid : Children("stock.move", "picking_id", pid)) {
+            (*Find("stock.move", mid))["state"] = "cancel";
+          }
+        }
+      }
       return true;
+    }
+    if (method == "button_validate") {
+      Exists(model, ids);
+      json result = ButtonValidate(ids, context);
+      if (result == json(true) && drop_next_validate) {
+        drop_next_validate = false;
+        ++stats.dropped_responses;
+        *drop = true;
+      }
+      return result;
     }
     ValueError("unsimulated method " + method);
   }
@@ -1071,6 +1304,47 @@ void OdooSim::SetUid(int64_t uid) {
 void OdooSim::DropResponseAfterNextOrderCreate() {
   absl::MutexLock lock(&impl_->mu);
   impl_->drop_next_create = true;
+}
+
+void OdooSim::DropResponseAfterNextValidate() {
+  absl::MutexLock lock(&impl_->mu);
+  impl_->drop_next_validate = true;
+}
+
+double OdooSim::QtyDelivered(std::string_view ref, std::string_view default_code) {
+  absl::MutexLock lock(&impl_->mu);
+  auto orders = OrdersByRef(impl_->models["sale.order"].records, ref);
+  double total = 0;
+  if (orders.empty()) return total;
+  const int64_t order_id = (*orders[0])["id"].get<int64_t>();
+  for (int64_t lid : impl_->Children("sale.order.line", "order_id", order_id)) {
+    const json& l = *impl_->Find("sale.order.line", lid);
+    if (IsFalsy(l["product_id"])) continue;
+    const json* product = impl_->Find("product.product", l["product_id"].get<int64_t>());
+    if (product == nullptr || (*product)["default_code"] != json(std::string(default_code))) {
+      continue;
+    }
+    total += impl_->ReadValue("sale.order.line", l, "qty_delivered").get<double>();
+  }
+  return total;
+}
+
+nlohmann::json OdooSim::Pickings(std::string_view ref) {
+  absl::MutexLock lock(&impl_->mu);
+  json out = json::array();
+  auto orders = OrdersByRef(impl_->models["sale.order"].records, ref);
+  if (orders.empty()) return out;
+  for (int64_t pid :
+       impl_->Children("stock.picking", "sale_id", (*orders[0])["id"].get<int64_t>())) {
+    json p = *impl_->Find("stock.picking", pid);
+    json moves = json::array();
+    for (int64_t mid : impl_->Children("stock.move", "picking_id", pid)) {
+      moves.push_back(*impl_->Find("stock.move", mid));
+    }
+    p["moves"] = moves;
+    out.push_back(p);
+  }
+  return out;
 }
 
 void OdooSim::FailNextRequests(int n, int http_status, int retry_after_seconds) {
@@ -1395,6 +1669,9 @@ net::Router OdooSim::BuildRouter() {
                try {
                  if (b->value("drop_response_after_next_order_create", false)) {
                    DropResponseAfterNextOrderCreate();
+                 }
+                 if (b->value("drop_response_after_next_validate", false)) {
+                   DropResponseAfterNextValidate();
                  }
                  if (int n = b->value("fail_next_requests", 0); n > 0) {
                    FailNextRequests(n, b->value("status", 503), b->value("retry_after", 0));

@@ -14,15 +14,22 @@
 //
 // Models: res.partner, res.country (seeded with a few ISO codes), product.product, sale.order,
 // sale.order.line, stock.location (seeded: WH/Stock internal, Partners/Customers customer),
-// stock.lot and stock.quant, with the ORM methods search, search_read, search_count, read,
-// create, write, and sale.order's action_confirm / action_cancel. Domains support '&', '|', '!',
-// the term operators =, !=, <, <=, >, >=, in, not in, like, ilike, =like, =ilike, not like,
-// not ilike (SQL LIKE semantics: '%' and '_' wildcards, backslash escapes) and paths through a
-// many2one ("location_id.usage"). A many2one reads as [id, display name]; a location's display
-// name is its complete_name. Datetimes (stock.quant.write_date) are strings
-// "YYYY-MM-DD HH:MM:SS" in UTC, as Odoo's JSON answers carry them.
+// stock.lot, stock.quant, stock.picking and stock.move, with the ORM methods search,
+// search_read, search_count, read, create, write, sale.order's action_confirm / action_cancel
+// and stock.picking's button_validate. Confirming an order creates its delivery (one outgoing
+// picking, a move per goods line, reserved in full: 17+ `quantity` = demand); validating it does
+// the picked quantities and puts the rest in a backorder picking (`backorder_id`), or returns the
+// stock.backorder.confirmation wizard unless the context has `skip_backorder` (see
+// ButtonValidate in odoo.cc); sale.order.line.qty_delivered sums the done moves. Domains support
+// '&', '|', '!', the term operators =, !=, <, <=, >, >=, in, not in, like, ilike, =like, =ilike,
+// not like, not ilike (SQL LIKE semantics: '%' and '_' wildcards, backslash escapes) and paths
+// through a many2one ("location_id.usage"). A many2one reads as [id, display name]; a location's
+// display name is its complete_name. Datetimes (stock.quant.write_date) are strings "YYYY-MM-DD
+// HH:MM:SS" in UTC, as Odoo's JSON answers carry them.
 //
-// Version differences it mimics: up to 16 a sale order can be in state 'done' ("Locked"); from
+// Version differences it mimics: moves have `quantity_done` up to 16 and `quantity` + `picked`
+// from 17 (16 also answers the immediate-transfer wizard when nothing is done and the context
+// lacks `skip_immediate`); up to 16 a sale order can be in state 'done' ("Locked"); from
 // 17 on 'done' is gone and locking is the boolean field `locked` (reading `locked` on 16 is a
 // ValueError). action_cancel on a non-draft order returns the `sale.order.cancel` wizard action
 // instead of cancelling, unless the context carries `disable_cancel_warning: true`. JSON-RPC
@@ -39,6 +46,7 @@
 //   POST /_sim/sale_orders/state   {"client_order_ref","state"}   ("done" locks on 17+)
 //   GET  /_sim/partners?email=E    -> {"count"}
 //   POST /_sim/faults              {"drop_response_after_next_order_create":true,
+//                                   "drop_response_after_next_validate":true,
 //                                   "fail_next_requests":N,"status":503,"retry_after":S,
 //                                   "latency_ms":MS}
 //   POST /_sim/uid                 {"uid":N}  (the API user's id changes; cached uids go stale)
@@ -80,7 +88,7 @@ class OdooSim {
     int64_t version_calls = 0;       // common.version and GET /web/version
     int64_t authenticate_calls = 0;  // common.authenticate and common.login
     int64_t injected_failures = 0;   // answered by FailNextRequests / FailNextCall
-    int64_t dropped_responses = 0;   // DropResponseAfterNextOrderCreate
+    int64_t dropped_responses = 0;   // DropResponseAfterNextOrderCreate / ...NextValidate
   };
 
   OdooSim();
@@ -120,6 +128,11 @@ class OdooSim {
   std::optional<nlohmann::json> Partner(std::string_view email);
   // Lines of the first order with that reference, raw records in id order.
   nlohmann::json SaleOrderLines(std::string_view client_order_ref);
+  // Delivered units (sale.order.line.qty_delivered) of the product with `default_code` on the
+  // first order with that reference.
+  double QtyDelivered(std::string_view client_order_ref, std::string_view default_code);
+  // The order's pickings (raw records, with a "moves" array of raw stock.move records), by id.
+  nlohmann::json Pickings(std::string_view client_order_ref);
   // Sets the state of every order with that reference: draft, sent, sale, cancel, or done.
   // "done" is state 'done' up to 16 and state 'sale' + locked on 17+. False when none matched.
   bool SetOrderState(std::string_view client_order_ref, std::string_view state);
@@ -130,6 +143,8 @@ class OdooSim {
   // --- Faults (each applies to the next matching request only) -------------------------
   // The next sale.order create commits, then the connection is closed without an answer.
   void DropResponseAfterNextOrderCreate();
+  // The next successful stock.picking button_validate commits, then the connection is closed.
+  void DropResponseAfterNextValidate();
   // The next `n` requests are answered with `http_status` (an HTML error page, as a proxy in
   // front of Odoo would send) and, when retry_after_seconds > 0, a Retry-After header.
   void FailNextRequests(int n, int http_status, int retry_after_seconds = 0);

@@ -161,6 +161,81 @@ TEST_F(OdooSimTest, SaleOrderLifecycleOverJsonRpc) {
   EXPECT_EQ(sim_->CallCount("sale.order", "action_cancel"), 2);
 }
 
+TEST_F(OdooSimTest, ConfirmingCreatesADeliveryThatValidatesIntoABackorder) {
+  StartSim("17.0");
+  int64_t product = sim_->AddProduct("WIDGET-1", "Widget", 12.5);
+  int64_t partner = CreatePartner();
+  int64_t id = Execute(
+      "sale.order", "create",
+      {{{"partner_id", partner},
+        {"client_order_ref", "main:15"},
+        {"order_line", {{0, 0, {{"product_id", product}, {"product_uom_qty", 3}}}}}}})["result"];
+  ASSERT_EQ(Execute("sale.order", "action_confirm", {{id}})["result"], true);
+  json pickings = Execute("stock.picking", "search_read",
+                          {{{"sale_id", "=", id}, {"picking_type_code", "=", "outgoing"}}},
+                          {{"fields", {"name", "state", "move_ids"}}})["result"];
+  ASSERT_EQ(pickings.size(), 1u) << pickings.dump();
+  EXPECT_EQ(pickings[0]["name"], "WH/OUT/00001");
+  EXPECT_EQ(pickings[0]["state"], "assigned");
+  const int64_t picking = pickings[0]["id"];
+  const int64_t move = pickings[0]["move_ids"][0];
+  json m = Execute("stock.move", "read", {{move}},
+                   {{"fields", {"product_uom_qty", "quantity", "picked"}}})["result"][0];
+  EXPECT_EQ(m["quantity"], 3);  // reserved in full at confirmation
+  EXPECT_EQ(m["picked"], false);
+
+  // Two of three: without skip_backorder Odoo asks the person at the screen.
+  ASSERT_EQ(Execute("stock.move", "write", {{move}, {{"quantity", 2}, {"picked", true}}})["result"],
+            true);
+  json wizard = Execute("stock.picking", "button_validate", {{picking}});
+  EXPECT_EQ(wizard["result"]["res_model"], "stock.backorder.confirmation") << wizard.dump();
+  EXPECT_EQ(sim_->QtyDelivered("main:15", "WIDGET-1"), 0);
+  json done = Execute("stock.picking", "button_validate", {{picking}},
+                      {{"context", {{"skip_backorder", true}}}});
+  EXPECT_EQ(done["result"], true) << done.dump();
+  EXPECT_EQ(sim_->QtyDelivered("main:15", "WIDGET-1"), 2);
+  json line = Execute("sale.order.line", "search_read", {{{"order_id", "=", id}}},
+                      {{"fields", {"qty_delivered"}}})["result"][0];
+  EXPECT_EQ(line["qty_delivered"], 2);
+  json all = sim_->Pickings("main:15");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0]["state"], "done");
+  EXPECT_EQ(all[1]["state"], "assigned");
+  EXPECT_EQ(all[1]["backorder_id"], picking);
+  EXPECT_EQ(all[1]["moves"][0]["product_uom_qty"], 1);
+
+  // A validated picking cannot be validated again; nothing done at all is refused.
+  EXPECT_EQ(Execute("stock.picking", "button_validate", {{picking}})["error"]["data"]["name"],
+            "odoo.exceptions.UserError");
+  const int64_t backorder = all[1]["id"];
+  const int64_t rest = all[1]["moves"][0]["id"];
+  ASSERT_EQ(Execute("stock.move", "write", {{rest}, {{"quantity", 0}}})["result"], true);
+  json empty = Execute("stock.picking", "button_validate", {{backorder}},
+                       {{"context", {{"skip_backorder", true}}}});
+  EXPECT_EQ(empty["error"]["data"]["name"], "odoo.exceptions.UserError") << empty.dump();
+}
+
+TEST_F(OdooSimTest, Version16ValidatesQuantityDoneAndAsksForImmediateTransfer) {
+  StartSim("16.0");
+  int64_t product = sim_->AddProduct("WIDGET-1", "Widget", 12.5);
+  int64_t partner = CreatePartner();
+  int64_t id = Execute(
+      "sale.order", "create",
+      {{{"partner_id", partner},
+        {"client_order_ref", "main:16"},
+        {"order_line", {{0, 0, {{"product_id", product}, {"product_uom_qty", 2}}}}}}})["result"];
+  ASSERT_EQ(Execute("sale.order", "action_confirm", {{id}})["result"], true);
+  json p = sim_->Pickings("main:16");
+  const int64_t picking = p[0]["id"];
+  const int64_t move = p[0]["moves"][0]["id"];
+  EXPECT_EQ(Execute("stock.picking", "button_validate", {{picking}})["result"]["res_model"],
+            "stock.immediate.transfer");
+  ASSERT_EQ(Execute("stock.move", "write", {{move}, {{"quantity_done", 2}}})["result"], true);
+  EXPECT_EQ(Execute("stock.picking", "button_validate", {{picking}})["result"], true);
+  EXPECT_EQ(sim_->QtyDelivered("main:16", "WIDGET-1"), 2);
+  EXPECT_EQ(sim_->Pickings("main:16").size(), 1u);  // all done: no backorder
+}
+
 TEST_F(OdooSimTest, LockedOrdersRefuseCancelOn17AndDoneStateOn16) {
   StartSim("17.0");
   int64_t product = sim_->AddProduct("W", "W", 1);

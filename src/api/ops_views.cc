@@ -176,12 +176,16 @@ absl::StatusOr<nlohmann::json> OrderDetail(const OpsDeps& deps, std::string_view
     timeline.push_back(std::move(j));
   }
   out["timeline"] = std::move(timeline);
-  auto jobs = deps.store->ListJobs(
-      {.partition_key = absl::StrCat("woo:", core::AbslSv(store_id), ":order:", order_id),
-       .limit = 200});
-  if (!jobs.ok()) return jobs.status();
+  // The order's own partition and those of its shipments' postings (ERP, shop).
+  const std::string partition = absl::StrCat("woo:", core::AbslSv(store_id), ":order:", order_id);
+  std::map<int64_t, nlohmann::json> by_id;
+  for (const std::string& p : {partition, partition + "/erp", partition + "/shop"}) {
+    auto jobs = deps.store->ListJobs({.partition_key = p, .limit = 200});
+    if (!jobs.ok()) return jobs.status();
+    for (const auto& j : *jobs) by_id.emplace(j.id, JobToJson(j, false));
+  }
   nlohmann::json job_items = nlohmann::json::array();
-  for (const auto& j : *jobs) job_items.push_back(JobToJson(j, false));
+  for (auto& [id, j] : by_id) job_items.push_back(std::move(j));
   out["jobs"] = std::move(job_items);
   auto reservations = deps.store->GetReservations(ref);
   if (!reservations.ok()) return reservations.status();

@@ -951,6 +951,7 @@ void Decoder::Fulfillment(const YAML::Node& node, const std::string& path, Fulfi
                       }
                     }
                   }),
+          Int64("hold_recheck_s", &f->hold_recheck_s, kNonNegative),
       });
   // An EDI node names a configured trading partner.
   for (size_t i = 0; i < f->nodes.size(); ++i) {

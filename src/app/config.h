@@ -240,6 +240,9 @@ struct FulfillmentConfig {
   std::vector<FulfillmentNodeConfig> nodes;
   ShipBobConfig shipbob;
   EdiConfig edi;
+  // Backorder/preorder holds are looked at again when stock arrives, and every this often (a
+  // safety net: stock that reaches a node without a stock event); 0 = only on arrival.
+  int64_t hold_recheck_s = 600;
 };
 
 struct LogConfig {

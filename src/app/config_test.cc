@@ -861,6 +861,7 @@ fulfillment:
   EXPECT_TRUE(r.config.fulfillment.nodes[2].untracked);
   EXPECT_EQ(r.config.fulfillment.shipbob.url, "https://api.shipbob.com/2026-01");
   EXPECT_EQ(r.config.fulfillment.shipbob.channel_id, 100102);
+  EXPECT_EQ(r.config.fulfillment.hold_recheck_s, 600);  // the default
 
   EXPECT_EQ(Errors(std::string(kMinimal) + R"(
 fulfillment:
@@ -882,6 +883,8 @@ fulfillment:
             "fulfillment.shipbob.token: required\n"
             "fulfillment.shipbob.channel_id: required\n"
             "fulfillment.shipbob.webhook_secret: required\n");
+  EXPECT_EQ(Errors(std::string(kMinimal) + "fulfillment: {hold_recheck_s: -1}\n"),
+            "fulfillment.hold_recheck_s: must be >= 0\n");
 }
 
 TEST(ConfigFulfillmentTest, EdiPartnersAreReadAndCheckedKeyByKey) {

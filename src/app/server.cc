@@ -209,18 +209,27 @@ int Serve(const Config& config, const ServeOptions& options) {
     return 2;
   }
   std::unique_ptr<Connectors> connectors = std::move(*connectors_or);
-  std::unique_ptr<flows::InventoryService> inventory;
-  if (config.inventory.present) {
-    inventory = std::make_unique<flows::InventoryService>(
-        connectors->stock_sink.get(), InventoryOptionsFrom(config), &metrics);
-  }
-  // Fulfillment: the configured nodes and the providers that release to them.
+  // Fulfillment: the configured nodes and the providers that release to them. Declared before
+  // the inventory service, whose stock arrivals release fulfillment's holds.
   std::unique_ptr<connectors::ErpWarehouseProvider> erp_warehouse;
   std::unique_ptr<net::HttpClient> shipbob_http;
   std::unique_ptr<connectors::shipbob::ShipBobProvider> shipbob;
   std::unique_ptr<flows::FulfillmentService> fulfillment;
   std::vector<std::unique_ptr<connectors::edi::EdiProvider>> edi_partners;
-  if (config.fulfillment.present && !config.fulfillment.nodes.empty()) {
+  const bool fulfills = config.fulfillment.present && !config.fulfillment.nodes.empty();
+  std::unique_ptr<flows::InventoryService> inventory;
+  if (config.inventory.present) {
+    flows::InventoryOptions io = InventoryOptionsFrom(config);
+    if (fulfills) {
+      io.on_stock_arrived = [&fulfillment](store::Tx& tx, std::string_view sku,
+                                           std::string_view location) -> absl::Status {
+        return fulfillment ? fulfillment->OnStockArrived(tx, sku, location) : absl::OkStatus();
+      };
+    }
+    inventory = std::make_unique<flows::InventoryService>(connectors->stock_sink.get(),
+                                                          std::move(io), &metrics);
+  }
+  if (fulfills) {
     std::map<std::string, connectors::FulfillmentProvider*, std::less<>> providers;
     if (connectors->erp != nullptr) {
       erp_warehouse =
@@ -314,7 +323,24 @@ int Serve(const Config& config, const ServeOptions& options) {
         if (inv->Channel(store_id) == nullptr) return absl::OkStatus();
         return inv->Consume(tx, ref, shipped).status();
       };
+      fo.reserve = [inv = inventory.get()](store::Tx& tx, std::string_view store_id,
+                                           std::string_view ref,
+                                           const std::vector<flows::InventoryLine>& lines) {
+        if (inv->Channel(store_id) == nullptr) return absl::OkStatus();
+        return inv->ReserveAt(tx, ref, lines, store_id).status();
+      };
+      fo.write_off = [inv = inventory.get()](store::Tx& tx, std::string_view store_id,
+                                             std::string_view ref,
+                                             const std::vector<flows::InventoryLine>& lines) {
+        if (inv->Channel(store_id) == nullptr) return absl::OkStatus();
+        return inv->WriteOff(tx, ref, lines).status();
+      };
     }
+    // Shipments are posted to the ERP the orders went to and to the shop they came from.
+    fo.erp = connectors->erp.get();
+    fo.shop_for = [c = connectors.get()](std::string_view store_id) {
+      return c->ShopFor(store_id);
+    };
     fulfillment = std::make_unique<flows::FulfillmentService>(std::move(providers), &MapWooOrder,
                                                               std::move(fo), &metrics);
   }
@@ -402,6 +428,10 @@ int Serve(const Config& config, const ServeOptions& options) {
     // Each partner's inbound folder (the scheduler ticks every second: that is the shortest).
     scheduler.Add(absl::StrCat(connectors::edi::kEdiPollJobKind, ":", p->options().id),
                   p->options().poll_interval, p->PollJob());
+  }
+  if (fulfillment != nullptr && config.fulfillment.hold_recheck_s > 0) {
+    scheduler.Add(flows::kFulfillmentHoldsJobKind, absl::Seconds(config.fulfillment.hold_recheck_s),
+                  fulfillment->HoldsJob());
   }
 
   if (erp_stock_poll) {

@@ -8,6 +8,7 @@
 #include "core/strings.h"
 #include "flows/backfill.h"
 #include "flows/erp_stock.h"
+#include "flows/fulfillment.h"
 #include "flows/order_to_cash.h"
 
 namespace keelson::app {
@@ -56,6 +57,17 @@ class WooShop final : public flows::ShopWriteBack {
     connectors::woocommerce::OrderUpdate update;
     update.meta_data.emplace_back(std::string(key), std::string(value));
     return rest_->UpdateOrder(order_id, update);
+  }
+
+  absl::Status AddCustomerNote(int64_t order_id, std::string_view note) override {
+    return rest_->AddOrderNote(order_id, note, /*customer_note=*/true).status();
+  }
+
+  absl::Status UpdateOrder(int64_t order_id, const flows::ShopOrderUpdate& update) override {
+    connectors::woocommerce::OrderUpdate u;
+    u.status = update.status;
+    u.meta_data = update.meta;
+    return rest_->UpdateOrder(order_id, u);
   }
 
  private:
@@ -214,33 +226,37 @@ std::vector<jobs::LaneOptions> BuildLanes(const Config& config, const Connectors
           : (c->erp_http && c->erp_http->options().concurrency > 0
                  ? c->erp_http->options().concurrency
                  : 4);
-  lanes.push_back(
-      {.name = kErpConnector,
-       .kinds = {flows::kErpCreateJobKind, flows::kErpCancelJobKind, flows::kErpStockPollJobKind},
-       .workers = erp_workers,
-       .gate = [c, controls]() -> jobs::LaneGate {
-         if (controls != nullptr && controls->IsPaused(kErpConnector)) return {0, "paused"};
-         if (c->erp_http == nullptr) return {};
-         const int admit = c->erp_http->Admit();
-         return {admit, admit == 0 ? "circuit_open" : ""};
-       },
-       .policy = LanePolicy(config, config.erp.limits)});
-  lanes.push_back(
-      {.name = kWooConnector,
-       .kinds = {flows::kShopWritebackJobKind, flows::kBackfillJobKind,
-                 flows::kInventoryPublishJobKind, flows::kInventoryReconcileJobKind},
-       .workers = config.jobs.lane_woocommerce > 0 ? config.jobs.lane_woocommerce : 4,
-       .gate = [c, controls]() -> jobs::LaneGate {
-         if (controls != nullptr && controls->IsPaused(kWooConnector)) return {0, "paused"};
-         // One lane for every store: it is held only when every store's circuit is open (a
-         // job for a store whose circuit is open fails fast, uncounted, and waits).
-         if (c->shop_http.empty()) return {};
-         int admit = 0;
-         for (const auto& [id, endpoint] : c->shop_http) admit = std::max(admit, endpoint->Admit());
-         return {admit, admit == 0 ? "circuit_open" : ""};
-       },
-       .policy = config.stores.empty() ? std::nullopt
-                                       : LanePolicy(config, config.stores.front().limits)});
+  lanes.push_back({.name = kErpConnector,
+                   .kinds = {flows::kErpCreateJobKind, flows::kErpCancelJobKind,
+                             flows::kErpStockPollJobKind, flows::kFulfillmentErpPostJobKind},
+                   .workers = erp_workers,
+                   .gate = [c, controls]() -> jobs::LaneGate {
+                     if (controls != nullptr && controls->IsPaused(kErpConnector))
+                       return {0, "paused"};
+                     if (c->erp_http == nullptr) return {};
+                     const int admit = c->erp_http->Admit();
+                     return {admit, admit == 0 ? "circuit_open" : ""};
+                   },
+                   .policy = LanePolicy(config, config.erp.limits)});
+  lanes.push_back({.name = kWooConnector,
+                   .kinds = {flows::kShopWritebackJobKind, flows::kBackfillJobKind,
+                             flows::kInventoryPublishJobKind, flows::kInventoryReconcileJobKind,
+                             flows::kFulfillmentShopUpdateJobKind},
+                   .workers = config.jobs.lane_woocommerce > 0 ? config.jobs.lane_woocommerce : 4,
+                   .gate = [c, controls]() -> jobs::LaneGate {
+                     if (controls != nullptr && controls->IsPaused(kWooConnector))
+                       return {0, "paused"};
+                     // One lane for every store: it is held only when every store's circuit is open
+                     // (a job for a store whose circuit is open fails fast, uncounted, and waits).
+                     if (c->shop_http.empty()) return {};
+                     int admit = 0;
+                     for (const auto& [id, endpoint] : c->shop_http)
+                       admit = std::max(admit, endpoint->Admit());
+                     return {admit, admit == 0 ? "circuit_open" : ""};
+                   },
+                   .policy = config.stores.empty()
+                                 ? std::nullopt
+                                 : LanePolicy(config, config.stores.front().limits)});
   lanes.push_back({.name = kCoreLane,
                    .workers = config.jobs.lane_core > 0 ? config.jobs.lane_core
                                                         : config.jobs.workers});

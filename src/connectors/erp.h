@@ -25,6 +25,8 @@
 //   committed never becomes two orders.
 //
 // - Stock truth (ListStockChanges) is read-only and paged; see there.
+// - Shipments (PostShipment) are posted by cumulative quantities, so a repeated post posts
+//   nothing twice; see there.
 //
 // Thread-safety: adapters are shared by all workers; every method is thread-safe.
 
@@ -81,6 +83,27 @@ struct ErpStockPage {
   std::string next_page_token;  // empty on the last page
 };
 
+// One SKU of a shipment posting: every unit of it Keelson has recorded as shipped for the order,
+// up to and including the shipment being posted.
+struct ErpShippedLine {
+  std::string sku;
+  int64_t shipped_total = 0;
+};
+
+struct ErpShipmentPost {
+  std::string order_id;      // the ERP's key of the sales order (ErpOrderRef::id)
+  std::string order_number;  // its number, for messages
+  std::string reference;     // the shop order's reference ("main:14"), the order's external one
+  std::string shipment;      // what is being posted ("erp/SHP-1": provider/shipment id), messages
+  std::vector<ErpShippedLine> lines;  // cumulative, per SKU; SKUs not listed are not touched
+};
+
+struct ErpShipmentResult {
+  // Units this call posted, per SKU; empty when the ERP held every total already (a repeat).
+  std::vector<ErpShippedLine> posted;
+  std::string document;  // the ERP's document(s) the posting made or found (picking names, ...)
+};
+
 class ErpAdapter {
  public:
   virtual ~ErpAdapter() = default;
@@ -122,6 +145,19 @@ class ErpAdapter {
     (void)since;
     (void)page_token;
     return absl::UnimplementedError("this ERP adapter does not read stock");
+  }
+
+  // Posts shipped units against the sales order: the ERP's own shipment/delivery document, so its
+  // stock, invoicing and order state follow what left the warehouse. Idempotent by cumulative
+  // quantities: the adapter reads what the ERP holds as shipped of each SKU on the order and
+  // posts only the difference up to `shipped_total` (never less: a SKU the ERP holds as shipped
+  // beyond it is left alone), so a post repeated after an uncertain outcome posts nothing twice.
+  // Errors: kFailedPrecondition when the order cannot take the units (more than outstanding, a
+  // SKU not on the order, a cancelled order, a document the ERP wants a person to complete);
+  // kNotFound when there is no such order; the rest as above. kUnimplemented by default.
+  virtual absl::StatusOr<ErpShipmentResult> PostShipment(const ErpShipmentPost& post) {
+    (void)post;
+    return absl::UnimplementedError("this ERP adapter does not post shipments");
   }
 };
 

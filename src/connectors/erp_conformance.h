@@ -50,9 +50,19 @@ class ErpTestbed {
   // total per item).
   virtual std::string StockLocation() = 0;
 
+  // Shipping: the units of `sku` the ERP holds as shipped (delivered) on the order with that
+  // reference, whatever became of the order document since (BC deletes it once it is completely
+  // shipped and invoiced); and how many shipment documents were posted for it (BC posted sales
+  // shipments, Odoo validated pickings).
+  virtual int64_t ShippedQuantity(std::string_view reference, std::string_view sku) = 0;
+  virtual int64_t ShipmentDocuments(std::string_view reference) = 0;
+
   // Faults, each for the next matching request only:
   // the next sales-order create commits and then the connection is dropped without an answer.
   virtual void DropResponseAfterNextOrderCreate() = 0;
+  // the next shipment posting (BC shipAndInvoice, Odoo button_validate) commits and then the
+  // connection is dropped without an answer.
+  virtual void DropResponseAfterNextShipmentPost() = 0;
   // the next request of any kind is answered with a 503 (with Retry-After where the ERP sends it).
   virtual void FailNextRequestWith503() = 0;
 };

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "tests/support/status_matchers.h"
 
@@ -194,6 +195,98 @@ TEST_P(ErpConformanceTest, CancelIsIdempotentAndRefusedOnceDone) {
 TEST_P(ErpConformanceTest, UnknownOrderIdIsNotFound) {
   EXPECT_THAT(erp().GetSalesOrder("999999").status(), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(erp().CancelSalesOrder("999999"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+// --- shipments ---------------------------------------------------------------------------
+
+// An order of 3 WIDGET-1 and 1 GADGET-2 in the ERP; its ERP reference.
+ErpOrderRef ShippableOrder(ErpTestbed& tb, ErpAdapter& erp, int64_t id) {
+  tb.AddItem("WIDGET-1", "Widget", Eur(1250));
+  tb.AddItem("GADGET-2", "Gadget", Eur(999));
+  auto customer = erp.FindOrCreateCustomer(SampleCustomer("ada@example.com"));
+  EXPECT_TRUE(customer.ok()) << customer.status();
+  auto created = erp.CreateSalesOrder(
+      SampleOrder(id, {Line(1, "WIDGET-1", 3, 1250), Line(2, "GADGET-2", 1, 999)}), *customer, {});
+  EXPECT_TRUE(created.ok()) << created.status();
+  return created.ok() ? *created : ErpOrderRef{};
+}
+
+ErpShipmentPost Post(const ErpOrderRef& order, std::string reference,
+                     std::vector<ErpShippedLine> lines) {
+  return {.order_id = order.id,
+          .order_number = order.number,
+          .reference = std::move(reference),
+          .shipment = "erp/test",
+          .lines = std::move(lines)};
+}
+
+std::string Posted(const ErpShipmentResult& r) {
+  std::string out;
+  for (const auto& l : r.posted) absl::StrAppend(&out, l.sku, "=", l.shipped_total, ";");
+  return out;
+}
+
+TEST_P(ErpConformanceTest, ShipmentsPostCumulativeQuantitiesOnce) {
+  ErpOrderRef order = ShippableOrder(*testbed_, erp(), 30);
+  KEELSON_ASSERT_OK_AND_ASSIGN(ErpShipmentResult first,
+                               erp().PostShipment(Post(order, "main:30", {{"WIDGET-1", 2}})));
+  EXPECT_EQ(Posted(first), "WIDGET-1=2;");
+  EXPECT_EQ(testbed_->ShippedQuantity("main:30", "WIDGET-1"), 2);
+  EXPECT_EQ(testbed_->ShippedQuantity("main:30", "GADGET-2"), 0);
+  EXPECT_EQ(testbed_->ShipmentDocuments("main:30"), 1);
+
+  // The same totals again (a retry): nothing is posted.
+  KEELSON_ASSERT_OK_AND_ASSIGN(ErpShipmentResult again,
+                               erp().PostShipment(Post(order, "main:30", {{"WIDGET-1", 2}})));
+  EXPECT_EQ(Posted(again), "");
+  EXPECT_EQ(testbed_->ShipmentDocuments("main:30"), 1);
+
+  // The rest: only the differences are posted.
+  KEELSON_ASSERT_OK_AND_ASSIGN(
+      ErpShipmentResult rest,
+      erp().PostShipment(Post(order, "main:30", {{"WIDGET-1", 3}, {"GADGET-2", 1}})));
+  EXPECT_EQ(Posted(rest), "GADGET-2=1;WIDGET-1=1;");
+  EXPECT_EQ(testbed_->ShippedQuantity("main:30", "WIDGET-1"), 3);
+  EXPECT_EQ(testbed_->ShippedQuantity("main:30", "GADGET-2"), 1);
+  EXPECT_EQ(testbed_->ShipmentDocuments("main:30"), 2);
+
+  // Complete now (BC has deleted the order): a repeat is still a no-op.
+  KEELSON_ASSERT_OK_AND_ASSIGN(
+      ErpShipmentResult after,
+      erp().PostShipment(Post(order, "main:30", {{"WIDGET-1", 3}, {"GADGET-2", 1}})));
+  EXPECT_EQ(Posted(after), "");
+  EXPECT_EQ(testbed_->ShipmentDocuments("main:30"), 2);
+}
+
+TEST_P(ErpConformanceTest, AShipmentPostWhoseAnswerWasLostIsNotPostedTwice) {
+  ErpOrderRef order = ShippableOrder(*testbed_, erp(), 31);
+  KEELSON_ASSERT_OK(erp().PostShipment(Post(order, "main:31", {{"WIDGET-1", 1}})).status());
+  testbed_->DropResponseAfterNextShipmentPost();
+  absl::StatusOr<ErpShipmentResult> lost =
+      erp().PostShipment(Post(order, "main:31", {{"WIDGET-1", 3}, {"GADGET-2", 1}}));
+  ASSERT_FALSE(lost.ok());
+  EXPECT_TRUE(lost.status().code() == absl::StatusCode::kUnavailable ||
+              lost.status().code() == absl::StatusCode::kDeadlineExceeded)
+      << lost.status();
+  EXPECT_EQ(testbed_->ShipmentDocuments("main:31"), 2);  // the ERP did post it
+
+  KEELSON_ASSERT_OK_AND_ASSIGN(
+      ErpShipmentResult retried,
+      erp().PostShipment(Post(order, "main:31", {{"WIDGET-1", 3}, {"GADGET-2", 1}})));
+  EXPECT_EQ(Posted(retried), "");
+  EXPECT_EQ(testbed_->ShippedQuantity("main:31", "WIDGET-1"), 3);
+  EXPECT_EQ(testbed_->ShippedQuantity("main:31", "GADGET-2"), 1);
+  EXPECT_EQ(testbed_->ShipmentDocuments("main:31"), 2);
+}
+
+TEST_P(ErpConformanceTest, ShippingMoreThanOrderedOrAnotherSkuIsRefused) {
+  ErpOrderRef order = ShippableOrder(*testbed_, erp(), 32);
+  EXPECT_THAT(erp().PostShipment(Post(order, "main:32", {{"WIDGET-1", 4}})).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(erp().PostShipment(Post(order, "main:32", {{"NOT-ON-ORDER", 1}})).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(testbed_->ShippedQuantity("main:32", "WIDGET-1"), 0);
+  EXPECT_EQ(testbed_->ShipmentDocuments("main:32"), 0);
 }
 
 // Every row of every page since `since`; *pages counts the pages.

@@ -76,6 +76,9 @@ struct Shipment {
   std::string tracking_url;
   absl::Time shipped_at = absl::InfinitePast();
   std::vector<ShipmentLine> lines;
+  // The provider will ship nothing more of this segment (a short pick: units it could not find):
+  // what neither this nor an earlier shipment covered is routed again, without this node.
+  bool closes_segment = false;
 };
 
 class FulfillmentProvider {

@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/strings.h"
 #include "model/inventory.h"
 #include "obs/log.h"
@@ -58,6 +59,67 @@ store::TimelineEvent Event(const OrderKey& key, std::string_view corr, std::stri
           .detail_json = detail.dump()};
 }
 
+constexpr char kHoldsPendingFlag[] = "fulfillment.holds.pending";
+std::string HoldReleasePendingFlag(std::string_view segment_id) {
+  return absl::StrCat("fulfillment.hold_release.pending:", core::AbslSv(segment_id));
+}
+
+// States in which a ship segment still owes units.
+bool Live(const store::SegmentRecord& s) {
+  return s.state == "planned" || s.state == "released" || s.state == "partially_shipped";
+}
+// States in which a segment still owes units to the customer (ship or hold).
+bool Open(const store::SegmentRecord& s) { return Live(s) || s.state == "held"; }
+
+bool ServesSku(const model::FulfillmentNode& node, std::string_view sku) {
+  return node.skus.empty() ||
+         std::any_of(node.skus.begin(), node.skus.end(),
+                     [&](const std::string& p) { return sku.substr(0, p.size()) == p; });
+}
+
+// The customer's note for one shipment. Deterministic for a given shipment (the shop job looks
+// it up by its text before writing it again).
+std::string ShipmentNote(const std::vector<std::pair<std::string, int64_t>>& lines,
+                         const std::string& carrier, const std::string& tracking,
+                         const std::string& url, bool complete, bool first) {
+  std::string out = complete ? (first ? "Your order has shipped: "
+                                      : "The rest of your order has "
+                                        "shipped: ")
+                             : "Part of your order has shipped: ";
+  for (size_t i = 0; i < lines.size(); ++i) {
+    absl::StrAppend(&out, i == 0 ? "" : ", ", lines[i].second, " x ", lines[i].first);
+  }
+  absl::StrAppend(&out, ".");
+  if (!carrier.empty()) absl::StrAppend(&out, " Carrier: ", carrier, ".");
+  if (!tracking.empty()) absl::StrAppend(&out, " Tracking number: ", tracking, ".");
+  if (!url.empty()) absl::StrAppend(&out, " Track it: ", url);
+  return out;
+}
+
+// How a shipment notice fills a segment: each notice line fills the segment's lines of its SKU
+// (and line id, when the provider echoes it) in order, never past what they still owe (`left`,
+// updated). Returns (index of the segment line, units); what found no room goes to `over`.
+std::vector<std::pair<size_t, int64_t>> FillSegment(const store::SegmentRecord& seg,
+                                                    const std::vector<connectors::ShipmentLine>& in,
+                                                    std::vector<int64_t>& left, json* over) {
+  std::vector<std::pair<size_t, int64_t>> out;
+  for (const connectors::ShipmentLine& sl : in) {
+    int64_t qty = sl.quantity;
+    for (size_t i = 0; i < seg.lines.size() && qty > 0; ++i) {
+      const auto& l = seg.lines[i];
+      if (l.sku != sl.sku || (sl.line_id != 0 && sl.line_id != l.line_id) || left[i] <= 0) {
+        continue;
+      }
+      const int64_t n = std::min(qty, left[i]);
+      left[i] -= n;
+      qty -= n;
+      out.emplace_back(i, n);
+    }
+    if (qty > 0 && over != nullptr) over->push_back({{"sku", sl.sku}, {"quantity", qty}});
+  }
+  return out;
+}
+
 json SegmentSummary(const store::SegmentRecord& s) {
   json lines = json::array();
   for (const auto& l : s.lines) {
@@ -81,6 +143,14 @@ FulfillmentService::FulfillmentService(
     m_released_ = metrics->GetCounter("keelson_fulfillment_total", help, {{"event", "released"}});
     m_rejected_ = metrics->GetCounter("keelson_fulfillment_total", help, {{"event", "rejected"}});
     m_shipments_ = metrics->GetCounter("keelson_fulfillment_total", help, {{"event", "shipment"}});
+    m_erp_posted_ =
+        metrics->GetCounter("keelson_fulfillment_total", help, {{"event", "erp_posted"}});
+    m_erp_refused_ =
+        metrics->GetCounter("keelson_fulfillment_total", help, {{"event", "erp_refused"}});
+    m_shop_updated_ =
+        metrics->GetCounter("keelson_fulfillment_total", help, {{"event", "shop_updated"}});
+    m_holds_released_ =
+        metrics->GetCounter("keelson_fulfillment_total", help, {{"event", "hold_released"}});
   }
 }
 
@@ -92,6 +162,41 @@ void FulfillmentService::Register(jobs::HandlerRegistry& registry) {
                     [this](jobs::JobContext& c) { return ApplyShipment(c); });
   registry.Register(kFulfillmentRefusedJobKind,
                     [this](jobs::JobContext& c) { return ApplyRefusal(c); });
+  registry.Register(kFulfillmentErpPostJobKind,
+                    [this](jobs::JobContext& c) { return PostToErp(c); });
+  registry.Register(kFulfillmentShopUpdateJobKind,
+                    [this](jobs::JobContext& c) { return UpdateShop(c); });
+  registry.Register(kFulfillmentHoldsJobKind,
+                    [this](jobs::JobContext& c) { return SweepHolds(c); });
+  registry.Register(kFulfillmentHoldReleaseJobKind,
+                    [this](jobs::JobContext& c) { return ReleaseHold(c); });
+}
+
+std::string FulfillmentService::ErpPostPartition(std::string_view store_id, int64_t order_id) {
+  return absl::StrCat(OrderToCash::PartitionKey(store_id, order_id), "/erp");
+}
+
+std::string FulfillmentService::ShopUpdatePartition(std::string_view store_id, int64_t order_id) {
+  return absl::StrCat(OrderToCash::PartitionKey(store_id, order_id), "/shop");
+}
+
+store::NewJob FulfillmentService::HoldsJob() const {
+  return {.kind = kFulfillmentHoldsJobKind,
+          .partition_key = "fulfillment:holds",
+          .payload = "{}",
+          .max_attempts = options_.max_attempts};
+}
+
+absl::Status FulfillmentService::OnStockArrived(store::Tx& tx, std::string_view sku,
+                                                std::string_view location) {
+  (void)sku;
+  (void)location;
+  // One sweep waiting at a time: the flag goes with the enqueue and the sweep drops it first
+  // thing, so stock arriving while it runs queues the next one.
+  absl::StatusOr<bool> fresh = tx.PutIdempotencyKey(kHoldsPendingFlag);
+  if (!fresh.ok()) return fresh.status();
+  if (!*fresh) return absl::OkStatus();
+  return tx.EnqueueJob(HoldsJob()).status();
 }
 
 absl::Status FulfillmentService::EnqueueRoute(store::Tx& tx, std::string_view store_id,
@@ -148,6 +253,7 @@ json FulfillmentService::ShipmentToJson(const connectors::Shipment& s) {
             {"tracking_number", s.tracking_number}, {"tracking_url", s.tracking_url},
             {"lines", lines}};
   if (s.shipped_at != absl::InfinitePast()) j["shipped_at"] = absl::ToUnixMillis(s.shipped_at);
+  if (s.closes_segment) j["closes_segment"] = true;
   return j;
 }
 
@@ -167,6 +273,12 @@ absl::StatusOr<connectors::Shipment> FulfillmentService::ShipmentFromJson(const 
   s.tracking_url = j.value("tracking_url", "");
   if (j.contains("shipped_at") && j["shipped_at"].is_number_integer()) {
     s.shipped_at = absl::FromUnixMillis(j["shipped_at"].get<int64_t>());
+  }
+  if (j.contains("closes_segment")) {
+    if (!j["closes_segment"].is_boolean()) {
+      return absl::InvalidArgumentError("closes_segment must be true or false");
+    }
+    s.closes_segment = j["closes_segment"].get<bool>();
   }
   for (const json& l : j["lines"]) {
     if (!l.is_object() || !l.value("sku", json()).is_string() ||
@@ -190,10 +302,19 @@ store::NewJob FulfillmentService::ReleaseJob(const std::string& order_partition,
 
 absl::StatusOr<std::vector<store::SegmentRecord>> FulfillmentService::Plan(
     store::Store& store, const model::Order& order, const std::vector<model::RouteLine>& lines,
-    const std::vector<std::string>& excluded, int first_seq) {
+    const std::vector<std::string>& excluded, int first_seq,
+    const std::vector<store::SegmentRecord>& others) {
   const std::string ref = absl::StrCat(order.store_id, ":", order.order_id);
   auto held = store.GetReservations(ref);
   if (!held.ok()) return held.status();
+  // What the order holds at a location serves its other live segments there first.
+  std::map<std::pair<std::string, std::string>, int64_t> committed;
+  for (const auto& o : others) {
+    if (o.kind != "ship" || !Live(o)) continue;
+    for (const auto& l : o.lines) {
+      committed[{l.sku, l.location}] += std::max<int64_t>(0, l.quantity - l.shipped);
+    }
+  }
   std::map<std::string, std::vector<model::InventoryPosition>, std::less<>> positions;
   absl::Status read_error;
   auto positions_of = [&](std::string_view sku) -> const std::vector<model::InventoryPosition>& {
@@ -212,10 +333,12 @@ absl::StatusOr<std::vector<store::SegmentRecord>> FulfillmentService::Plan(
     for (const auto& p : positions_of(sku)) {
       if (p.location == loc) n += model::SellableAt(p);
     }
+    int64_t own = 0;
     for (const auto& r : *held) {
-      if (r.sku == sku && r.location == loc) n += r.reserved;
+      if (r.sku == sku && r.location == loc) own += r.reserved;
     }
-    return n;
+    auto c = committed.find({std::string(sku), std::string(loc)});
+    return n + std::max<int64_t>(0, own - (c == committed.end() ? 0 : c->second));
   };
   in.inbound_at = [&](std::string_view sku) -> std::optional<absl::Time> {
     std::optional<absl::Time> at;
@@ -437,9 +560,11 @@ absl::Status FulfillmentService::RejectAndReroute(jobs::JobContext& ctx,
   auto all = ctx.store.GetSegments(key->Ref());
   if (!all.ok()) return all.status();
   std::vector<std::string> excluded = {s.node_id};
+  std::vector<store::SegmentRecord> others;
   int next_seq = 1;
   for (const auto& other : *all) {
     if (other.state == "rejected") excluded.push_back(other.node_id);
+    if (other.segment_id != segment_id) others.push_back(other);
     next_seq = std::max(next_seq, other.seq + 1);
   }
   std::vector<model::RouteLine> lines;
@@ -452,7 +577,7 @@ absl::Status FulfillmentService::RejectAndReroute(jobs::JobContext& ctx,
       lines.push_back({l.line_id, l.sku, l.quantity});
     }
   }
-  auto plan = Plan(ctx.store, order, lines, excluded, next_seq);
+  auto plan = Plan(ctx.store, order, lines, excluded, next_seq, others);
   if (!plan.ok()) return plan.status();
   const std::string partition = OrderToCash::PartitionKey(key->store_id, key->order_id);
   ctx.Defer([this, key = *key, segment_id, corr, reason, node = s.node_id, plan = *plan,
@@ -481,34 +606,91 @@ absl::Status FulfillmentService::ApplyShipment(jobs::JobContext& ctx) {
         absl::StrCat("shipment ", shipment->provider, "/", shipment->shipment_id,
                      " names segment ", shipment->segment_id, ", which does not exist"));
   }
+  // The shop's line names, for the customer's note (the SKU alone when the order is not held).
+  std::map<int64_t, std::string> names;
+  if (auto held = ctx.store.GetOrder(key->store_id, key->order_id);
+      held.ok() && held->has_value()) {
+    auto order = mapper_(key->store_id, json::parse((*held)->snapshot_json, nullptr, false));
+    if (order.ok()) {
+      for (const auto& l : order->lines) names[l.line_id] = l.name;
+    }
+  }
+  // Closed short: what it will not ship is routed again now, without its node; the commit below
+  // writes the plan if the notice is new.
+  std::vector<store::SegmentRecord> short_plan;
+  std::vector<InventoryLine> missing;  // sku, units, the closed segment's location
+  if (shipment->closes_segment) {
+    const store::SegmentRecord& closed = **seg;
+    std::vector<int64_t> left;
+    for (const auto& l : closed.lines) left.push_back(l.quantity - l.shipped);
+    FillSegment(closed, shipment->lines, left, nullptr);
+    std::vector<model::RouteLine> rest;
+    for (size_t i = 0; i < closed.lines.size(); ++i) {
+      const auto& l = closed.lines[i];
+      if (left[i] <= 0) continue;
+      missing.push_back({l.sku, left[i], l.location});
+      auto same = std::find_if(rest.begin(), rest.end(),
+                               [&](const model::RouteLine& r) { return r.line_id == l.line_id; });
+      if (same != rest.end()) {
+        same->quantity += left[i];
+      } else {
+        rest.push_back({l.line_id, l.sku, left[i]});
+      }
+    }
+    if (!rest.empty()) {
+      auto held = ctx.store.GetOrder(key->store_id, key->order_id);
+      if (!held.ok()) return held.status();
+      if (!held->has_value()) {
+        return absl::FailedPreconditionError(absl::StrCat("order ", key->Ref(), " is not held"));
+      }
+      auto order = mapper_(key->store_id, json::parse((*held)->snapshot_json, nullptr, false));
+      if (!order.ok()) return order.status();
+      auto all = ctx.store.GetSegments(key->Ref());
+      if (!all.ok()) return all.status();
+      std::vector<std::string> excluded = {closed.node_id};
+      std::vector<store::SegmentRecord> others;
+      int next_seq = 1;
+      for (const auto& other : *all) {
+        if (other.state == "rejected") excluded.push_back(other.node_id);
+        if (other.segment_id != closed.segment_id) others.push_back(other);
+        next_seq = std::max(next_seq, other.seq + 1);
+      }
+      auto plan = Plan(ctx.store, *order, rest, excluded, next_seq, others);
+      if (!plan.ok()) return plan.status();
+      short_plan = *std::move(plan);
+    }
+  }
   if (m_shipments_) m_shipments_->Inc();
   const std::string corr = ctx.job.correlation_id;
-  ctx.Defer([this, key = *key, s = *shipment, corr](store::Tx& tx) -> absl::Status {
+  ctx.Defer([this, key = *key, s = *shipment, corr, names, short_plan,
+             missing](store::Tx& tx) -> absl::Status {
     auto segs = tx.GetSegments(key.Ref());
     if (!segs.ok()) return segs.status();
     auto seg = std::find_if(segs->begin(), segs->end(), [&](const store::SegmentRecord& r) {
       return r.segment_id == s.segment_id;
     });
     if (seg == segs->end()) return absl::NotFoundError("segment vanished");
-    // Each notice line fills the segment's lines of its SKU in order, never past their quantity.
     json applied = json::array(), over = json::array();
     std::vector<std::pair<int, int64_t>> adds;  // line_no, units
+    std::vector<std::pair<std::string, int64_t>> noted;  // "name (SKU)", units, by order line
+    std::vector<int64_t> noted_lines;
     std::vector<int64_t> left;
     for (const auto& l : seg->lines) left.push_back(l.quantity - l.shipped);
-    for (const connectors::ShipmentLine& sl : s.lines) {
-      int64_t qty = sl.quantity;
-      for (size_t i = 0; i < seg->lines.size() && qty > 0; ++i) {
-        const auto& l = seg->lines[i];
-        if (l.sku != sl.sku || (sl.line_id != 0 && sl.line_id != l.line_id) || left[i] <= 0) {
-          continue;
-        }
-        const int64_t n = std::min(qty, left[i]);
-        left[i] -= n;
-        qty -= n;
-        adds.push_back({l.line_no, n});
-        applied.push_back({{"line_no", l.line_no}, {"sku", l.sku}, {"quantity", n}});
+    for (const auto& [i, n] : FillSegment(*seg, s.lines, left, &over)) {
+      const auto& l = seg->lines[i];
+      adds.push_back({l.line_no, n});
+      applied.push_back({{"line_no", l.line_no}, {"sku", l.sku}, {"quantity", n}});
+      auto at = std::find(noted_lines.begin(), noted_lines.end(), l.line_id);
+      if (at != noted_lines.end()) {
+        noted[at - noted_lines.begin()].second += n;
+      } else {
+        auto name = names.find(l.line_id);
+        noted_lines.push_back(l.line_id);
+        noted.push_back({name == names.end() || name->second.empty()
+                             ? l.sku
+                             : absl::StrCat(name->second, " (", l.sku, ")"),
+                         n});
       }
-      if (qty > 0) over.push_back({{"sku", sl.sku}, {"quantity", qty}});
     }
     store::ShipmentRecord rec{.provider = s.provider,
                               .shipment_id = s.shipment_id,
@@ -535,24 +717,77 @@ absl::Status FulfillmentService::ApplyShipment(jobs::JobContext& ctx) {
         !st.ok()) {
       return st;
     }
-    if (options_.consume) {
-      // The order's cumulative shipped units per SKU, every segment.
-      auto now_segs = tx.GetSegments(key.Ref());
-      if (!now_segs.ok()) return now_segs.status();
-      std::map<std::pair<std::string, std::string>, int64_t> shipped;  // sku, location
-      for (const auto& sg : *now_segs) {
-        for (const auto& l : sg.lines) {
-          if (l.shipped > 0 && !l.location.empty()) shipped[{l.sku, l.location}] += l.shipped;
-        }
+    const bool closed_short = s.closes_segment && !complete;
+    if (closed_short) {
+      // The segment ends with what shipped; the rest leaves the node's shelf and goes elsewhere.
+      auto now = tx.GetSegments(key.Ref());
+      if (!now.ok()) return now.status();
+      auto it = std::find_if(now->begin(), now->end(), [&](const store::SegmentRecord& r) {
+        return r.segment_id == s.segment_id;
+      });
+      if (it == now->end()) return absl::NotFoundError("segment vanished");
+      store::SegmentRecord closed = *it;
+      std::vector<std::string> what;
+      for (const InventoryLine& m : missing) {
+        absl::StrAppend(&what.emplace_back(), m.quantity, " x ", m.sku);
       }
+      for (auto& l : closed.lines) l.quantity = l.shipped;
+      closed.state = "shipped";
+      closed.error = absl::StrCat("closed short by ", closed.node_id, ": ",
+                                  absl::StrJoin(what, ", "), " not shipped, routed again");
+      if (auto st = tx.PutSegment(closed); !st.ok()) return st;
+      if (options_.write_off) {
+        if (auto st = options_.write_off(tx, key.store_id, key.Ref(), missing); !st.ok()) return st;
+      }
+      auto rerouted =
+          WritePlan(tx, short_plan, OrderToCash::PartitionKey(key.store_id, key.order_id), corr);
+      if (!rerouted.ok()) return rerouted.status();
+      json gone = json::array();
+      for (const InventoryLine& m : missing) {
+        gone.push_back({{"sku", m.sku}, {"quantity", m.quantity}, {"location", m.location}});
+      }
+      if (auto st = tx.AppendTimeline(Event(key, corr, "fulfillment.short_shipped",
+                                            {{"segment", s.segment_id},
+                                             {"node", closed.node_id},
+                                             {"missing", gone},
+                                             {"rerouted", *rerouted}}));
+          !st.ok()) {
+        return st;
+      }
+    }
+    // The order's cumulative shipped units per SKU (and per SKU and location), every segment.
+    auto now_segs = tx.GetSegments(key.Ref());
+    if (!now_segs.ok()) return now_segs.status();
+    std::map<std::pair<std::string, std::string>, int64_t> shipped_at;  // sku, location
+    std::map<std::string, int64_t> shipped;                             // sku
+    bool order_done = true;
+    for (const auto& sg : *now_segs) {
+      if (Open(sg)) order_done = false;
+      for (const auto& l : sg.lines) {
+        if (l.shipped <= 0) continue;
+        shipped[l.sku] += l.shipped;
+        if (!l.location.empty()) shipped_at[{l.sku, l.location}] += l.shipped;
+      }
+    }
+    if (options_.consume) {
       std::vector<InventoryLine> lines;
-      for (const auto& [k, n] : shipped) lines.push_back({k.first, n, k.second});
+      for (const auto& [k, n] : shipped_at) lines.push_back({k.first, n, k.second});
       if (auto st = options_.consume(tx, key.store_id, key.Ref(), lines); !st.ok()) return st;
     }
-    json detail = {{"provider", s.provider},       {"shipment_id", s.shipment_id},
-                   {"segment", s.segment_id},      {"carrier", s.carrier},
-                   {"tracking_number", s.tracking_number}, {"lines", applied},
-                   {"segment_state", complete ? "shipped" : "partially_shipped"}};
+    // Reserve for where the missing units go now, once this shipment's units left the order's
+    // reservation (what the order still holds counts for its new segments first).
+    if (closed_short) {
+      if (auto st = CoverReservations(tx, key.store_id, key.Ref()); !st.ok()) return st;
+    }
+    json detail = {{"provider", s.provider},
+                   {"shipment_id", s.shipment_id},
+                   {"segment", s.segment_id},
+                   {"carrier", s.carrier},
+                   {"tracking_number", s.tracking_number},
+                   {"lines", applied},
+                   {"segment_state", complete || closed_short ? "shipped" : "partially_shipped"},
+                   {"order_shipped", order_done}};
+    if (closed_short) detail["closed_short"] = true;
     if (!over.empty()) detail["over_shipped"] = over;
     if (auto st = options_.events.Emit(
             tx, events::kOrderShipped,
@@ -561,14 +796,394 @@ absl::Status FulfillmentService::ApplyShipment(jobs::JobContext& ctx) {
              {"shipment_id", s.shipment_id}, {"segment_id", s.segment_id},
              {"carrier", s.carrier}, {"tracking_number", s.tracking_number},
              {"tracking_url", s.tracking_url}, {"lines", applied},
-             {"segment_state", complete ? "shipped" : "partially_shipped"}},
+             {"segment_state", complete || closed_short ? "shipped" : "partially_shipped"}},
             corr);
         !st.ok()) {
       return st;
     }
-    return tx.AppendTimeline(Event(key, corr, "fulfillment.shipped", detail));
+    if (auto st = tx.AppendTimeline(Event(key, corr, "fulfillment.shipped", detail)); !st.ok()) {
+      return st;
+    }
+
+    // Post it: the ERP with the cumulative totals as of this shipment, the shop with a note.
+    if (options_.erp != nullptr) {
+      json totals = json::array();
+      for (const auto& [sku, n] : shipped) totals.push_back({{"sku", sku}, {"shipped_total", n}});
+      auto id = tx.EnqueueJob({.kind = kFulfillmentErpPostJobKind,
+                               .partition_key = ErpPostPartition(key.store_id, key.order_id),
+                               .payload = json{{"store", key.store_id},
+                                               {"order_id", key.order_id},
+                                               {"provider", s.provider},
+                                               {"shipment_id", s.shipment_id},
+                                               {"lines", totals}}
+                                              .dump(),
+                               .correlation_id = corr,
+                               .max_attempts = options_.max_attempts});
+      if (!id.ok()) return id.status();
+    }
+    const bool first = std::none_of(segs->begin(), segs->end(), [](const store::SegmentRecord& r) {
+      return std::any_of(r.lines.begin(), r.lines.end(),
+                         [](const store::SegmentLineRecord& l) { return l.shipped > 0; });
+    });
+    const bool to_shop = options_.shop_for && !noted.empty();
+    if (to_shop) {
+      auto id =
+          tx.EnqueueJob({.kind = kFulfillmentShopUpdateJobKind,
+                         .partition_key = ShopUpdatePartition(key.store_id, key.order_id),
+                         .payload = json{{"store", key.store_id},
+                                         {"order_id", key.order_id},
+                                         {"provider", s.provider},
+                                         {"shipment_id", s.shipment_id},
+                                         {"order_shipped", order_done},
+                                         {"note", ShipmentNote(noted, s.carrier, s.tracking_number,
+                                                               s.tracking_url, order_done, first)}}
+                                        .dump(),
+                         .correlation_id = corr,
+                         .max_attempts = options_.max_attempts});
+      if (!id.ok()) return id.status();
+    }
+    if (options_.erp == nullptr || !to_shop) {
+      return tx.SetShipmentStates(s.provider, s.shipment_id,
+                                  options_.erp == nullptr ? "skipped" : "",
+                                  to_shop ? "" : "skipped");
+    }
+    return absl::OkStatus();
   });
   return absl::OkStatus();
+}
+
+namespace {
+
+struct PostingPayload {
+  OrderKey key;
+  std::string provider, shipment_id;
+};
+
+absl::StatusOr<PostingPayload> PostingOf(const json& p) {
+  auto key = KeyOfPayload(p);
+  if (!key.ok()) return key.status();
+  if (!p.value("provider", json()).is_string() || !p.value("shipment_id", json()).is_string()) {
+    return absl::InvalidArgumentError("payload needs {\"provider\", \"shipment_id\"}");
+  }
+  return PostingPayload{*key, p["provider"], p["shipment_id"]};
+}
+
+}  // namespace
+
+absl::Status FulfillmentService::PostToErp(jobs::JobContext& ctx) {
+  json payload = json::parse(ctx.job.payload, nullptr, false);
+  auto posting = PostingOf(payload);
+  if (!posting.ok()) return posting.status();
+  if (!payload.value("lines", json()).is_array()) {
+    return absl::InvalidArgumentError("payload needs {\"lines\": [...]}");
+  }
+  const auto& key = posting->key;
+  if (options_.erp == nullptr) return absl::FailedPreconditionError("no ERP is configured");
+  auto held = ctx.store.GetOrder(key.store_id, key.order_id);
+  if (!held.ok()) return held.status();
+  if (!held->has_value() || (*held)->erp_id.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("order ", key.Ref(), " has no ERP sales order to post shipments to"));
+  }
+  connectors::ErpShipmentPost post{
+      .order_id = (*held)->erp_id,
+      .order_number = (*held)->erp_number,
+      .reference = key.Ref(),
+      .shipment = absl::StrCat(posting->provider, "/", posting->shipment_id)};
+  for (const json& l : payload["lines"]) {
+    if (!l.value("sku", json()).is_string() ||
+        !l.value("shipped_total", json()).is_number_integer()) {
+      return absl::InvalidArgumentError("each line needs {\"sku\", \"shipped_total\"}");
+    }
+    post.lines.push_back({l["sku"], l["shipped_total"]});
+  }
+  const std::string corr = ctx.job.correlation_id;
+  absl::StatusOr<connectors::ErpShipmentResult> r = options_.erp->PostShipment(post);
+  if (r.ok()) {
+    if (m_erp_posted_) m_erp_posted_->Inc();
+    json posted = json::array();
+    for (const auto& l : r->posted)
+      posted.push_back({{"sku", l.sku}, {"quantity", l.shipped_total}});
+    ctx.Defer([key, p = *posting, corr, posted, document = r->document,
+               erp = std::string(options_.erp->name()),
+               number = post.order_number](store::Tx& tx) -> absl::Status {
+      if (auto st = tx.SetShipmentStates(p.provider, p.shipment_id, "posted", ""); !st.ok()) {
+        return st;
+      }
+      return tx.AppendTimeline(Event(key, corr, "erp.shipment_posted",
+                                     {{"erp", erp},
+                                      {"erp_number", number},
+                                      {"shipment", absl::StrCat(p.provider, "/", p.shipment_id)},
+                                      {"posted", posted},
+                                      {"already_posted", posted.empty()},
+                                      {"document", document}}));
+    });
+    return absl::OkStatus();
+  }
+  const absl::StatusCode code = r.status().code();
+  if (code == absl::StatusCode::kFailedPrecondition || code == absl::StatusCode::kInvalidArgument ||
+      code == absl::StatusCode::kNotFound) {
+    // A business refusal: the job dies (business) with the ERP's reason, and the order's timeline
+    // says so where the operator looks.
+    if (m_erp_refused_) m_erp_refused_->Inc();
+    const std::string reason(r.status().message());
+    obs::LogWarn("shipment refused by the ERP",
+                 {{"order", key.Ref()}, {"shipment", post.shipment}, {"reason", reason}}, corr);
+    ctx.Defer([key, shipment = post.shipment, corr, reason](store::Tx& tx) -> absl::Status {
+      return tx.AppendTimeline(
+          Event(key, corr, "erp.shipment_refused", {{"shipment", shipment}, {"reason", reason}}));
+    });
+  }
+  return r.status();
+}
+
+absl::Status FulfillmentService::UpdateShop(jobs::JobContext& ctx) {
+  json payload = json::parse(ctx.job.payload, nullptr, false);
+  auto posting = PostingOf(payload);
+  if (!posting.ok()) return posting.status();
+  if (!payload.value("note", json()).is_string()) {
+    return absl::InvalidArgumentError("payload needs {\"note\"}");
+  }
+  const auto& key = posting->key;
+  const std::string corr = ctx.job.correlation_id;
+  const std::string shipment = absl::StrCat(posting->provider, "/", posting->shipment_id);
+  ShopWriteBack* shop = options_.shop_for ? options_.shop_for(key.store_id) : nullptr;
+  if (shop == nullptr) {
+    ctx.Defer([key, p = *posting, corr, shipment](store::Tx& tx) -> absl::Status {
+      if (auto st = tx.SetShipmentStates(p.provider, p.shipment_id, "", "skipped"); !st.ok()) {
+        return st;
+      }
+      return tx.AppendTimeline(
+          Event(key, corr, "shop.shipment_skipped",
+                {{"shipment", shipment}, {"reason", "the store has no REST credentials"}}));
+    });
+    return absl::OkStatus();
+  }
+  const std::string note = payload["note"];
+  const bool order_shipped = payload.value("order_shipped", false);
+  // The note once: on any attempt that may follow one whose answer was lost, look first.
+  bool noted = false;
+  if (MayHaveRunBefore(ctx.job)) {
+    auto has = shop->HasOrderNote(key.order_id, note);
+    if (!has.ok()) return has.status();
+    noted = *has;
+  }
+  if (!noted) {
+    if (auto st = shop->AddCustomerNote(key.order_id, note); !st.ok()) return st;
+  }
+  // Absolute values: safe to write again.
+  auto shipments = ctx.store.ListShipments(key.Ref());
+  if (!shipments.ok()) return shipments.status();
+  json tracking = json::array();
+  for (const auto& sh : *shipments) {
+    json t = {{"shipment", absl::StrCat(sh.provider, "/", sh.shipment_id)},
+              {"carrier", sh.carrier},
+              {"tracking_number", sh.tracking_number}};
+    if (!sh.tracking_url.empty()) t["tracking_url"] = sh.tracking_url;
+    tracking.push_back(std::move(t));
+  }
+  ShopOrderUpdate update;
+  if (order_shipped) update.status = "completed";
+  update.meta = {{kFulfillmentStatusMetaKey, order_shipped ? "shipped" : "partially_shipped"},
+                 {kTrackingMetaKey, tracking.dump()}};
+  if (auto st = shop->UpdateOrder(key.order_id, update); !st.ok()) return st;
+  if (m_shop_updated_) m_shop_updated_->Inc();
+  ctx.Defer([key, p = *posting, corr, shipment, order_shipped](store::Tx& tx) -> absl::Status {
+    if (auto st = tx.SetShipmentStates(p.provider, p.shipment_id, "", "written"); !st.ok()) {
+      return st;
+    }
+    return tx.AppendTimeline(
+        Event(key, corr, "shop.shipment_noted",
+              {{"shipment", shipment},
+               {"fulfillment_status", order_shipped ? "shipped" : "partially_shipped"},
+               {"status", order_shipped ? "completed" : "unchanged"}}));
+  });
+  return absl::OkStatus();
+}
+
+absl::Status FulfillmentService::SweepHolds(jobs::JobContext& ctx) {
+  if (auto st = ctx.store.Transact(
+          ctx.clock.Now(),
+          [](store::Tx& tx) { return tx.DeleteIdempotencyKey(kHoldsPendingFlag).status(); });
+      !st.ok()) {
+    return st;
+  }
+  auto held = ctx.store.ListSegmentsInState("held", absl::InfiniteFuture(), options_.holds_batch);
+  if (!held.ok()) return held.status();
+  std::map<std::string, std::vector<model::InventoryPosition>, std::less<>> positions;
+  auto sellable = [&](const std::string& sku) -> absl::StatusOr<bool> {
+    auto it = positions.find(sku);
+    if (it == positions.end()) {
+      auto p = ctx.store.GetPositions(sku);
+      if (!p.ok()) return p.status();
+      it = positions.emplace(sku, *std::move(p)).first;
+    }
+    for (const auto& node : options_.nodes) {
+      if (!ServesSku(node, sku)) continue;
+      if (node.untracked) return true;
+      for (const auto& p : it->second) {
+        if (std::find(node.locations.begin(), node.locations.end(), p.location) !=
+                node.locations.end() &&
+            model::SellableAt(p) > 0) {
+          return true;
+        }
+      }
+    }
+    return false;
+  };
+  std::vector<std::string> due;
+  for (const auto& h : *held) {
+    auto seg = ctx.store.GetSegment(h.segment_id);
+    if (!seg.ok()) return seg.status();
+    if (!seg->has_value()) continue;
+    for (const auto& l : (*seg)->lines) {
+      auto any = sellable(l.sku);
+      if (!any.ok()) return any.status();
+      if (*any) {
+        due.push_back(h.segment_id);
+        break;
+      }
+    }
+  }
+  if (due.empty()) return absl::OkStatus();
+  const std::string corr = ctx.job.correlation_id;
+  ctx.Defer([this, due, corr](store::Tx& tx) -> absl::Status {
+    for (const std::string& id : due) {
+      auto key = KeyOfSegment(id);
+      if (!key.ok()) continue;
+      auto fresh = tx.PutIdempotencyKey(HoldReleasePendingFlag(id));
+      if (!fresh.ok()) return fresh.status();
+      if (!*fresh) continue;  // one is waiting already
+      auto job =
+          tx.EnqueueJob({.kind = kFulfillmentHoldReleaseJobKind,
+                         .partition_key = OrderToCash::PartitionKey(key->store_id, key->order_id),
+                         .payload = json{{"segment_id", id}}.dump(),
+                         .correlation_id = corr,
+                         .max_attempts = options_.max_attempts});
+      if (!job.ok()) return job.status();
+    }
+    return absl::OkStatus();
+  });
+  return absl::OkStatus();
+}
+
+absl::Status FulfillmentService::ReleaseHold(jobs::JobContext& ctx) {
+  json payload = json::parse(ctx.job.payload, nullptr, false);
+  if (!payload.is_object() || !payload.value("segment_id", json()).is_string()) {
+    return absl::InvalidArgumentError("payload needs {\"segment_id\"}");
+  }
+  const std::string segment_id = payload["segment_id"];
+  auto key = KeyOfSegment(segment_id);
+  if (!key.ok()) return key.status();
+  // The flag goes with this attempt's outcome, whatever it is: a later sweep may queue again.
+  ctx.Defer([segment_id](store::Tx& tx) {
+    return tx.DeleteIdempotencyKey(HoldReleasePendingFlag(segment_id)).status();
+  });
+  auto seg = ctx.store.GetSegment(segment_id);
+  if (!seg.ok()) return seg.status();
+  if (!seg->has_value() || (*seg)->state != "held") return absl::OkStatus();  // moved on already
+  const store::SegmentRecord& hold = **seg;
+  auto held = ctx.store.GetOrder(key->store_id, key->order_id);
+  if (!held.ok()) return held.status();
+  if (!held->has_value()) {
+    return absl::FailedPreconditionError(absl::StrCat("order ", key->Ref(), " is not held"));
+  }
+  auto order = mapper_(key->store_id, json::parse((*held)->snapshot_json, nullptr, false));
+  if (!order.ok()) return order.status();
+  auto all = ctx.store.GetSegments(key->Ref());
+  if (!all.ok()) return all.status();
+  std::vector<std::string> excluded;
+  std::vector<store::SegmentRecord> others;
+  int next_seq = 1;
+  for (const auto& other : *all) {
+    if (other.state == "rejected") excluded.push_back(other.node_id);
+    if (other.segment_id != segment_id) others.push_back(other);
+    next_seq = std::max(next_seq, other.seq + 1);
+  }
+  std::vector<model::RouteLine> lines;
+  for (const auto& l : hold.lines) {
+    const int64_t qty = l.quantity - l.shipped;
+    if (qty <= 0) continue;
+    auto same = std::find_if(lines.begin(), lines.end(),
+                             [&](const model::RouteLine& r) { return r.line_id == l.line_id; });
+    if (same != lines.end()) {
+      same->quantity += qty;
+    } else {
+      lines.push_back({l.line_id, l.sku, qty});
+    }
+  }
+  if (lines.empty()) return absl::OkStatus();
+  auto plan = Plan(ctx.store, *order, lines, excluded, next_seq, others);
+  if (!plan.ok()) return plan.status();
+  auto first_ship = std::find_if(plan->begin(), plan->end(),
+                                 [](const store::SegmentRecord& r) { return r.kind == "ship"; });
+  if (first_ship == plan->end()) return absl::OkStatus();  // still nothing to ship
+  // The first ship segment takes the hold's place (its id and seq: the hold becomes a planned
+  // segment); the others are numbered after the order's last.
+  std::rotate(plan->begin(), first_ship, first_ship + 1);
+  int seq = next_seq;
+  for (size_t i = 0; i < plan->size(); ++i) {
+    store::SegmentRecord& r = (*plan)[i];
+    r.seq = i == 0 ? hold.seq : seq++;
+    r.segment_id = absl::StrCat(key->Ref(), "/", r.seq);
+  }
+  if (m_holds_released_) m_holds_released_->Inc();
+  const std::string partition = OrderToCash::PartitionKey(key->store_id, key->order_id);
+  const std::string corr = ctx.job.correlation_id;
+  ctx.Defer(
+      [this, key = *key, segment_id, plan = *plan, partition, corr](store::Tx& tx) -> absl::Status {
+        auto segments = WritePlan(tx, plan, partition, corr);
+        if (!segments.ok()) return segments.status();
+        if (auto st = CoverReservations(tx, key.store_id, key.Ref()); !st.ok()) return st;
+        return tx.AppendTimeline(Event(key, corr, "fulfillment.hold_released",
+                                       {{"segment", segment_id}, {"segments", *segments}}));
+      });
+  return absl::OkStatus();
+}
+
+absl::Status FulfillmentService::CoverReservations(store::Tx& tx, std::string_view store_id,
+                                                   std::string_view order_ref) const {
+  if (!options_.reserve) return absl::OkStatus();
+  auto segs = tx.GetSegments(order_ref);
+  if (!segs.ok()) return segs.status();
+  auto held = tx.GetReservations(order_ref);
+  if (!held.ok()) return held.status();
+  std::map<std::string, int64_t> demand, have;
+  std::map<std::string, std::vector<std::pair<std::string, int64_t>>> demand_at;  // in plan order
+  std::map<std::pair<std::string, std::string>, int64_t> have_at;
+  for (const auto& sg : *segs) {
+    if (sg.kind != "ship" || !Live(sg)) continue;
+    for (const auto& l : sg.lines) {
+      const int64_t n = l.quantity - l.shipped;
+      if (l.location.empty() || n <= 0) continue;
+      demand[l.sku] += n;
+      auto& at = demand_at[l.sku];
+      auto it =
+          std::find_if(at.begin(), at.end(), [&](const auto& p) { return p.first == l.location; });
+      if (it == at.end()) {
+        at.emplace_back(l.location, n);
+      } else {
+        it->second += n;
+      }
+    }
+  }
+  for (const auto& r : *held) {
+    have[r.sku] += r.reserved;
+    have_at[{r.sku, r.location}] += r.reserved;
+  }
+  std::vector<InventoryLine> more;
+  for (const auto& [sku, need] : demand) {
+    int64_t deficit = need - have[sku];
+    for (const auto& [loc, n] : demand_at[sku]) {
+      if (deficit <= 0) break;
+      const int64_t extra = std::min(deficit, std::max<int64_t>(0, n - have_at[{sku, loc}]));
+      if (extra > 0) more.push_back({sku, extra, loc});
+      deficit -= extra;
+    }
+    if (deficit > 0) more.push_back({sku, deficit, demand_at[sku].front().first});
+  }
+  if (more.empty()) return absl::OkStatus();
+  return options_.reserve(tx, store_id, order_ref, more);
 }
 
 }  // namespace keelson::flows

@@ -27,17 +27,18 @@
 //                         left from (`consume`).
 //
 // Availability for routing: a location's sellable units (on hand − allocated − reserved − safety)
-// plus what this order itself holds there, so the order's own reservation counts for it.
+// plus what this order itself holds there and has not given to another of its live segments, so
+// the order's own reservation counts for it once.
 //
 // Thread-safety: the service is immutable after construction; handlers may run concurrently.
 
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "connectors/erp.h"
 #include "connectors/fulfillment.h"
 #include "events/emitter.h"
 #include "flows/inventory.h"
@@ -53,6 +54,13 @@ inline constexpr char kFulfillmentRouteJobKind[] = "fulfillment.route";
 inline constexpr char kFulfillmentReleaseJobKind[] = "fulfillment.release";
 inline constexpr char kFulfillmentShipmentJobKind[] = "fulfillment.shipment";
 inline constexpr char kFulfillmentRefusedJobKind[] = "fulfillment.refused";
+inline constexpr char kFulfillmentErpPostJobKind[] = "fulfillment.erp_post";
+inline constexpr char kFulfillmentShopUpdateJobKind[] = "fulfillment.shop_update";
+inline constexpr char kFulfillmentHoldsJobKind[] = "fulfillment.holds";
+inline constexpr char kFulfillmentHoldReleaseJobKind[] = "fulfillment.hold_release";
+// Meta keys written on the shop order.
+inline constexpr char kFulfillmentStatusMetaKey[] = "_keelson_fulfillment_status";
+inline constexpr char kTrackingMetaKey[] = "_keelson_tracking";
 
 struct FulfillmentOptions {
   std::vector<model::FulfillmentNode> nodes;
@@ -63,6 +71,20 @@ struct FulfillmentOptions {
   std::function<absl::Status(store::Tx&, std::string_view store_id, std::string_view order_ref,
                              const std::vector<InventoryLine>& shipped)>
       consume;
+  // Reserves more units for the order at the given locations (InventoryService::ReserveAt), when
+  // a released hold leaves its ship segments needing more than it holds; empty = no bookkeeping.
+  std::function<absl::Status(store::Tx&, std::string_view store_id, std::string_view order_ref,
+                             const std::vector<InventoryLine>& located)>
+      reserve;
+  // Takes units a short-closed segment will not ship off the shelf and out of the order's
+  // reservation there (InventoryService::WriteOff); empty = no bookkeeping.
+  std::function<absl::Status(store::Tx&, std::string_view store_id, std::string_view order_ref,
+                             const std::vector<InventoryLine>& located)>
+      write_off;
+  // Where shipments are posted. Null / empty: the shipment's erp_state / shop_state is `skipped`.
+  connectors::ErpAdapter* erp = nullptr;  // borrowed
+  std::function<ShopWriteBack*(std::string_view store_id)> shop_for;
+  int holds_batch = 500;  // held segments one sweep looks at (oldest first)
   // Business events (order.shipped) written with the shipment they report.
   events::Emitter events;
 };
@@ -86,6 +108,16 @@ class FulfillmentService {
   absl::Status EnqueueRefusal(store::Tx& tx, std::string_view segment_id, std::string_view reason,
                               std::string_view correlation_id);
 
+  // The ledger received stock of `sku` (InventoryOptions::on_stock_arrived): queues a holds sweep
+  // unless one is already waiting. Cheap; called inside the stock event's commit.
+  absl::Status OnStockArrived(store::Tx& tx, std::string_view sku, std::string_view location);
+  // The sweep job, for the scheduler (a safety net beside OnStockArrived).
+  store::NewJob HoldsJob() const;
+
+  // The partitions of an order's shipment postings (beside OrderToCash::PartitionKey).
+  static std::string ErpPostPartition(std::string_view store_id, int64_t order_id);
+  static std::string ShopUpdatePartition(std::string_view store_id, int64_t order_id);
+
   static nlohmann::json ShipmentToJson(const connectors::Shipment& s);
   static absl::StatusOr<connectors::Shipment> ShipmentFromJson(const nlohmann::json& j);
 
@@ -98,10 +130,20 @@ class FulfillmentService {
   // that refused (deferred into the job's commit).
   absl::Status RejectAndReroute(jobs::JobContext& ctx, const store::SegmentRecord& s,
                                 const model::Order& order, const std::string& reason);
-  // Plans `lines` of `order` (without the nodes in `excluded`), numbering segments from `first_seq`.
+  absl::Status PostToErp(jobs::JobContext& ctx);
+  absl::Status UpdateShop(jobs::JobContext& ctx);
+  absl::Status SweepHolds(jobs::JobContext& ctx);
+  absl::Status ReleaseHold(jobs::JobContext& ctx);
+  // Plans `lines` of `order` (without the nodes in `excluded`), numbering segments from
+  // `first_seq`. `others` are the order's segments that stay (their unshipped units keep what
+  // the order holds for them).
   absl::StatusOr<std::vector<store::SegmentRecord>> Plan(
       store::Store& store, const model::Order& order, const std::vector<model::RouteLine>& lines,
-      const std::vector<std::string>& excluded, int first_seq);
+      const std::vector<std::string>& excluded, int first_seq,
+      const std::vector<store::SegmentRecord>& others = {});
+  // Reserves what the order's live ship segments need beyond what it holds (options_.reserve).
+  absl::Status CoverReservations(store::Tx& tx, std::string_view store_id,
+                                 std::string_view order_ref) const;
   // Writes planned segments and queues a release for each ship segment; returns their summary
   // for the timeline.
   absl::StatusOr<nlohmann::json> WritePlan(store::Tx& tx,
@@ -117,6 +159,10 @@ class FulfillmentService {
   obs::Counter* m_released_ = nullptr;
   obs::Counter* m_rejected_ = nullptr;
   obs::Counter* m_shipments_ = nullptr;
+  obs::Counter* m_erp_posted_ = nullptr;
+  obs::Counter* m_erp_refused_ = nullptr;
+  obs::Counter* m_shop_updated_ = nullptr;
+  obs::Counter* m_holds_released_ = nullptr;
 };
 
 }  // namespace keelson::flows

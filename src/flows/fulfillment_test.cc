@@ -16,6 +16,7 @@
 #include "jobs/runner.h"
 #include "store/sqlite/sqlite_store.h"
 #include "tests/support/drain.h"
+#include "tests/support/fake_erp.h"
 #include "tests/support/http_client.h"
 #include "tests/support/status_matchers.h"
 
@@ -56,14 +57,66 @@ class ScriptedProvider : public connectors::FulfillmentProvider {
   bool lose_next_answer = false;
 };
 
+// A shop that records the customer notes and order updates it is given; it can lose the answer
+// to the next note (written, then the connection dropped).
+class RecordingShop : public ShopWriteBack {
+ public:
+  absl::StatusOr<json> FetchOrder(int64_t) override { return absl::UnimplementedError("no"); }
+  absl::StatusOr<std::optional<std::string>> GetOrderMeta(int64_t, std::string_view key) override {
+    std::lock_guard<std::mutex> l(mu);
+    auto it = meta.find(std::string(key));
+    return it == meta.end() ? std::optional<std::string>() : std::optional(it->second);
+  }
+  absl::Status AddOrderNote(int64_t, std::string_view note) override {
+    std::lock_guard<std::mutex> l(mu);
+    private_notes.emplace_back(note);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<bool> HasOrderNote(int64_t, std::string_view note) override {
+    std::lock_guard<std::mutex> l(mu);
+    ++lookups;
+    return std::find(notes.begin(), notes.end(), note) != notes.end();
+  }
+  absl::Status SetOrderMeta(int64_t, std::string_view key, std::string_view value) override {
+    std::lock_guard<std::mutex> l(mu);
+    meta[std::string(key)] = std::string(value);
+    return absl::OkStatus();
+  }
+  absl::Status AddCustomerNote(int64_t, std::string_view note) override {
+    std::lock_guard<std::mutex> l(mu);
+    notes.emplace_back(note);
+    if (lose_next_note) {
+      lose_next_note = false;
+      return absl::UnavailableError("connection reset after the note was written");
+    }
+    return absl::OkStatus();
+  }
+  absl::Status UpdateOrder(int64_t, const ShopOrderUpdate& u) override {
+    std::lock_guard<std::mutex> l(mu);
+    ++updates;
+    if (u.status) status = *u.status;
+    for (const auto& [k, v] : u.meta) meta[k] = v;
+    return absl::OkStatus();
+  }
+  std::mutex mu;
+  std::vector<std::string> notes, private_notes;
+  std::map<std::string, std::string> meta;
+  std::string status = "processing";
+  int updates = 0, lookups = 0;
+  bool lose_next_note = false;
+};
+
 class FulfillmentFlowTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto s = store::OpenSqliteStore({.path = ":memory:"});
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
-    inventory_ = std::make_unique<InventoryService>(
-        nullptr, InventoryOptions{.channels = {{.channel = "main", .locations = {"WH1", "SB"}}}});
+    InventoryOptions io{.channels = {{.channel = "main", .locations = {"WH1", "SB"}}}};
+    io.on_stock_arrived = [this](store::Tx& tx, std::string_view sku, std::string_view loc) {
+      return flow_->OnStockArrived(tx, sku, loc);
+    };
+    inventory_ = std::make_unique<InventoryService>(nullptr, io);
     FulfillmentOptions fo;
     fo.nodes = {{.id = "wh1", .provider = "warehouse", .locations = {"WH1"}, .priority = 1},
                 {.id = "shipbob", .kind = model::NodeKind::kThirdParty, .provider = "shipbob",
@@ -72,6 +125,16 @@ class FulfillmentFlowTest : public ::testing::Test {
                         const std::vector<InventoryLine>& shipped) -> absl::Status {
       return inventory_->Consume(tx, ref, shipped).status();
     };
+    fo.reserve = [this](store::Tx& tx, std::string_view store, std::string_view ref,
+                        const std::vector<InventoryLine>& lines) -> absl::Status {
+      return inventory_->ReserveAt(tx, ref, lines, store).status();
+    };
+    fo.write_off = [this](store::Tx& tx, std::string_view, std::string_view ref,
+                          const std::vector<InventoryLine>& lines) -> absl::Status {
+      return inventory_->WriteOff(tx, ref, lines).status();
+    };
+    fo.erp = &erp_;
+    fo.shop_for = [this](std::string_view) -> ShopWriteBack* { return &shop_; };
     flow_ = std::make_unique<FulfillmentService>(
         std::map<std::string, connectors::FulfillmentProvider*, std::less<>>{
             {"warehouse", &warehouse_}, {"shipbob", &shipbob_}},
@@ -120,6 +183,7 @@ class FulfillmentFlowTest : public ::testing::Test {
       std::vector<InventoryLine> lines;
       for (const auto& l : order["line_items"]) lines.push_back({l["sku"], l["quantity"]});
       if (auto r = inventory_->Reserve(tx, "main:14", lines, "main"); !r.ok()) return r.status();
+      if (auto st = tx.SetOrderErp("main", 14, "created", "id-14", "SO1014"); !st.ok()) return st;
       return flow_->EnqueueRoute(tx, "main", 14, "corr-14");
     }));
     line_of_["WID-BLUE"] = order["line_items"][0]["id"];
@@ -142,12 +206,49 @@ class FulfillmentFlowTest : public ::testing::Test {
   }
 
   void Ship(std::string provider, std::string id, std::string segment,
-            std::vector<connectors::ShipmentLine> lines) {
-    connectors::Shipment s{.provider = provider, .shipment_id = id, .segment_id = segment,
-                           .carrier = "UPS", .tracking_number = "1Z" + id, .lines = lines};
+            std::vector<connectors::ShipmentLine> lines, bool closes_segment = false) {
+    connectors::Shipment s{.provider = provider,
+                           .shipment_id = id,
+                           .segment_id = segment,
+                           .carrier = "UPS",
+                           .tracking_number = "1Z" + id,
+                           .lines = lines,
+                           .closes_segment = closes_segment};
     KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](store::Tx& tx) {
       return flow_->EnqueueShipment(tx, s, "corr-ship-" + id);
     }));
+  }
+
+  // A WMS stock count of `sku` at `loc` (through the inventory service, as the API applies it).
+  void Count(const std::string& id, const std::string& sku, const std::string& loc,
+             int64_t on_hand) {
+    KEELSON_ASSERT_OK(store_->Transact(clock_.Now(), [&](store::Tx& tx) -> absl::Status {
+      return inventory_
+          ->ApplyStockEvent(tx, {.event_id = id,
+                                 .sku = sku,
+                                 .location = loc,
+                                 .on_hand = on_hand,
+                                 .occurred_at = clock_.Now()})
+          .status();
+    }));
+  }
+
+  int64_t Reserved(const std::string& sku, const std::string& loc) {
+    auto r = store_->GetReservations("main:14");
+    EXPECT_TRUE(r.ok());
+    int64_t n = 0;
+    for (const auto& x : *r) {
+      if (x.sku == sku && x.location == loc) n += x.reserved;
+    }
+    return n;
+  }
+
+  int Events(const std::string& kind) {
+    auto events = store_->ListTimeline("order:main:14", 500);
+    EXPECT_TRUE(events.ok());
+    int n = 0;
+    for (const auto& e : *events) n += e.kind == kind;
+    return n;
   }
 
   int64_t OnHand(const std::string& sku, const std::string& loc) {
@@ -163,6 +264,8 @@ class FulfillmentFlowTest : public ::testing::Test {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<InventoryService> inventory_;
   ScriptedProvider warehouse_{"warehouse"}, shipbob_{"shipbob"};
+  keelson::testing::FakeErp erp_;
+  RecordingShop shop_;
   std::unique_ptr<FulfillmentService> flow_;
   jobs::HandlerRegistry handlers_;
   std::unique_ptr<jobs::Runner> runner_;
@@ -214,7 +317,23 @@ TEST_F(FulfillmentFlowTest, ThreeLinesTwoNodesABackorderAndThreePartialShipments
   KEELSON_ASSERT_OK_AND_ASSIGN(auto shipments, store_->ListShipments("main:14"));
   ASSERT_EQ(shipments.size(), 3u);
   EXPECT_EQ(shipments[2].tracking_number, "1ZW2");
-  EXPECT_EQ(shipments[2].erp_state, "pending");
+  // Each posted to the ERP (cumulative totals, so the ERP holds exactly what shipped) and noted
+  // for the customer in the shop, once.
+  for (const auto& sh : shipments) {
+    EXPECT_EQ(sh.erp_state, "posted") << sh.shipment_id;
+    EXPECT_EQ(sh.shop_state, "written") << sh.shipment_id;
+  }
+  EXPECT_EQ(erp_.Shipped("id-14", "WID-BLUE"), 2);
+  EXPECT_EQ(erp_.Shipped("id-14", "TSHIRT-S"), 1);
+  EXPECT_EQ(erp_.Shipped("id-14", "GADGET-1"), 1);
+  EXPECT_EQ(erp_.shipment_posts(), 3);
+  ASSERT_EQ(shop_.notes.size(), 3u);
+  EXPECT_EQ(shop_.notes[0],
+            "Part of your order has shipped: 1 x T-Shirt - S (TSHIRT-S). "
+            "Carrier: UPS. Tracking number: 1ZS1.");
+  EXPECT_EQ(shop_.status, "processing");  // the backorder has not shipped
+  EXPECT_EQ(shop_.meta[kFulfillmentStatusMetaKey], "partially_shipped");
+  EXPECT_EQ(Events("erp.shipment_posted"), 3);
   KEELSON_ASSERT_OK_AND_ASSIGN(auto events, store_->ListTimeline("order:main:14", 100));
   int shipped = 0, duplicates = 0;
   for (const auto& e : events) {
@@ -328,6 +447,180 @@ TEST_F(FulfillmentFlowTest, AShipmentForAnUnknownSegmentParksVisibly) {
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].dead_reason, "business");
   EXPECT_THAT(dead[0].last_error, ::testing::HasSubstr("main:77/1"));
+}
+
+TEST_F(FulfillmentFlowTest, ABackorderIsReleasedWhenStockArrivesAndTheLastShipmentCompletes) {
+  Stock("WID-BLUE", "WH1", 5);
+  Stock("TSHIRT-S", "SB", 4);
+  Stock("GADGET-1", "WH1", 1);
+  AcceptOrder();
+  Drain();
+  ASSERT_EQ(Plan(),
+            "main:14/1 ship@wh1 released [WID-BLUE 0/2@WH1;GADGET-1 0/1@WH1;]\n"
+            "main:14/2 ship@shipbob released [TSHIRT-S 0/1@SB;]\n"
+            "main:14/3 backorder@wh1 held [GADGET-1 0/2;]\n");
+  Ship("warehouse", "W1", "main:14/1", {{"WID-BLUE", 2}, {"GADGET-1", 1}});
+  Ship("shipbob", "S1", "main:14/2", {{"TSHIRT-S", 1}});
+  Drain();
+  EXPECT_EQ(OnHand("GADGET-1", "WH1"), 0);
+
+  // A count of 1 at WH1: one of the two held units can go; the hold keeps its id for it and the
+  // other unit waits in a new hold.
+  Count("c1", "GADGET-1", "WH1", 1);
+  Drain();
+  EXPECT_EQ(Plan(),
+            "main:14/1 ship@wh1 shipped [WID-BLUE 2/2@WH1;GADGET-1 1/1@WH1;]\n"
+            "main:14/2 ship@shipbob shipped [TSHIRT-S 1/1@SB;]\n"
+            "main:14/3 ship@wh1 released [GADGET-1 0/1@WH1;]\n"
+            "main:14/4 backorder@wh1 held [GADGET-1 0/1;]\n");
+  // The order now holds that unit: nothing left to sell.
+  EXPECT_EQ(Reserved("GADGET-1", "WH1"), 1);
+  EXPECT_EQ(warehouse_.created.back().segment_id, "main:14/3");
+  EXPECT_EQ(Events("fulfillment.hold_released"), 1);
+
+  // A count that does not raise stock leaves the hold alone; the next receipt releases it.
+  Count("c2", "GADGET-1", "WH1", 1);
+  Drain();
+  EXPECT_EQ(Events("fulfillment.hold_released"), 1);
+  Ship("warehouse", "W2", "main:14/3", {{"GADGET-1", 1}});
+  Drain();
+  Count("c3", "GADGET-1", "WH1", 4);
+  Drain();
+  EXPECT_EQ(Plan(),
+            "main:14/1 ship@wh1 shipped [WID-BLUE 2/2@WH1;GADGET-1 1/1@WH1;]\n"
+            "main:14/2 ship@shipbob shipped [TSHIRT-S 1/1@SB;]\n"
+            "main:14/3 ship@wh1 shipped [GADGET-1 1/1@WH1;]\n"
+            "main:14/4 ship@wh1 released [GADGET-1 0/1@WH1;]\n");
+  EXPECT_EQ(Reserved("GADGET-1", "WH1"), 1);
+  EXPECT_EQ(shop_.status, "processing");
+  Ship("warehouse", "W3", "main:14/4", {{"GADGET-1", 1}});
+  Drain();
+  EXPECT_EQ(OnHand("GADGET-1", "WH1"), 3);
+  EXPECT_EQ(Reserved("GADGET-1", "WH1"), 0);
+  EXPECT_EQ(erp_.Shipped("id-14", "GADGET-1"), 3);
+  EXPECT_EQ(erp_.Shipped("id-14", "WID-BLUE"), 2);
+  EXPECT_EQ(erp_.Shipped("id-14", "TSHIRT-S"), 1);
+  ASSERT_EQ(shop_.notes.size(), 4u);
+  EXPECT_EQ(shop_.notes[3],
+            "The rest of your order has shipped: 1 x Gadget (GADGET-1). "
+            "Carrier: UPS. Tracking number: 1ZW3.");
+  EXPECT_EQ(shop_.status, "completed");
+  EXPECT_EQ(shop_.meta[kFulfillmentStatusMetaKey], "shipped");
+  json tracking = json::parse(shop_.meta[kTrackingMetaKey]);
+  ASSERT_EQ(tracking.size(), 4u);
+  EXPECT_EQ(tracking[3]["tracking_number"], "1ZW3");
+  EXPECT_EQ(tracking[3]["shipment"], "warehouse/W3");
+}
+
+TEST_F(FulfillmentFlowTest, AnErpPostWhoseAnswerWasLostIsPostedOnce) {
+  Stock("WID-BLUE", "WH1", 5);
+  Stock("TSHIRT-S", "WH1", 5);
+  Stock("GADGET-1", "WH1", 5);
+  AcceptOrder();
+  Drain();
+  erp_.LoseNextShipmentAnswer();
+  shop_.lose_next_note = true;
+  Ship("warehouse", "W1", "main:14/1", {{"WID-BLUE", 2}, {"TSHIRT-S", 1}, {"GADGET-1", 3}});
+  Drain();
+  EXPECT_EQ(erp_.shipment_posts(), 1);
+  EXPECT_EQ(erp_.Shipped("id-14", "GADGET-1"), 3);
+  KEELSON_ASSERT_OK_AND_ASSIGN(auto shipments, store_->ListShipments("main:14"));
+  ASSERT_EQ(shipments.size(), 1u);
+  EXPECT_EQ(shipments[0].erp_state, "posted");
+  EXPECT_EQ(shipments[0].shop_state, "written");
+  // The retry looked the note up and found it: one note, the order completed.
+  ASSERT_EQ(shop_.notes.size(), 1u);
+  EXPECT_EQ(shop_.lookups, 1);
+  EXPECT_EQ(shop_.notes[0],
+            "Your order has shipped: 2 x Widget Blue (WID-BLUE), "
+            "1 x T-Shirt - S (TSHIRT-S), 3 x Gadget (GADGET-1). Carrier: UPS. "
+            "Tracking number: 1ZW1.");
+  EXPECT_EQ(shop_.status, "completed");
+  KEELSON_ASSERT_OK_AND_ASSIGN(auto posted, store_->ListTimeline("order:main:14", 100));
+  for (const auto& e : posted) {
+    if (e.kind == "erp.shipment_posted") {
+      EXPECT_EQ(json::parse(e.detail_json)["already_posted"], true) << e.detail_json;
+    }
+  }
+}
+
+TEST_F(FulfillmentFlowTest, AShipmentTheErpRefusesIsADeadLetterWithItsReason) {
+  Stock("WID-BLUE", "WH1", 5);
+  Stock("TSHIRT-S", "WH1", 5);
+  Stock("GADGET-1", "WH1", 5);
+  AcceptOrder();
+  Drain();
+  erp_.RefuseShipments("cannot ship 3 more of SKU 'GADGET-1': 0 outstanding");
+  Ship("warehouse", "W1", "main:14/1", {{"GADGET-1", 3}});
+  Drain();
+  KEELSON_ASSERT_OK_AND_ASSIGN(auto dead, store_->ListJobs({.state = store::JobState::kDead}));
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].kind, kFulfillmentErpPostJobKind);
+  EXPECT_EQ(dead[0].dead_reason, "business");
+  EXPECT_THAT(dead[0].last_error, ::testing::HasSubstr("0 outstanding"));
+  EXPECT_EQ(Events("erp.shipment_refused"), 1);
+  KEELSON_ASSERT_OK_AND_ASSIGN(auto shipments, store_->ListShipments("main:14"));
+  EXPECT_EQ(shipments[0].erp_state, "pending");   // still owed to the ERP: visible, replayable
+  EXPECT_EQ(shipments[0].shop_state, "written");  // the shop does not wait for the ERP
+
+  // Fixed in the ERP, replayed: posted once.
+  erp_.RefuseShipments("");
+  KEELSON_ASSERT_OK(store_->ReplayJob(dead[0].id, clock_.Now()));
+  Drain();
+  EXPECT_EQ(erp_.Shipped("id-14", "GADGET-1"), 3);
+  KEELSON_ASSERT_OK_AND_ASSIGN(shipments, store_->ListShipments("main:14"));
+  EXPECT_EQ(shipments[0].erp_state, "posted");
+}
+
+TEST_F(FulfillmentFlowTest, AShortClosedSegmentWritesOffTheMissingUnitsAndRoutesThemElsewhere) {
+  Stock("WID-BLUE", "WH1", 5);
+  Stock("WID-BLUE", "SB", 4);
+  Stock("TSHIRT-S", "WH1", 5);
+  Stock("GADGET-1", "WH1", 5);
+  AcceptOrder();
+  Drain();
+  ASSERT_EQ(Plan(),
+            "main:14/1 ship@wh1 released [WID-BLUE 0/2@WH1;TSHIRT-S 0/1@WH1;GADGET-1 0/3@WH1;]\n");
+  // The warehouse finds one blue widget of two and says the other will not come.
+  Ship("warehouse", "W1", "main:14/1", {{"WID-BLUE", 1}, {"TSHIRT-S", 1}, {"GADGET-1", 3}},
+       /*closes_segment=*/true);
+  Drain();
+  EXPECT_EQ(Plan(),
+            "main:14/1 ship@wh1 shipped [WID-BLUE 1/1@WH1;TSHIRT-S 1/1@WH1;GADGET-1 3/3@WH1;]\n"
+            "main:14/2 ship@shipbob released [WID-BLUE 0/1@SB;]\n");
+  KEELSON_ASSERT_OK_AND_ASSIGN(auto closed, store_->GetSegment("main:14/1"));
+  EXPECT_EQ(closed->error, "closed short by wh1: 1 x WID-BLUE not shipped, routed again");
+  EXPECT_EQ(Events("fulfillment.short_shipped"), 1);
+  // WH1: 5 − 1 shipped − 1 missing; the order holds nothing there but the unit at ShipBob.
+  EXPECT_EQ(OnHand("WID-BLUE", "WH1"), 3);
+  EXPECT_EQ(Reserved("WID-BLUE", "WH1"), 0);
+  EXPECT_EQ(Reserved("WID-BLUE", "SB"), 1);
+  ASSERT_EQ(shipbob_.created.size(), 1u);
+  EXPECT_EQ(shipbob_.created[0].lines[0].quantity, 1);
+  EXPECT_EQ(shop_.status, "processing");
+
+  Ship("shipbob", "S1", "main:14/2", {{"WID-BLUE", 1}});
+  Drain();
+  EXPECT_EQ(OnHand("WID-BLUE", "SB"), 3);
+  EXPECT_EQ(erp_.Shipped("id-14", "WID-BLUE"), 2);
+  EXPECT_EQ(shop_.status, "completed");
+}
+
+TEST_F(FulfillmentFlowTest, AShortClosedSegmentWithNowhereElseToGoBecomesABackorder) {
+  Stock("WID-BLUE", "WH1", 5);
+  Stock("TSHIRT-S", "WH1", 5);
+  Stock("GADGET-1", "WH1", 5);
+  AcceptOrder();
+  Drain();
+  Ship("warehouse", "W1", "main:14/1", {{"WID-BLUE", 2}, {"TSHIRT-S", 1}, {"GADGET-1", 1}},
+       /*closes_segment=*/true);
+  Drain();
+  EXPECT_EQ(Plan(),
+            "main:14/1 ship@wh1 shipped [WID-BLUE 2/2@WH1;TSHIRT-S 1/1@WH1;GADGET-1 1/1@WH1;]\n"
+            "main:14/2 backorder@shipbob held [GADGET-1 0/2;]\n");
+  EXPECT_EQ(OnHand("GADGET-1", "WH1"), 2);  // 5 − 1 shipped − 2 written off
+  EXPECT_EQ(Reserved("GADGET-1", "WH1"), 0);
+  EXPECT_EQ(shop_.meta[kFulfillmentStatusMetaKey], "partially_shipped");
 }
 
 }  // namespace

@@ -380,6 +380,12 @@ absl::StatusOr<StockEventResult> InventoryService::ApplyStockEvent(store::Tx& tx
     if (auto s = Apply(tx, with(MovementKind::kSetSafety, *e.safety_stock)); !s.ok()) return s;
   }
   if (auto s = MarkDirty(tx, e.sku, e.location); !s.ok()) return s;
+  if (options_.on_stock_arrived) {
+    const InventoryPosition* before = Find(*ps, e.location);
+    if (e.on_hand > (before == nullptr ? 0 : before->on_hand)) {
+      if (auto s = options_.on_stock_arrived(tx, e.sku, e.location); !s.ok()) return s;
+    }
+  }
   if (m_events_applied_) m_events_applied_->Inc();
   return StockEventResult::kApplied;
 }
@@ -474,6 +480,131 @@ absl::StatusOr<std::vector<ReservedLine>> InventoryService::Reserve(
     if (const ChannelMetrics* m = MetricsFor(channel)) m->shortfall->Inc(shortfall_total);
   }
   return out;
+}
+
+absl::StatusOr<std::vector<ReservedLine>> InventoryService::ReserveAt(
+    store::Tx& tx, std::string_view order_ref, std::span<const InventoryLine> lines,
+    std::string_view channel) {
+  if (Channel(channel) == nullptr) {
+    return absl::FailedPreconditionError(
+        Cat("no inventory channel is configured for store \"", channel, "\""));
+  }
+  auto held = tx.GetReservations(order_ref);
+  if (!held.ok()) return held.status();
+  std::vector<ReservedLine> out;
+  json detail = json::array();
+  for (const InventoryLine& line : lines) {
+    if (line.location.empty()) {
+      return absl::InvalidArgumentError(Cat("ReserveAt: line ", line.sku, " has no location"));
+    }
+    if (line.quantity <= 0) continue;
+    ReservedLine r{.sku = line.sku, .requested = line.quantity};
+    auto ps = tx.GetPositions(line.sku);
+    if (!ps.ok()) return ps.status();
+    const InventoryPosition* p = Find(*ps, line.location);
+    const int64_t physical =
+        p == nullptr ? 0 : std::max<int64_t>(0, p->on_hand - p->allocated - p->reserved);
+    const int64_t take = std::min(line.quantity, physical);
+    if (take > 0) {
+      if (auto s = Apply(tx, {.sku = line.sku,
+                              .location = line.location,
+                              .kind = MovementKind::kReserve,
+                              .quantity = take,
+                              .source = "order",
+                              .correlation_id = std::string(order_ref)});
+          !s.ok()) {
+        return s;
+      }
+      store::Reservation row{.order_ref = std::string(order_ref),
+                             .sku = line.sku,
+                             .location = line.location,
+                             .channel = std::string(channel)};
+      for (const store::Reservation& h : *held) {
+        if (h.sku == line.sku && h.location == line.location) row = h;
+      }
+      row.reserved += take;
+      if (auto s = tx.PutReservation(row); !s.ok()) return s;
+      for (store::Reservation& h : *held) {
+        if (h.sku == line.sku && h.location == line.location) h = row;
+      }
+      if (std::none_of(held->begin(), held->end(), [&](const store::Reservation& h) {
+            return h.sku == line.sku && h.location == line.location;
+          })) {
+        held->push_back(row);
+      }
+      if (auto s = MarkDirty(tx, line.sku, line.location); !s.ok()) return s;
+    }
+    r.reserved = take;
+    r.shortfall = line.quantity - take;
+    detail.push_back({{"sku", r.sku},
+                      {"location", line.location},
+                      {"requested", r.requested},
+                      {"reserved", r.reserved},
+                      {"shortfall", r.shortfall}});
+    out.push_back(std::move(r));
+  }
+  if (!detail.empty()) {
+    if (auto s = tx.AppendTimeline(
+            {.entity = OrderEntity(order_ref),
+             .kind = "inventory.reserved_more",
+             .detail_json = json{{"channel", channel}, {"lines", detail}}.dump()});
+        !s.ok()) {
+      return s;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> InventoryService::WriteOff(store::Tx& tx, std::string_view order_ref,
+                                                   std::span<const InventoryLine> lines) {
+  auto held = tx.GetReservations(order_ref);
+  if (!held.ok()) return held.status();
+  int64_t total = 0;
+  json detail = json::array();
+  for (const InventoryLine& line : lines) {
+    if (line.quantity <= 0 || line.location.empty()) continue;
+    for (store::Reservation& r : *held) {
+      if (r.sku != line.sku || r.location != line.location) continue;
+      const int64_t take = std::min(line.quantity, r.reserved);
+      if (take <= 0) break;
+      auto ps = tx.GetPositions(line.sku);
+      if (!ps.ok()) return ps.status();
+      const InventoryPosition* p = Find(*ps, line.location);
+      const int64_t from_stock =
+          std::min(take, p == nullptr ? 0 : std::max<int64_t>(0, p->on_hand));
+      const Movement base{.sku = line.sku,
+                          .location = line.location,
+                          .source = "short_pick",
+                          .correlation_id = std::string(order_ref)};
+      if (from_stock > 0) {
+        Movement m = base;
+        m.kind = MovementKind::kConsume;
+        m.quantity = from_stock;
+        if (auto s = Apply(tx, m); !s.ok()) return s;
+      }
+      if (take > from_stock) {
+        Movement m = base;
+        m.kind = MovementKind::kRelease;
+        m.quantity = take - from_stock;
+        if (auto s = Apply(tx, m); !s.ok()) return s;
+      }
+      r.reserved -= take;
+      if (auto s = tx.PutReservation(r); !s.ok()) return s;
+      if (auto s = MarkDirty(tx, line.sku, line.location); !s.ok()) return s;
+      total += take;
+      detail.push_back({{"sku", line.sku}, {"location", line.location}, {"written_off", take}});
+      break;
+    }
+  }
+  if (!detail.empty()) {
+    if (auto s = tx.AppendTimeline({.entity = OrderEntity(order_ref),
+                                    .kind = "inventory.written_off",
+                                    .detail_json = json{{"lines", detail}}.dump()});
+        !s.ok()) {
+      return s;
+    }
+  }
+  return total;
 }
 
 absl::StatusOr<int64_t> InventoryService::Release(store::Tx& tx, std::string_view order_ref) {

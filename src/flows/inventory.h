@@ -99,6 +99,10 @@ struct InventoryOptions {
   std::vector<model::ChannelRule> channels;  // one per store that gets stock levels
   int publish_batch = 1000;  // dirty SKUs one publish run takes (1..1000); more → another run
   int max_attempts = 12;     // of the publish and reconcile jobs
+  // Called in the commit of a stock event that raised a location's on_hand (a receipt, an
+  // upward count): fulfillment releases the holds waiting for it. Empty = nobody waits.
+  std::function<absl::Status(store::Tx&, std::string_view sku, std::string_view location)>
+      on_stock_arrived;
   // Business events: one inventory.changed per ledger movement, in the movement's commit.
   events::Emitter events;
 };
@@ -176,6 +180,21 @@ class InventoryService {
   absl::StatusOr<std::vector<ReservedLine>> Reserve(store::Tx& tx, std::string_view order_ref,
                                                     std::span<const InventoryLine> lines,
                                                     std::string_view channel);
+  // Reserves more for an order that already reserved (a released backorder): each line's units at
+  // its `location`, never more than is physically there (on_hand − allocated − reserved; the
+  // order is sold already, so safety stock may go). Adds to the order's reservation there;
+  // returns what was reserved per line (`shortfall` what was not). kFailedPrecondition when
+  // `channel` has no rule; a line without location is kInvalidArgument.
+  absl::StatusOr<std::vector<ReservedLine>> ReserveAt(store::Tx& tx, std::string_view order_ref,
+                                                      std::span<const InventoryLine> lines,
+                                                      std::string_view channel);
+  // Units an order held at a location that will not ship from there (a short pick: the warehouse
+  // did not find them). Each line's units, as far as the order holds them there, leave its
+  // reservation and the shelf (on_hand; only the reservation where the WMS already counted them
+  // gone), so they are neither sold nor counted again; the next stock count is the truth. Returns
+  // the units written off.
+  absl::StatusOr<int64_t> WriteOff(store::Tx& tx, std::string_view order_ref,
+                                   std::span<const InventoryLine> lines);
   // Releases everything the order still holds (cancelled, or completed with leftovers). Returns
   // the units released; idempotent.
   absl::StatusOr<int64_t> Release(store::Tx& tx, std::string_view order_ref);

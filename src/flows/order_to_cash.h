@@ -57,6 +57,12 @@ inline constexpr char kErpCancelJobKind[] = "order.erp_cancel";
 inline constexpr char kShopWritebackJobKind[] = "order.shop_writeback";
 inline constexpr char kErpRefMetaKey[] = "_keelson_erp_ref";
 
+// Fields of a shop order written in one request (WooCommerce: PUT /orders/{id}).
+struct ShopOrderUpdate {
+  std::optional<std::string> status;                      // a status slug; unset = unchanged
+  std::vector<std::pair<std::string, std::string>> meta;  // meta_data key -> value, upserted
+};
+
 // What the flow reads from and writes back to a shop (the WooCommerce REST client behind it in
 // production). Same error classification as connectors/erp.h.
 class ShopWriteBack {
@@ -72,6 +78,18 @@ class ShopWriteBack {
   virtual absl::StatusOr<bool> HasOrderNote(int64_t order_id, std::string_view note) = 0;
   virtual absl::Status SetOrderMeta(int64_t order_id, std::string_view key,
                                     std::string_view value) = 0;
+  // A note the customer sees (the shop e-mails it). kUnimplemented unless overridden.
+  virtual absl::Status AddCustomerNote(int64_t order_id, std::string_view note) {
+    (void)order_id;
+    (void)note;
+    return absl::UnimplementedError("this shop takes no customer notes");
+  }
+  // Writes `update` in one request. kUnimplemented unless overridden.
+  virtual absl::Status UpdateOrder(int64_t order_id, const ShopOrderUpdate& update) {
+    (void)order_id;
+    (void)update;
+    return absl::UnimplementedError("this shop takes no order updates");
+  }
 };
 
 // Shop order JSON -> canonical order (connectors/woocommerce/mapping.h in production).

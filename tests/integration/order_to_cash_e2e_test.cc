@@ -2,9 +2,8 @@
 // webhooks, REST write-back, backfill) and an ERP simulator, on SQLite. Every case asserts what
 // the ERP simulator holds: exactly one sales order per paid WooCommerce order.
 
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <filesystem>
@@ -14,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "edi/transport/sftp_transport.h"
 #include "sim/business_central.h"
@@ -838,6 +838,271 @@ TEST_F(EdiE2eTest, ASegmentReleasedAsA940OverSftpShipsFromThe945) {
   }
   EXPECT_EQ(types, (std::set<std::string>{"945", "997"}));
   EXPECT_EQ(client.Get("/ops/edi/files?partner=nope").status, 404);
+}
+
+// What reaches the ERP and the shop, end to end (issue 6's "done means"): a three-line order
+// split over two warehouses and a backorder, shipped in three parts, the backorder released when
+// stock arrives. Afterwards Keelson, Business Central and the shop agree on every unit.
+class ShipmentPostingE2eTest : public FulfillmentE2eTest {
+ protected:
+  std::vector<sim::WooNote> CustomerNotes(int64_t id) {
+    std::vector<sim::WooNote> out;
+    for (const auto& n : woo_->Notes(id)) {
+      if (n.customer_note) out.push_back(n);
+    }
+    return out;
+  }
+  std::string ShopStatus(int64_t id) {
+    auto o = woo_->GetOrder(id);
+    return o ? (*o)["status"].get<std::string>() : "";
+  }
+  // "line_type number shipped/quantity;" for every line of the BC order.
+  std::string BcLines(const std::string& ref) {
+    std::string out;
+    for (const auto& l : bc_->ShippedLines(ref)) {
+      absl::StrAppend(&out, l.line_type, " ", l.number, " ", l.shipped, "/", l.quantity, ";");
+    }
+    return out;
+  }
+  // erp_state/shop_state of each shipment, in arrival order.
+  std::string ShipmentStates(int64_t id) {
+    std::string out;
+    nlohmann::json page = OrderPage(id);
+    if (!page.is_object()) return out;
+    for (const auto& sh : page["shipments"]) {
+      absl::StrAppend(&out, sh["shipment_id"].get<std::string>(), ":",
+                      sh["erp_state"].get<std::string>(), "/", sh["shop_state"].get<std::string>(),
+                      " ");
+    }
+    return out;
+  }
+  int Ship(const std::string& ref, const std::string& id, int segment,
+           std::vector<std::pair<std::string, int>> lines) {
+    nlohmann::json l = nlohmann::json::array();
+    for (const auto& [sku, q] : lines) l.push_back({{"sku", sku}, {"quantity", q}});
+    return PostShipment({{"provider", "erp"},
+                         {"shipment_id", id},
+                         {"segment_id", absl::StrCat(ref, "/", segment)},
+                         {"carrier", "DHL"},
+                         {"tracking_number", "JD" + id},
+                         {"tracking_url", "https://track.example/JD" + id},
+                         {"shipped_at", "2026-12-05T12:00:00Z"},
+                         {"lines", l}});
+  }
+  std::map<std::string, int64_t> Ledger(const std::vector<std::string>& skus) {
+    HttpClient client("127.0.0.1", port_);
+    std::map<std::string, int64_t> out;
+    for (const auto& sku : skus) {
+      auto j = nlohmann::json::parse(client.Get("/v1/inventory/" + sku).body);
+      for (const auto& p : j["locations"]) {
+        out[sku + "@" + p["location"].get<std::string>()] = p["on_hand"];
+        out[sku + "@" + p["location"].get<std::string>() + " reserved"] = p["reserved"];
+      }
+    }
+    return out;
+  }
+};
+
+TEST_F(ShipmentPostingE2eTest, ThreePartialShipmentsEndExactInKeelsonBusinessCentralAndTheShop) {
+  AddErpItem("WID-GREEN", 999);
+  ASSERT_EQ(PostEvent("p1", "WID-BLUE", "WH1", 1, "2026-12-05T10:00:00Z"), 200);
+  ASSERT_EQ(PostEvent("p2", "WID-BLUE", "WH2", 5, "2026-12-05T10:00:00Z"), 200);
+  ASSERT_EQ(PostEvent("p3", "WID-RED", "WH1", 1, "2026-12-05T10:00:00Z"), 200);
+  ASSERT_EQ(PostEvent("p4", "WID-GREEN", "WH2", 2, "2026-12-05T10:00:00Z"), 200);
+  sim::WooOrderSpec spec;
+  spec.lines = {{.sku = "WID-BLUE", .quantity = 3, .price = "19.99"},
+                {.sku = "WID-RED", .quantity = 2, .price = "24.99"},
+                {.sku = "WID-GREEN", .quantity = 2, .price = "9.99"}};
+  auto order = woo_->CreateOrder(spec);
+  ASSERT_TRUE(order.ok());
+  const int64_t id = *order;
+  const std::string ref = absl::StrCat("main:", id);
+  // WH2 has every blue and green widget; WH1 one red; the second red waits.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return Segments(OrderPage(id)) ==
+               absl::StrCat(ref, "/1 ship@wh1 released [WID-RED 0/1;] ", ref,
+                            "/2 ship@wh2 released [WID-BLUE 0/3;WID-GREEN 0/2;] ", ref,
+                            "/3 backorder@wh1 held [WID-RED 0/1;] ");
+      },
+      kLong))
+      << Segments(OrderPage(id)) << proc_->Log();
+
+  // 1. WH2 ships its segment.
+  ASSERT_EQ(Ship(ref, "A", 2, {{"WID-BLUE", 3}, {"WID-GREEN", 2}}), 202);
+  ASSERT_TRUE(WaitUntil([&] { return ShipmentStates(id) == "A:posted/written "; }, kLong))
+      << ShipmentStates(id) << proc_->Log();
+  EXPECT_EQ(BcLines(ref),
+            "Item WID-BLUE 3/3;Item WID-RED 0/2;Item WID-GREEN 2/2;Account 6610 1/1;");
+  EXPECT_EQ(ShopStatus(id), "processing");
+  EXPECT_EQ(woo_->Meta(id, "_keelson_fulfillment_status"), "partially_shipped");
+  ASSERT_EQ(CustomerNotes(id).size(), 1u);
+  EXPECT_EQ(
+      CustomerNotes(id)[0].note,
+      "Part of your order has shipped: 3 x Product WID-BLUE (WID-BLUE), 2 x Product WID-GREEN "
+      "(WID-GREEN). Carrier: DHL. Tracking number: JDA. Track it: https://track.example/JDA");
+
+  // 2. WH1 ships its red widget.
+  ASSERT_EQ(Ship(ref, "B", 1, {{"WID-RED", 1}}), 202);
+  ASSERT_TRUE(
+      WaitUntil([&] { return ShipmentStates(id) == "A:posted/written B:posted/written "; }, kLong))
+      << ShipmentStates(id) << proc_->Log();
+  EXPECT_EQ(BcLines(ref),
+            "Item WID-BLUE 3/3;Item WID-RED 1/2;Item WID-GREEN 2/2;Account 6610 1/1;");
+  EXPECT_EQ(ShopStatus(id), "processing");
+
+  // 3. Red widgets arrive at WH1: the backorder is released there, and ships.
+  ASSERT_EQ(PostEvent("p5", "WID-RED", "WH1", 4, "2026-12-06T09:00:00Z"), 200);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return Segments(OrderPage(id)) ==
+               absl::StrCat(ref, "/1 ship@wh1 shipped [WID-RED 1/1;] ", ref,
+                            "/2 ship@wh2 shipped [WID-BLUE 3/3;WID-GREEN 2/2;] ", ref,
+                            "/3 ship@wh1 released [WID-RED 0/1;] ");
+      },
+      kLong))
+      << Segments(OrderPage(id)) << proc_->Log();
+  EXPECT_EQ(Ledger({"WID-RED"})["WID-RED@WH1 reserved"], 1);  // held for this order now
+  ASSERT_EQ(Ship(ref, "C", 3, {{"WID-RED", 1}}), 202);
+  ASSERT_TRUE(WaitUntil(
+      [&] { return ShipmentStates(id) == "A:posted/written B:posted/written C:posted/written "; },
+      kLong))
+      << ShipmentStates(id) << proc_->Log();
+
+  // Keelson: every unit shipped once.
+  EXPECT_EQ(Segments(OrderPage(id)),
+            absl::StrCat(ref, "/1 ship@wh1 shipped [WID-RED 1/1;] ", ref,
+                         "/2 ship@wh2 shipped [WID-BLUE 3/3;WID-GREEN 2/2;] ", ref,
+                         "/3 ship@wh1 shipped [WID-RED 1/1;] "));
+  // Business Central: each line shipped in full, three posted shipments; the order, completely
+  // shipped and invoiced, deleted by posting as BC does.
+  EXPECT_EQ(BcLines(ref),
+            "Item WID-BLUE 3/3;Item WID-RED 2/2;Item WID-GREEN 2/2;Account 6610 1/1;");
+  EXPECT_EQ(bc_->PostedShipmentCount(ref), 3);
+  EXPECT_TRUE(bc_->SalesOrderDeleted(ref));
+  // The shop: completed after the last, three customer notes with tracking.
+  ASSERT_TRUE(WaitUntil([&] { return ShopStatus(id) == "completed"; }, kLong)) << proc_->Log();
+  EXPECT_EQ(woo_->Meta(id, "_keelson_fulfillment_status"), "shipped");
+  auto notes = CustomerNotes(id);
+  ASSERT_EQ(notes.size(), 3u);
+  EXPECT_NE(notes[0].note.find("Tracking number: JDA."), std::string::npos) << notes[0].note;
+  EXPECT_EQ(notes[1].note,
+            "Part of your order has shipped: 1 x Product WID-RED (WID-RED). Carrier: DHL. Tracking "
+            "number: JDB. Track it: https://track.example/JDB");
+  EXPECT_EQ(notes[2].note,
+            "The rest of your order has shipped: 1 x Product WID-RED (WID-RED). Carrier: DHL. "
+            "Tracking number: JDC. Track it: https://track.example/JDC");
+  auto tracking = nlohmann::json::parse(*woo_->Meta(id, "_keelson_tracking"));
+  ASSERT_EQ(tracking.size(), 3u);
+  EXPECT_EQ(tracking[2]["tracking_number"], "JDC");
+  // The ledger: what left each shelf, nothing held any more — also after the shop's own
+  // order.updated (completed) came back through the webhook.
+  woo_->WaitForAsyncDeliveries();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto ledger = Ledger({"WID-BLUE", "WID-RED", "WID-GREEN"});
+  EXPECT_EQ(ledger["WID-BLUE@WH1"], 1);
+  EXPECT_EQ(ledger["WID-BLUE@WH2"], 2);
+  EXPECT_EQ(ledger["WID-RED@WH1"], 3);
+  EXPECT_EQ(ledger["WID-GREEN@WH2"], 0);
+  for (const auto& [k, v] : ledger) {
+    if (absl::EndsWith(k, " reserved")) {
+      EXPECT_EQ(v, 0) << k;
+    }
+  }
+}
+
+// A shipAndInvoice whose answer is lost is retried by reading what BC holds: nothing is posted
+// twice — neither while the order is open (shippedQuantity) nor after the last posting deleted
+// it (its posted sales shipments).
+TEST_F(ShipmentPostingE2eTest, ARetriedBusinessCentralPostAfterALostAnswerDoesNotShipTwice) {
+  ASSERT_EQ(PostEvent("l1", "WID-BLUE", "WH1", 5, "2026-12-05T10:00:00Z"), 200);
+  sim::WooOrderSpec spec;
+  spec.lines = {{.sku = "WID-BLUE", .quantity = 3, .price = "19.99"}};
+  auto order = woo_->CreateOrder(spec);
+  ASSERT_TRUE(order.ok());
+  const int64_t id = *order;
+  const std::string ref = absl::StrCat("main:", id);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return Segments(OrderPage(id)) ==
+               absl::StrCat(ref, "/1 ship@wh1 released [WID-BLUE 0/3;] ");
+      },
+      kLong))
+      << Segments(OrderPage(id)) << proc_->Log();
+
+  bc_->DropResponseAfterNextShipAndInvoice();
+  ASSERT_EQ(Ship(ref, "A", 1, {{"WID-BLUE", 1}}), 202);
+  ASSERT_TRUE(WaitUntil([&] { return ShipmentStates(id) == "A:posted/written "; }, kLong))
+      << ShipmentStates(id) << proc_->Log();
+  EXPECT_EQ(BcLines(ref), "Item WID-BLUE 1/3;Account 6610 1/1;");
+  EXPECT_EQ(bc_->PostedShipmentCount(ref), 1);
+
+  bc_->DropResponseAfterNextShipAndInvoice();
+  ASSERT_EQ(Ship(ref, "B", 1, {{"WID-BLUE", 2}}), 202);
+  ASSERT_TRUE(
+      WaitUntil([&] { return ShipmentStates(id) == "A:posted/written B:posted/written "; }, kLong))
+      << ShipmentStates(id) << proc_->Log();
+  EXPECT_EQ(BcLines(ref), "Item WID-BLUE 3/3;Account 6610 1/1;");
+  EXPECT_EQ(bc_->PostedShipmentCount(ref), 2);
+  EXPECT_TRUE(bc_->SalesOrderDeleted(ref));
+  EXPECT_EQ(bc_->stats().shipments_posted, 2);
+  EXPECT_EQ(bc_->stats().dropped, 2);
+  // Both retries found their shipment posted already.
+  int already = 0;
+  const nlohmann::json page = OrderPage(id);
+  for (const auto& e : page["timeline"]) {
+    if (e["kind"] == "erp.shipment_posted" && e["detail"]["already_posted"] == true) ++already;
+  }
+  EXPECT_EQ(already, 2);
+}
+
+// The same path with Odoo: deliveries are validated pickings; a partial shipment leaves a
+// backorder picking, the final one validates it.
+class OdooShipmentPostingE2eTest : public ShipmentPostingE2eTest {
+ protected:
+  bool UseOdoo() const override { return true; }
+};
+
+TEST_F(OdooShipmentPostingE2eTest, APartialAndAFinalShipmentAreTwoValidatedPickings) {
+  ASSERT_EQ(PostEvent("o1", "WID-BLUE", "WH1", 5, "2026-12-05T10:00:00Z"), 200);
+  sim::WooOrderSpec spec;
+  spec.lines = {{.sku = "WID-BLUE", .quantity = 3, .price = "19.99"}};
+  auto order = woo_->CreateOrder(spec);
+  ASSERT_TRUE(order.ok());
+  const int64_t id = *order;
+  const std::string ref = absl::StrCat("main:", id);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return Segments(OrderPage(id)) ==
+               absl::StrCat(ref, "/1 ship@wh1 released [WID-BLUE 0/3;] ");
+      },
+      kLong))
+      << Segments(OrderPage(id)) << proc_->Log();
+
+  ASSERT_EQ(Ship(ref, "A", 1, {{"WID-BLUE", 2}}), 202);
+  ASSERT_TRUE(WaitUntil([&] { return ShipmentStates(id) == "A:posted/written "; }, kLong))
+      << ShipmentStates(id) << proc_->Log();
+  EXPECT_EQ(od_->QtyDelivered(ref, "WID-BLUE"), 2);
+  auto pickings = od_->Pickings(ref);
+  ASSERT_EQ(pickings.size(), 2u) << pickings.dump();
+  EXPECT_EQ(pickings[0]["state"], "done");
+  EXPECT_EQ(pickings[1]["state"], "assigned");
+  EXPECT_EQ(pickings[1]["backorder_id"], pickings[0]["id"]);
+  EXPECT_EQ(ShopStatus(id), "processing");
+
+  ASSERT_EQ(Ship(ref, "B", 1, {{"WID-BLUE", 1}}), 202);
+  ASSERT_TRUE(
+      WaitUntil([&] { return ShipmentStates(id) == "A:posted/written B:posted/written "; }, kLong))
+      << ShipmentStates(id) << proc_->Log();
+  EXPECT_EQ(od_->QtyDelivered(ref, "WID-BLUE"), 3);
+  pickings = od_->Pickings(ref);
+  ASSERT_EQ(pickings.size(), 2u) << pickings.dump();
+  EXPECT_EQ(pickings[0]["state"], "done");
+  EXPECT_EQ(pickings[1]["state"], "done");
+  EXPECT_EQ(od_->CallCount("stock.picking", "button_validate"), 2);
+  ASSERT_TRUE(WaitUntil([&] { return ShopStatus(id) == "completed"; }, kLong)) << proc_->Log();
+  EXPECT_EQ(CustomerNotes(id).size(), 2u);
+  EXPECT_EQ(woo_->Meta(id, "_keelson_fulfillment_status"), "shipped");
 }
 
 }  // namespace

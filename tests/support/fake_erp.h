@@ -79,6 +79,49 @@ class FakeErp final : public connectors::ErpAdapter {
     return stock_polls_;
   }
 
+  // Shipments: cumulative units per (order id, SKU), posts that shipped anything.
+  int64_t Shipped(const std::string& order_id, const std::string& sku) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = shipped_.find({order_id, sku});
+    return it == shipped_.end() ? 0 : it->second;
+  }
+  int shipment_posts() {
+    std::lock_guard<std::mutex> l(mu_);
+    return shipment_posts_;
+  }
+  // The next post that ships anything commits and then fails (its answer lost).
+  void LoseNextShipmentAnswer() {
+    std::lock_guard<std::mutex> l(mu_);
+    lose_next_post_ = true;
+  }
+  // Every post is refused with kFailedPrecondition(reason) while `reason` is not empty.
+  void RefuseShipments(std::string reason) {
+    std::lock_guard<std::mutex> l(mu_);
+    refuse_shipments_ = std::move(reason);
+  }
+
+  absl::StatusOr<connectors::ErpShipmentResult> PostShipment(
+      const connectors::ErpShipmentPost& post) override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (auto s = MaybeFail(); !s.ok()) return s;
+    if (!refuse_shipments_.empty()) return absl::FailedPreconditionError(refuse_shipments_);
+    connectors::ErpShipmentResult r{.document = post.order_number};
+    for (const auto& line : post.lines) {
+      int64_t& have = shipped_[{post.order_id, line.sku}];
+      if (line.shipped_total > have) {
+        r.posted.push_back({line.sku, line.shipped_total - have});
+        have = line.shipped_total;
+      }
+    }
+    if (r.posted.empty()) return r;
+    ++shipment_posts_;
+    if (lose_next_post_) {
+      lose_next_post_ = false;
+      return absl::DeadlineExceededError("POST shipment: timed out (after the ERP posted)");
+    }
+    return r;
+  }
+
   absl::StatusOr<connectors::ErpStockPage> ListStockChanges(absl::Time since,
                                                             std::string_view page_token) override {
     std::lock_guard<std::mutex> l(mu_);
@@ -213,6 +256,10 @@ class FakeErp final : public connectors::ErpAdapter {
   int fail_stock_reads_ = 0;
   int fail_stock_after_ = 0;
   std::vector<absl::Time> stock_polls_;
+  std::map<std::pair<std::string, std::string>, int64_t> shipped_;
+  int shipment_posts_ = 0;
+  bool lose_next_post_ = false;
+  std::string refuse_shipments_;
 };
 
 }  // namespace keelson::testing

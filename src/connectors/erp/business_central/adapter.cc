@@ -1,5 +1,7 @@
 #include "connectors/erp/business_central/adapter.h"
 
+#include <cmath>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -45,6 +47,23 @@ std::string Filter(std::string_view expression) {
 
 // Items per lookup: keeps the URL short (BC item numbers are at most 20 characters).
 constexpr size_t kItemsPerQuery = 20;
+
+// A decimal quantity of BC as whole units (quantities Keelson sends are whole).
+int64_t Units(const json& v) { return v.is_number() ? std::llround(v.get<double>()) : 0; }
+
+std::string Str(const json& o, const char* field) {
+  auto it = o.find(field);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// The shipment's cumulative targets by upper-cased item number.
+std::map<std::string, int64_t> Targets(const ErpShipmentPost& post) {
+  std::map<std::string, int64_t> out;
+  for (const ErpShippedLine& l : post.lines) {
+    out[Upper(core::StdSv(absl::StripAsciiWhitespace(l.sku)))] += l.shipped_total;
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -286,6 +305,138 @@ absl::StatusOr<ErpStockPage> BusinessCentralAdapter::ListStockChanges(absl::Time
     page.next_page_token = it->get<std::string>();
   }
   return page;
+}
+
+}  // namespace keelson::connectors::business_central
+
+namespace keelson::connectors::business_central {
+
+absl::StatusOr<ErpShipmentResult> BusinessCentralAdapter::PostShipment(
+    const ErpShipmentPost& post) {
+  const std::map<std::string, int64_t> targets = Targets(post);
+  absl::StatusOr<json> order = ReadOrder(post.order_id);
+  if (!order.ok()) {
+    if (order.status().code() == absl::StatusCode::kNotFound) {
+      return PostedBeforeDeletion(post, targets, order.status());
+    }
+    return order.status();
+  }
+  absl::StatusOr<ErpOrderRef> ref = OrderRefFromJson(*order);
+  if (!ref.ok()) return ref.status();
+  if (ref->state == ErpOrderState::kCancelled) {
+    return absl::FailedPreconditionError(absl::StrCat("business_central: sales order ", ref->number,
+                                                      " is cancelled; nothing can be shipped"));
+  }
+  struct Line {
+    std::string id, etag, number;
+    int sequence = 0;
+    int64_t quantity = 0, shipped = 0, ship_quantity = 0, want = 0;
+  };
+  std::vector<Line> lines;
+  if (auto it = order->find("salesOrderLines"); it != order->end() && it->is_array()) {
+    for (const json& l : *it) {
+      if (!l.is_object() || Str(l, "lineType") != "Item") continue;
+      lines.push_back({.id = Str(l, "id"),
+                       .etag = Str(l, "@odata.etag"),
+                       .number = Upper(Str(l, "lineObjectNumber")),
+                       .sequence = l.value("sequence", 0),
+                       .quantity = Units(l.value("quantity", json())),
+                       .shipped = Units(l.value("shippedQuantity", json())),
+                       .ship_quantity = Units(l.value("shipQuantity", json()))});
+    }
+  }
+  std::stable_sort(lines.begin(), lines.end(),
+                   [](const Line& a, const Line& b) { return a.sequence < b.sequence; });
+  ErpShipmentResult result{.document = ref->number};
+  for (const auto& [sku, target] : targets) {
+    int64_t shipped = 0, outstanding = 0;
+    bool found = false;
+    for (const Line& l : lines) {
+      if (l.number != sku) continue;
+      found = true;
+      shipped += l.shipped;
+      outstanding += std::max<int64_t>(0, l.quantity - l.shipped);
+    }
+    if (!found) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "business_central: sales order ", ref->number, " has no line for SKU '", sku, "'"));
+    }
+    // What BC already holds as shipped stays as it is: only the difference is posted, so a
+    // post repeated after a lost answer ships nothing twice.
+    int64_t diff = target - shipped;
+    if (diff <= 0) continue;
+    if (diff > outstanding) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "business_central: cannot ship ", diff, " more of SKU '", sku, "' on sales order ",
+          ref->number, ": ", outstanding, " outstanding (", shipped, " shipped already)"));
+    }
+    result.posted.push_back({sku, diff});
+    for (Line& l : lines) {
+      if (l.number != sku || diff == 0) continue;
+      const int64_t n = std::min(diff, std::max<int64_t>(0, l.quantity - l.shipped));
+      l.want += n;
+      diff -= n;
+    }
+  }
+  if (result.posted.empty()) return result;
+  // "Qty. to Ship" of every item line: what this shipment takes, 0 elsewhere (BC initialises it
+  // to the outstanding quantity, which would post the whole order).
+  for (const Line& l : lines) {
+    if (l.ship_quantity == l.want) continue;
+    absl::StatusOr<net::OutboundResponse> r = client_.Call(
+        "PATCH",
+        absl::StrCat("/salesOrders(", core::AbslSv(post.order_id), ")/salesOrderLines(", l.id, ")"),
+        json{{"shipQuantity", l.want}}.dump(), {{"If-Match", l.etag.empty() ? "*" : l.etag}});
+    if (!r.ok()) return r.status();
+  }
+  absl::StatusOr<net::OutboundResponse> posted = client_.Call(
+      "POST",
+      absl::StrCat("/salesOrders(", core::AbslSv(post.order_id), ")/Microsoft.NAV.shipAndInvoice"));
+  if (!posted.ok()) return posted.status();
+  return result;
+}
+
+absl::StatusOr<ErpShipmentResult> BusinessCentralAdapter::PostedBeforeDeletion(
+    const ErpShipmentPost& post, const std::map<std::string, int64_t>& targets,
+    const absl::Status& not_found) {
+  // Posting the last units of an order ships and invoices it completely, and BC then deletes the
+  // order; its posted sales shipments keep the external document number.
+  absl::StatusOr<std::string> edn = ExternalDocumentNumber(post.reference);
+  if (!edn.ok()) return not_found;
+  absl::StatusOr<net::OutboundResponse> r = client_.Call(
+      "GET", absl::StrCat("/salesShipments?",
+                          Filter(absl::StrCat("externalDocumentNumber eq ", ODataString(*edn))),
+                          "&$expand=salesShipmentLines"));
+  if (!r.ok()) return r.status();
+  absl::StatusOr<json> values = Values(*r, "GET salesShipments");
+  if (!values.ok()) return values.status();
+  std::map<std::string, int64_t> shipped;
+  std::vector<std::string> numbers;
+  for (const json& sh : *values) {
+    if (!sh.is_object() || !absl::EqualsIgnoreCase(Str(sh, "externalDocumentNumber"), *edn)) {
+      continue;
+    }
+    numbers.push_back(Str(sh, "number"));
+    if (auto it = sh.find("salesShipmentLines"); it != sh.end() && it->is_array()) {
+      for (const json& l : *it) {
+        if (l.is_object() && Str(l, "lineType") == "Item") {
+          shipped[Upper(Str(l, "lineObjectNumber"))] += Units(l.value("quantity", json()));
+        }
+      }
+    }
+  }
+  if (numbers.empty()) return not_found;
+  for (const auto& [sku, target] : targets) {
+    const int64_t have = shipped.count(sku) ? shipped.at(sku) : 0;
+    if (have < target) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "business_central: sales order ", post.order_number,
+          " no longer exists (BC deletes an order once it is completely shipped and invoiced) and "
+          "its posted shipments hold ",
+          have, " of SKU '", sku, "', not ", target));
+    }
+  }
+  return ErpShipmentResult{.document = absl::StrJoin(numbers, ",")};
 }
 
 }  // namespace keelson::connectors::business_central

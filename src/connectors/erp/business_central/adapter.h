@@ -9,11 +9,14 @@
 //                         process has not yet seen: all unseen numbers in one items query)
 //   CancelSalesOrder      1 (+1 PATCH per line the first time)
 //   ListStockChanges      1 per page
+//   PostShipment          1 (nothing left to post), else 2 + 1 PATCH per item line whose
+//                         shipQuantity changes; +1 (posted shipments) when the order is gone
 // Pace them with a net::Endpoint around the HttpClient given here (app/wiring.cc does).
 //
 // Ownership: borrows `http` and the options' clock. Thread-safety: thread-safe (erp.h).
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -61,6 +64,12 @@ class BusinessCentralAdapter final : public ErpAdapter {
   // SystemModifiedAt, which posting does not move: see README.md "Stock".
   absl::StatusOr<ErpStockPage> ListStockChanges(absl::Time since,
                                                 std::string_view page_token) override;
+  // Reads the order with its lines; per SKU, ships target − Σ shippedQuantity (never more than
+  // outstanding: kFailedPrecondition) by PATCHing every item line's shipQuantity (with its
+  // @odata.etag; 0 on lines not shipped now) and POSTing the bound action
+  // Microsoft.NAV.shipAndInvoice. An order BC no longer has (posting the last units deletes it)
+  // is answered from its posted salesShipments: OK when they hold every target.
+  absl::StatusOr<ErpShipmentResult> PostShipment(const ErpShipmentPost& post) override;
 
   const Client& client() const { return client_; }
 
@@ -70,6 +79,9 @@ class BusinessCentralAdapter final : public ErpAdapter {
   // a blocked one); queries only numbers not yet known.
   absl::Status CheckItems(const model::Order& order);
   absl::StatusOr<nlohmann::json> ReadOrder(std::string_view id);
+  absl::StatusOr<ErpShipmentResult> PostedBeforeDeletion(
+      const ErpShipmentPost& post, const std::map<std::string, int64_t>& targets,
+      const absl::Status& not_found);
 
   const AdapterOptions options_;
   Client client_;

@@ -6,8 +6,10 @@
 
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "connectors/erp_conformance.h"
 #include "core/clock.h"
+#include "core/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "jobs/retry_policy.h"
@@ -79,6 +81,19 @@ class BcTestbed final : public ErpTestbed {
   void MarkSalesOrderDone(std::string_view reference) override { sim_->MarkShipped(reference); }
   void DropResponseAfterNextOrderCreate() override { sim_->DropResponseAfterNextOrderCreate(); }
   void FailNextRequestWith503() override { sim_->FailNextRequests(1, 503); }
+  int64_t ShippedQuantity(std::string_view reference, std::string_view sku) override {
+    double n = 0;
+    for (const auto& l : sim_->ShippedLines(reference)) {
+      if (l.line_type == "Item" && absl::EqualsIgnoreCase(l.number, core::AbslSv(sku))) {
+        n += l.shipped;
+      }
+    }
+    return static_cast<int64_t>(n);
+  }
+  int64_t ShipmentDocuments(std::string_view reference) override {
+    return sim_->PostedShipmentCount(reference);
+  }
+  void DropResponseAfterNextShipmentPost() override { sim_->DropResponseAfterNextShipAndInvoice(); }
   void SetStock(std::string_view sku, int64_t on_hand, absl::Time modified_at) override {
     ASSERT_NE(own_clock_, nullptr) << "SetStock needs the testbed's own clock";
     own_clock_->Set(modified_at);

@@ -1,6 +1,8 @@
 #include "connectors/erp/odoo/adapter.h"
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -40,6 +42,9 @@ absl::StatusOr<int64_t> CreatedId(const json& result, std::string_view what) {
   return absl::InternalError(
       absl::StrCat("odoo ", core::AbslSv(what), ".create: unexpected answer ", result.dump()));
 }
+
+// A float quantity of Odoo as whole units (Keelson ships whole units).
+int64_t Units(const json& v) { return v.is_number() ? std::llround(v.get<double>()) : 0; }
 
 }  // namespace
 
@@ -444,6 +449,177 @@ absl::StatusOr<ErpStockPage> OdooAdapter::ListStockChanges(absl::Time since,
   }
   page.rows = StockRowsFromQuants(quants, codes);
   return page;
+}
+
+}  // namespace keelson::connectors::odoo
+
+namespace keelson::connectors::odoo {
+
+absl::StatusOr<ErpShipmentResult> OdooAdapter::PostShipment(const ErpShipmentPost& post) {
+  std::optional<int64_t> order_id = ParseId(post.order_id);
+  if (!order_id) {
+    return absl::NotFoundError(absl::StrCat("odoo: no sale.order with id '", post.order_id, "'"));
+  }
+  absl::StatusOr<int> major = Major();
+  if (!major.ok()) return major.status();
+  absl::StatusOr<json> order = ReadOrderRecord(*order_id);
+  if (!order.ok()) return order.status();
+  const std::string name = StrField(*order, "name");
+  if (StrField(*order, "state") == "cancel") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("odoo sale.order ", name, " is cancelled; nothing can be delivered"));
+  }
+
+  // What Odoo holds as delivered, per SKU: qty_delivered of the order's lines.
+  absl::StatusOr<json> lines = client_.Call(
+      "sale.order.line", "search_read",
+      {.params = {{"domain", json::array({json::array({"order_id", "=", *order_id})})},
+                  {"fields", {"product_id", "product_uom_qty", "qty_delivered", "display_type"}},
+                  {"order", "id asc"}}});
+  if (!lines.ok()) return lines.status();
+  std::vector<int64_t> product_ids;
+  for (const json& l : *lines) {
+    if (auto p = Many2one(l.value("product_id", json())); p) product_ids.push_back(p->first);
+  }
+  absl::flat_hash_map<int64_t, std::string> codes;
+  if (!product_ids.empty()) {
+    absl::StatusOr<json> products = client_.Call(
+        "product.product", "read", {.ids = product_ids, .params = {{"fields", {"default_code"}}}});
+    if (!products.ok()) return products.status();
+    for (const json& p : *products) {
+      if (p.value("id", json()).is_number_integer()) {
+        codes[p["id"].get<int64_t>()] = StrField(p, "default_code");
+      }
+    }
+  }
+  std::map<std::string, int64_t> targets;
+  for (const ErpShippedLine& l : post.lines) targets[l.sku] += l.shipped_total;
+  ErpShipmentResult result{.document = name};
+  std::map<int64_t, int64_t> need;  // product id -> units to deliver now
+  for (const auto& [sku, target] : targets) {
+    int64_t ordered = 0, delivered = 0, product = 0;
+    for (const json& l : *lines) {
+      auto p = Many2one(l.value("product_id", json()));
+      if (!p || codes[p->first] != sku) continue;
+      product = p->first;
+      ordered += Units(l.value("product_uom_qty", json()));
+      delivered += Units(l.value("qty_delivered", json()));
+    }
+    if (product == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("odoo sale.order ", name, " has no line for SKU '", sku, "'"));
+    }
+    // Delivered units stay as they are: only the difference is validated, so a post repeated
+    // after a lost answer delivers nothing twice.
+    const int64_t diff = target - delivered;
+    if (diff <= 0) continue;
+    if (diff > ordered - delivered) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "odoo: cannot deliver ", diff, " more of SKU '", sku, "' on sale.order ", name, ": ",
+          ordered - delivered, " outstanding (", delivered, " delivered already)"));
+    }
+    need[product] += diff;
+    result.posted.push_back({sku, diff});
+  }
+  if (result.posted.empty()) return result;
+
+  // The order's open deliveries and their open moves, oldest first.
+  absl::StatusOr<json> pickings = client_.Call(
+      "stock.picking", "search_read",
+      {.params = {
+           {"domain", json::array({json::array({"sale_id", "=", *order_id}),
+                                   json::array({"picking_type_code", "=", "outgoing"}),
+                                   json::array({"state", "not in",
+                                                json::array({"draft", "done", "cancel"})})})},
+           {"fields", {"name", "state"}},
+           {"order", "id asc"}}});
+  if (!pickings.ok()) return pickings.status();
+  std::vector<int64_t> picking_ids;
+  std::map<int64_t, std::string> picking_names;
+  for (const json& p : *pickings) {
+    if (!p.value("id", json()).is_number_integer()) continue;
+    picking_ids.push_back(p["id"].get<int64_t>());
+    picking_names[picking_ids.back()] = StrField(p, "name");
+  }
+  json moves = json::array();
+  if (!picking_ids.empty()) {
+    absl::StatusOr<json> m = client_.Call(
+        "stock.move", "search_read",
+        {.params = {{"domain", json::array({json::array({"picking_id", "in", picking_ids}),
+                                            json::array({"state", "not in",
+                                                         json::array({"done", "cancel"})})})},
+                    {"fields", {"picking_id", "product_id", "product_uom_qty"}},
+                    {"order", "id asc"}}});
+    if (!m.ok()) return m.status();
+    moves = *m;
+  }
+  // Each picking's moves get what this shipment takes of them (0 for the others: Odoo 17+
+  // reserves the whole demand as `quantity`, which would deliver everything).
+  std::map<int64_t, std::vector<std::pair<int64_t, int64_t>>> plan;  // picking -> (move, qty)
+  for (int64_t pid : picking_ids) {
+    for (const json& m : moves) {
+      auto picking = Many2one(m.value("picking_id", json()));
+      auto product = Many2one(m.value("product_id", json()));
+      if (!picking || picking->first != pid || !product) continue;
+      int64_t& left = need[product->first];
+      const int64_t take = std::min(left, Units(m.value("product_uom_qty", json())));
+      left -= take;
+      plan[pid].emplace_back(m["id"].get<int64_t>(), take);
+    }
+  }
+  for (const auto& [product, left] : need) {
+    if (left > 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("odoo sale.order ", name, ": its open deliveries cannot take ", left,
+                       " unit(s) of ", codes[product], " (create or unlock the delivery in Odoo)"));
+    }
+  }
+  std::vector<std::string> validated;
+  for (const auto& [pid, takes] : plan) {
+    bool any = false;
+    std::vector<int64_t> zero;
+    for (const auto& [move, qty] : takes) {
+      if (qty == 0) {
+        zero.push_back(move);
+        continue;
+      }
+      any = true;
+      const json vals =
+          *major >= 17 ? json{{"quantity", qty}, {"picked", true}} : json{{"quantity_done", qty}};
+      absl::StatusOr<json> w = client_.Call("stock.move", "write",
+                                            {.ids = std::vector<int64_t>{move},
+                                             .params = {{"vals", vals}},
+                                             .kind = CallKind::kWrite});
+      if (!w.ok()) return w.status();
+    }
+    if (!any) continue;
+    if (!zero.empty()) {
+      const json vals =
+          *major >= 17 ? json{{"quantity", 0}, {"picked", false}} : json{{"quantity_done", 0}};
+      absl::StatusOr<json> w =
+          client_.Call("stock.move", "write",
+                       {.ids = zero, .params = {{"vals", vals}}, .kind = CallKind::kWrite});
+      if (!w.ok()) return w.status();
+    }
+    // skip_backorder: the rest of the demand goes to a backorder picking at once, instead of the
+    // stock.backorder.confirmation wizard a person would answer (button_validate →
+    // _pre_action_done_hook; _action_done then creates the backorder). 16 also asks for the
+    // immediate-transfer wizard unless told to skip it.
+    json context = {{"skip_backorder", true}};
+    if (*major <= 16) context["skip_immediate"] = true;
+    absl::StatusOr<json> done = client_.Call(
+        "stock.picking", "button_validate",
+        {.ids = std::vector<int64_t>{pid}, .context = context, .kind = CallKind::kStateChange});
+    if (!done.ok()) return done.status();
+    if (done->is_object()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "odoo stock.picking ", picking_names[pid], ": button_validate asked for the ",
+          StrField(*done, "res_model"), " wizard instead of validating"));
+    }
+    validated.push_back(picking_names[pid]);
+  }
+  result.document = absl::StrCat(name, " ", absl::StrJoin(validated, ","));
+  return result;
 }
 
 }  // namespace keelson::connectors::odoo

@@ -92,6 +92,12 @@ class OdooAdapter final : public ErpAdapter {
   // product.product read gives the default_code (see README.md "Stock").
   absl::StatusOr<ErpStockPage> ListStockChanges(absl::Time since,
                                                 std::string_view page_token) override;
+  // Delivers through the order's pickings: per SKU, target − Σ sale.order.line.qty_delivered
+  // (never beyond what is outstanding: kFailedPrecondition); the open outgoing pickings
+  // (`sale_id`) get stock.move `quantity` + `picked` (16: `quantity_done`) for what ships now and
+  // 0 elsewhere, then `button_validate` with context {skip_backorder: true}, which leaves the
+  // rest in a backorder picking. A wizard answer is kFailedPrecondition (see README.md).
+  absl::StatusOr<ErpShipmentResult> PostShipment(const ErpShipmentPost& post) override;
 
   OdooClient& client() { return client_; }
 

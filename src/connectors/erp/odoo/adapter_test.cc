@@ -77,6 +77,15 @@ class OdooTestbed final : public ErpTestbed {
     bed_.sim().DropResponseAfterNextOrderCreate();
   }
   void FailNextRequestWith503() override { bed_.sim().FailNextRequests(1, 503, 2); }
+  int64_t ShippedQuantity(std::string_view reference, std::string_view sku) override {
+    return static_cast<int64_t>(bed_.sim().QtyDelivered(reference, sku));
+  }
+  int64_t ShipmentDocuments(std::string_view reference) override {
+    int64_t n = 0;
+    for (const auto& p : bed_.sim().Pickings(reference)) n += p["state"] == "done" ? 1 : 0;
+    return n;
+  }
+  void DropResponseAfterNextShipmentPost() override { bed_.sim().DropResponseAfterNextValidate(); }
   void SetStock(std::string_view sku, int64_t on_hand, absl::Time modified_at) override {
     EXPECT_GT(bed_.sim().SetQuant(sku, "WH/Stock", static_cast<double>(on_hand), 0, modified_at),
               0);
