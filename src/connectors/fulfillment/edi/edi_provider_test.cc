@@ -146,6 +146,10 @@ class EdiProviderTest : public ::testing::Test {
                         const std::vector<flows::InventoryLine>& shipped) -> absl::Status {
       return inventory_->Consume(tx, ref, shipped).status();
     };
+    fo.write_off = [this](store::Tx& tx, std::string_view, std::string_view ref,
+                          const std::vector<flows::InventoryLine>& located) -> absl::Status {
+      return inventory_->WriteOff(tx, ref, located).status();
+    };
     flow_ = std::make_unique<flows::FulfillmentService>(
         std::map<std::string, FulfillmentProvider*, std::less<>>{{"edi:acme", provider_.get()},
                                                                  {"warehouse", &warehouse_}},
@@ -541,6 +545,38 @@ TEST_F(EdiRejectingWarehouseTest, A940RejectedByThePartners997IsRejectedAndRerou
   EXPECT_EQ(json::parse(docs[1].ack_json)["code"], "R");
   EXPECT_THAT(TimelineKinds("order:main:202"),
               ::testing::IsSupersetOf({"edi.940_rejected", "fulfillment.rejected"}));
+}
+
+class EdiShortWarehouseTest : public EdiProviderTest {
+ protected:
+  sim::EdiWarehouseSim::Options SimOptions() const override {
+    sim::EdiWarehouseSim::Options o;
+    o.short_every = 1;
+    return o;
+  }
+};
+
+TEST_F(EdiShortWarehouseTest, AFinal945ShortOfAUnitClosesTheSegmentAndTheUnitIsRoutedAgain) {
+  Stock("WID-BLUE", "ACME", 10);
+  Stock("WID-BLUE", "WH1", 10);
+  AcceptOrder(701, {{"WID-BLUE", 3}});
+  Drain();
+  KEELSON_ASSERT_OK_AND_ASSIGN(int handled, sim_->PollOnce());
+  ASSERT_EQ(handled, 1);
+  Poll();
+  // The segment ends with what shipped; the unit the warehouse could not find goes to WH1.
+  EXPECT_EQ(Plan(701),
+            "main:701/1 ship@acme shipped [WID-BLUE 2/2;]\n"
+            "main:701/2 ship@wh1 released [WID-BLUE 0/1;]\n");
+  KEELSON_ASSERT_OK_AND_ASSIGN(auto blue, store_->GetPositions("WID-BLUE"));
+  ASSERT_EQ(blue.size(), 2u);
+  EXPECT_EQ(blue[0].location, "ACME");
+  EXPECT_EQ(blue[0].on_hand, 7);  // 2 shipped, 1 written off
+  ASSERT_EQ(warehouse_.created.size(), 1u);
+  EXPECT_EQ(warehouse_.created[0].lines[0].quantity, 1);
+  KEELSON_ASSERT_OK_AND_ASSIGN(auto shipments, store_->ListShipments("main:701"));
+  ASSERT_EQ(shipments.size(), 1u);
+  EXPECT_EQ(shipments[0].shipment_id, "ACME3PL-SH1");
 }
 
 TEST_F(EdiProviderTest, ATa1RejectionRefusesEveryOrderOfThatInterchange) {

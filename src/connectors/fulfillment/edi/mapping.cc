@@ -156,9 +156,11 @@ absl::StatusOr<Shipment> ShipmentFrom945(const x12::ShippingAdvice& a, const Not
   s.carrier = !a.carrier_scac.empty() ? a.carrier_scac : a.routing;
   if (!a.tracking.empty()) s.tracking_number = a.tracking.front();
   s.shipped_at = DayStart(a.ship_date);
+  bool short_line = false;
   for (const x12::ShippedLine& l : a.lines) {
     if (s.tracking_number.empty() && !l.tracking.empty()) s.tracking_number = l.tracking.front();
     const int64_t shipped = l.shipped.value_or(0);
+    if (l.ordered && shipped < *l.ordered) short_line = true;
     if (shipped <= 0) continue;  // a line reported short or cancelled ships nothing
     const std::string sku = !l.sku.empty() ? l.sku : l.upc;
     if (sku.empty()) {
@@ -167,7 +169,10 @@ absl::StatusOr<Shipment> ShipmentFrom945(const x12::ShippingAdvice& a, const Not
     }
     s.lines.push_back({.sku = sku, .quantity = shipped, .line_id = LineIdOf(l.line_id)});
   }
-  if (s.lines.empty()) {
+  // The final advice (W0601 F) of a line shipped short: nothing more will come for the segment,
+  // so what is missing is routed again.
+  s.closes_segment = a.reporting_code == "F" && short_line;
+  if (s.lines.empty() && !s.closes_segment) {
     return absl::InvalidArgumentError(Cat("945 ", a.order_id, " ships no units"));
   }
   return s;

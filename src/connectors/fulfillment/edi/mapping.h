@@ -8,7 +8,9 @@
 //   945             -> Shipment  shipment id W0604 (else "<ISA06>:<ISA13>:<ST02>"), segment
 //                           W0602, carrier W2702 (SCAC, else W2703), tracking (heading, else first
 //                           line's), ship date W0603, lines W12 with W1203 > 0: SKU W1208 (else
-//                           the UPC W1206), line id from N9*LI.
+//                           the UPC W1206), line id from N9*LI. A final advice (W0601 F) with a
+//                           line shipped short (W1203 < W1202) closes the segment
+//                           (Shipment::closes_segment): the missing units are routed again.
 //   856             -> Shipments  one per order level (HL O), its segment from PRF01; shipment
 //                           id BSN02 (+ "/" + PRF01 when the notice covers several orders);
 //                           carrier TD503; tracking from the pack, else the shipment (REF CN/2I,
@@ -43,7 +45,8 @@ struct NoticeOrigin {
   std::string set_control;  // ST02
 };
 
-// kInvalidArgument when the 945 names no order (W0602) or ships nothing.
+// kInvalidArgument when the 945 names no order (W0602) or ships nothing (unless it closes the
+// segment: a final advice that nothing could be shipped).
 absl::StatusOr<Shipment> ShipmentFrom945(const keelson::edi::ShippingAdvice& advice,
                                          const NoticeOrigin& origin);
 // kInvalidArgument when an order level has no PRF01 or no items.
