@@ -8,7 +8,7 @@
 #            takes webhooks for DUR seconds and is SIGKILLed — then N fresh nodes start on that
 #            database and drain it: jobs/s from their start until no job is queued or running
 #
-# Usage: PG_ADMIN_DSN="host=127.0.0.1 port=55432 user=keelson dbname=keelson_test" \
+# Usage: PG_ADMIN_DSN="host=127.0.0.1 port=61432 user=keelson dbname=keelson_test" \
 #          bench/run_multi_node.sh BUILD_DIR
 #   (scripts/test-services.sh run -- env PG_ADMIN_DSN="$KEELSON_TEST_PG_DSN" bench/run_multi_node.sh
 #    build/release starts a throwaway PostgreSQL; note that one runs with fsync=off)

@@ -4,13 +4,14 @@
 #
 #   scripts/test-services.sh run -- ctest --preset release
 #
-#   PostgreSQL 15  a throwaway cluster (initdb) on 127.0.0.1:$KEELSON_TEST_PG_PORT (55432)
+# Ports sit above Linux's ephemeral range (32768-60999) so no outgoing connection holds them.
+#   PostgreSQL 15  a throwaway cluster (initdb) on 127.0.0.1:$KEELSON_TEST_PG_PORT (61432)
 #                  -> KEELSON_TEST_PG_DSN
-#   OpenSSH sshd   on 127.0.0.1:$KEELSON_TEST_SFTP_PORT (52222) with a generated host key, a test
+#   OpenSSH sshd   on 127.0.0.1:$KEELSON_TEST_SFTP_PORT (61222) with a generated host key, a test
 #                  user (keelson-sftp) that logs in with a generated ed25519 key, internal-sftp
 #                  -> KEELSON_TEST_SFTP_HOST, _PORT, _USER, _KEY, _ROOT (the user's home),
 #                     _HOST_KEY (the server's public host key, for known_hosts / pinning)
-#   nats-server    with JetStream on 127.0.0.1:$KEELSON_TEST_NATS_PORT (54222)
+#   nats-server    with JetStream on 127.0.0.1:$KEELSON_TEST_NATS_PORT (61422)
 #                  -> KEELSON_TEST_NATS_URL
 #
 # Tests that need one of these read the variable and skip (GTEST_SKIP, saying why) when it is
@@ -23,9 +24,9 @@
 set -euo pipefail
 
 dir=${KEELSON_TEST_SERVICES_DIR:-/tmp/keelson-test-services}
-pg_port=${KEELSON_TEST_PG_PORT:-55432}
-ssh_port=${KEELSON_TEST_SFTP_PORT:-52222}
-nats_port=${KEELSON_TEST_NATS_PORT:-54222}
+pg_port=${KEELSON_TEST_PG_PORT:-61432}
+ssh_port=${KEELSON_TEST_SFTP_PORT:-61222}
+nats_port=${KEELSON_TEST_NATS_PORT:-61422}
 sftp_user=keelson-sftp
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 
