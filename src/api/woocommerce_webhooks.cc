@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -81,6 +84,24 @@ bool IsPing(std::string_view body) {
   return true;
 }
 
+// {"status":…,"delivery_id":…,"correlation_id":…}: built by hand on the committer's thread (it
+// answers every delivery of a batch); correlation ids are ours (letters, digits, '-'), anything
+// else goes through the JSON library.
+std::string AcceptedBody(const store::AcceptResult& r) {
+  const bool plain = std::all_of(r.correlation_id.begin(), r.correlation_id.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+  const char* status = r.duplicate ? "duplicate" : "accepted";
+  if (!plain) {
+    return nlohmann::json({{"status", status},
+                           {"delivery_id", r.delivery_id},
+                           {"correlation_id", r.correlation_id}})
+        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  return absl::StrCat("{\"correlation_id\":\"", r.correlation_id, "\",\"delivery_id\":",
+                      r.delivery_id, ",\"status\":\"", status, "\"}");
+}
+
 }  // namespace
 
 int64_t PeekTopLevelId(std::string_view json) {
@@ -90,7 +111,7 @@ int64_t PeekTopLevelId(std::string_view json) {
 }
 
 WooCommerceWebhooks::WooCommerceWebhooks(std::vector<WebhookStore> stores,
-                                         store::GroupCommitter* committer,
+                                         store::DeliveryIntake* committer,
                                          obs::Registry* metrics)
     : committer_(committer), metrics_(metrics) {
   for (auto& s : stores) {
@@ -209,10 +230,7 @@ void WooCommerceWebhooks::Handle(net::HttpRequest& req, net::Responder respond) 
         }
         if (obs::Counter* c = r->duplicate ? m_duplicates_ : m_accepted_) c->Inc();
         ObserveLatency(start);
-        nlohmann::json j = {{"status", r->duplicate ? "duplicate" : "accepted"},
-                            {"delivery_id", r->delivery_id},
-                            {"correlation_id", r->correlation_id}};
-        auto res = net::Json(status::ok, j.dump());
+        auto res = net::Json(status::ok, AcceptedBody(*r));
         res.set("X-Correlation-Id", r->correlation_id);
         respond(std::move(res));
       });

@@ -44,7 +44,7 @@ int64_t PeekTopLevelId(std::string_view json);
 
 class WooCommerceWebhooks {
  public:
-  WooCommerceWebhooks(std::vector<WebhookStore> stores, store::GroupCommitter* committer,
+  WooCommerceWebhooks(std::vector<WebhookStore> stores, store::DeliveryIntake* committer,
                       obs::Registry* metrics);
   void Handle(net::HttpRequest& req, net::Responder respond);
 
@@ -54,7 +54,7 @@ class WooCommerceWebhooks {
   void ObserveLatency(absl::Time start);
 
   absl::flat_hash_map<std::string, WebhookStore> stores_;
-  store::GroupCommitter* committer_;
+  store::DeliveryIntake* committer_;
   obs::Registry* metrics_;
   obs::Counter* m_accepted_ = nullptr;
   obs::Counter* m_duplicates_ = nullptr;

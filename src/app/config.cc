@@ -538,6 +538,8 @@ void Decoder::Storage(const YAML::Node& node, const std::string& path, StorageCo
           Int("pool_size", &storage->pool_size, kPositive),
           Int("group_commit_max_batch", &storage->group_commit_max_batch, kPositive),
           Int64("busy_timeout_ms", &storage->busy_timeout_ms, kNonNegative),
+          Bool("intake_journal", &storage->intake_journal),
+          Str("intake_journal_dir", &storage->intake_journal_dir),
       });
   if (HasErrorAt(JoinKey(path, "engine"))) return;
   if (storage->engine == "sqlite") {

@@ -75,6 +75,11 @@ struct StorageConfig {
   int pool_size = 8;                    // postgres: connections per process, > 0
   int group_commit_max_batch = 1024;    // > 0
   int64_t busy_timeout_ms = 5000;       // >= 0
+  // sqlite: webhook deliveries go to an fsync'd append-only journal first and into the store
+  // right after (store/intake_journal.h); the directory defaults to `<path>.intake`. Not used
+  // with postgres (every node writes the shared store directly).
+  bool intake_journal = true;
+  std::string intake_journal_dir;
 };
 
 // The circuit breaker of one endpoint (net/endpoint.h): it opens after `consecutive_failures`

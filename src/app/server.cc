@@ -30,6 +30,7 @@
 #include "flows/order_to_cash.h"
 #include "flows/webhook_ingest.h"
 #include "jobs/runner.h"
+#include "store/intake_journal.h"
 #include "jobs/scheduler.h"
 #include "net/http_server.h"
 #include "obs/log.h"
@@ -439,8 +440,28 @@ int Serve(const Config& config, const ServeOptions& options) {
                   flows::ErpStockPollJob(config.jobs.max_attempts));
   }
 
-  store::GroupCommitter committer(store.get(), clock, config.storage.group_commit_max_batch,
-                                  &metrics);
+  // Intake: through the journal on SQLite (replaying what a crash left in it first), straight
+  // into the store otherwise.
+  std::unique_ptr<store::DeliveryIntake> intake;
+  if (config.storage.engine == "sqlite" && config.storage.intake_journal &&
+      config.storage.path != ":memory:") {
+    auto journal = store::IntakeJournal::Open(
+        {.dir = config.storage.intake_journal_dir.empty()
+                    ? absl::StrCat(config.storage.path, ".intake")
+                    : config.storage.intake_journal_dir,
+         .max_batch = config.storage.group_commit_max_batch},
+        store.get(), clock, &metrics);
+    if (!journal.ok()) {
+      obs::LogError("cannot open the intake journal (storage.intake_journal_dir)",
+                    {{"error", journal.status().ToString()}});
+      return 2;
+    }
+    intake = std::move(*journal);
+  } else {
+    intake = std::make_unique<store::GroupCommitter>(
+        store.get(), clock, config.storage.group_commit_max_batch, &metrics);
+  }
+  store::DeliveryIntake& committer = *intake;
   committer.set_on_commit([&runner] { runner.Notify(); });
 
   std::vector<api::WebhookStore> hook_stores;

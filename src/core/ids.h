@@ -7,7 +7,8 @@
 
 namespace keelson::core {
 
-// 32 lowercase hex characters from a per-thread CSPRNG-seeded generator; never all zeros.
+// 32 lowercase hex characters: 48 bits of Unix milliseconds, then 80 from a per-thread
+// CSPRNG-seeded generator (time-ordered, so indexes on it append); never all zeros.
 std::string NewCorrelationId();
 // `prefix` + '-' + 12 hex characters; for lease owners and node names.
 std::string NewInstanceId(const std::string& prefix);

@@ -24,6 +24,7 @@ namespace keelson::obs {
 class Registry;
 class Counter;
 class Histogram;
+class Gauge;
 }  // namespace keelson::obs
 
 namespace keelson::store {
@@ -98,21 +99,36 @@ class BatchQueue {
   std::thread thread_;
 };
 
-class GroupCommitter {
+// Where webhook intake hands a delivery: `done` runs once it is durable (or refused), with its
+// delivery id, or the first copy's if it is a redelivery. Two implementations: GroupCommitter
+// (straight into the store, any engine) and IntakeJournal (store/intake_journal.h: an fsync'd
+// append-only journal first, the store after; SQLite).
+class DeliveryIntake {
  public:
   using Callback = std::function<void(absl::StatusOr<AcceptResult>)>;
+  virtual ~DeliveryIntake() = default;
+  // Called after new deliveries (and their jobs) reached the store.
+  virtual void set_on_commit(std::function<void()> fn) = 0;
+  virtual void Start() = 0;
+  virtual void Submit(DeliveryToAccept delivery, Callback done) = 0;
+  // Makes durable and answers whatever is pending, then stops. Submissions after Stop fail with
+  // kUnavailable.
+  virtual void Stop() = 0;
+};
 
+class GroupCommitter final : public DeliveryIntake {
+ public:
   GroupCommitter(Store* store, const core::Clock* clock, int max_batch,
                  obs::Registry* metrics = nullptr);
-  ~GroupCommitter();
+  ~GroupCommitter() override;
 
   // Called on the committer thread after each commit that enqueued new jobs.
-  void set_on_commit(std::function<void()> fn) { on_commit_ = std::move(fn); }
+  void set_on_commit(std::function<void()> fn) override { on_commit_ = std::move(fn); }
 
-  void Start();
-  void Submit(DeliveryToAccept delivery, Callback done);
+  void Start() override;
+  void Submit(DeliveryToAccept delivery, Callback done) override;
   // Commits whatever is pending, then stops. Submissions after Stop fail with kUnavailable.
-  void Stop();
+  void Stop() override;
 
  private:
   struct Pending {

@@ -2,6 +2,19 @@
 
 namespace keelson::store {
 
+absl::StatusOr<absl::flat_hash_map<std::string, AcceptResult>> Store::FindDeliveriesByKey(
+    std::span<const std::string>) {
+  return absl::UnimplementedError("this store does not support the intake journal");
+}
+
+absl::StatusOr<int64_t> Store::MaxDeliveryId() {
+  return absl::UnimplementedError("this store does not support the intake journal");
+}
+
+absl::StatusOr<int64_t> Store::ReserveDeliveryIds(int64_t) {
+  return absl::UnimplementedError("this store does not support the intake journal");
+}
+
 std::string_view JobStateName(JobState s) {
   switch (s) {
     case JobState::kQueued:

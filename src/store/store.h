@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -52,6 +53,11 @@ struct DeliveryToAccept {
   // The ingest job enqueued in the same commit.
   std::string job_kind;
   std::string job_partition_key;  // empty = no ordering constraint
+  // Set by the intake journal (store/intake_journal.h), which numbers deliveries before they
+  // reach the store: the inbox id to use, and when the delivery was accepted. 0 / InfinitePast =
+  // the store assigns the id and uses the commit's time.
+  int64_t id = 0;
+  absl::Time received_at = absl::InfinitePast();
 };
 
 struct AcceptResult {
@@ -554,10 +560,20 @@ class Store {
 
   // Inbox. Stores each delivery with its job in ONE durable commit for the whole batch (group
   // commit). An identical delivery (same dedupe_key) is not stored again and enqueues nothing.
+  // `durable` = false (the intake journal, which keeps its copy until a durable commit follows)
+  // may skip the fsync where the engine can; a later durable commit makes it durable too.
   virtual absl::StatusOr<std::vector<AcceptResult>> AcceptDeliveries(
-      std::span<const DeliveryToAccept> batch, absl::Time now) = 0;
+      std::span<const DeliveryToAccept> batch, absl::Time now, bool durable = true) = 0;
   virtual absl::StatusOr<Delivery> GetDelivery(int64_t id) = 0;
   virtual absl::StatusOr<int64_t> CountDeliveries() = 0;
+  // For the intake journal (SQLite only; the default answers kUnimplemented): the stored
+  // deliveries among `dedupe_keys`, as (key -> id and correlation id); the highest inbox id (0
+  // when empty); and a block of `n` inbox ids no other delivery will get (the first is
+  // returned), so that ids handed out before the rows exist never collide with the store's own.
+  virtual absl::StatusOr<absl::flat_hash_map<std::string, AcceptResult>> FindDeliveriesByKey(
+      std::span<const std::string> dedupe_keys);
+  virtual absl::StatusOr<int64_t> MaxDeliveryId();
+  virtual absl::StatusOr<int64_t> ReserveDeliveryIds(int64_t n);
 
   // Jobs. Claims up to `max` due jobs (run_at <= now) whose partition has no earlier unfinished
   // job, marks them running under `owner` until now + lease and counts the attempt. Running jobs

@@ -1904,7 +1904,7 @@ class PgStore final : public Store {
   }
 
   absl::StatusOr<std::vector<AcceptResult>> AcceptDeliveries(
-      std::span<const DeliveryToAccept> batch, absl::Time now) override {
+      std::span<const DeliveryToAccept> batch, absl::Time now, bool /*durable*/) override {
     std::vector<AcceptResult> results;
     if (batch.empty()) return results;
     const int64_t now_ms = ToMillis(now);

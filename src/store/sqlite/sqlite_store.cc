@@ -827,7 +827,7 @@ class SqliteStore final : public Store {
   }
 
   absl::StatusOr<std::vector<AcceptResult>> AcceptDeliveries(
-      std::span<const DeliveryToAccept> batch, absl::Time now) override {
+      std::span<const DeliveryToAccept> batch, absl::Time now, bool durable) override {
     absl::MutexLock l(&mu_);
     std::vector<AcceptResult> results;
     results.reserve(batch.size());
@@ -835,13 +835,20 @@ class SqliteStore final : public Store {
       for (const DeliveryToAccept& d : batch) {
         AcceptResult r;
         {
+          // Ids come from one counter (TakeDeliveryId) shared with the intake journal, which
+          // hands them out before its rows get here.
           Stmt ins = Prepare(
               "INSERT INTO inbox(source, store_id, topic, dedupe_key, headers_json, body, "
-              "correlation_id, received_at) VALUES(?,?,?,?,?,?,?,?) "
+              "correlation_id, received_at, id) VALUES(?,?,?,?,?,?,?,?,?) "
               "ON CONFLICT(dedupe_key) DO NOTHING");
           ins.Bind(1, d.source).Bind(2, d.store_id).Bind(3, d.topic).Bind(4, d.dedupe_key);
           ins.Bind(5, d.headers_json).BindBlob(6, d.body).Bind(7, d.correlation_id);
-          ins.Bind(8, ToMillis(now));
+          ins.Bind(8, ToMillis(d.received_at == absl::InfinitePast() ? now : d.received_at));
+          if (const int64_t id = TakeDeliveryId(d.id); id > 0) {
+            ins.Bind(9, id);
+          } else {
+            ins.BindNull(9);  // SQLite's rowid, as without a journal
+          }
           if (auto s = ins.Exec(); !s.ok()) return s;
         }
         if (sqlite3_changes(db_) == 0) {
@@ -866,7 +873,7 @@ class SqliteStore final : public Store {
         results.push_back(std::move(r));
       }
       return absl::OkStatus();
-    });
+    }, durable ? Sync::kSynced : Sync::kBuffered);
     if (!st.ok()) return st;
     return results;
   }
@@ -893,6 +900,83 @@ class SqliteStore final : public Store {
     d.status = q.Text(9);
     d.error = q.Text(10);
     return d;
+  }
+
+  absl::StatusOr<absl::flat_hash_map<std::string, AcceptResult>> FindDeliveriesByKey(
+      std::span<const std::string> dedupe_keys) override {
+    absl::flat_hash_map<std::string, AcceptResult> found;
+    if (dedupe_keys.empty()) return found;
+    ReadHandle rd(this);
+    // One statement per chunk of keys (SQLite's default limit is 32,766 parameters).
+    constexpr size_t kChunk = 256;
+    for (size_t at = 0; at < dedupe_keys.size(); at += kChunk) {
+      const size_t n = std::min(kChunk, dedupe_keys.size() - at);
+      // Three statement shapes (16, 64, 256 parameters; the unused ones NULL, which matches
+      // nothing), so the per-connection statement cache stays small.
+      const size_t slots = n <= 16 ? 16 : n <= 64 ? 64 : kChunk;
+      std::string sql = "SELECT dedupe_key, id, correlation_id FROM inbox WHERE dedupe_key IN (";
+      for (size_t i = 0; i < slots; ++i) sql += i == 0 ? "?" : ",?";
+      sql += ")";
+      Stmt q = rd.Prepare(sql);
+      for (size_t i = 0; i < slots; ++i) {
+        if (i < n) {
+          q.Bind(static_cast<int>(i + 1), dedupe_keys[at + i]);
+        } else {
+          q.BindNull(static_cast<int>(i + 1));
+        }
+      }
+      while (true) {
+        auto row = q.Step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        found[q.Text(0)] = AcceptResult{
+            .delivery_id = q.Int(1), .duplicate = true, .correlation_id = q.Text(2)};
+      }
+    }
+    return found;
+  }
+
+  absl::StatusOr<int64_t> MaxDeliveryId() override {
+    ReadHandle rd(this);
+    Stmt q = rd.Prepare("SELECT COALESCE(MAX(id), 0) FROM inbox");
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    return q.Int(0);
+  }
+
+  absl::StatusOr<int64_t> ReserveDeliveryIds(int64_t n) override {
+    // The first reservation starts above every stored id. The journal makes it right after its
+    // recovery, before it accepts anything; its directory lock keeps other servers out.
+    bool loaded;
+    {
+      absl::MutexLock l(&id_mu_);
+      loaded = next_delivery_id_ != 0;
+    }
+    int64_t max_id = 0;
+    if (!loaded) {
+      auto m = MaxDeliveryId();
+      if (!m.ok()) return m.status();
+      max_id = *m;
+    }
+    absl::MutexLock l(&id_mu_);
+    if (next_delivery_id_ == 0) {
+      next_delivery_id_ = std::max<int64_t>(max_id, max_explicit_id_) + 1;
+    }
+    const int64_t first = next_delivery_id_;
+    next_delivery_id_ += std::max<int64_t>(1, n);
+    return first;
+  }
+
+  // The inbox id for a new row: `wanted` (a journaled delivery's id) as is; otherwise the next
+  // unreserved id once the journal reserves ids, or 0 (SQLite's rowid) when nothing does.
+  int64_t TakeDeliveryId(int64_t wanted) {
+    absl::MutexLock l(&id_mu_);
+    if (wanted > 0) {
+      max_explicit_id_ = std::max(max_explicit_id_, wanted);
+      if (next_delivery_id_ != 0) next_delivery_id_ = std::max(next_delivery_id_, wanted + 1);
+      return wanted;
+    }
+    return next_delivery_id_ == 0 ? 0 : next_delivery_id_++;
   }
 
   absl::StatusOr<int64_t> CountDeliveries() override {
@@ -1924,6 +2008,10 @@ class SqliteStore final : public Store {
   std::string path_;  // empty for :memory: (no reader pool)
   int64_t busy_timeout_ms_ = 5000;
   absl::Mutex pool_mu_;
+  // Inbox ids (see ReserveDeliveryIds, TakeDeliveryId); 0 = no reservation yet.
+  absl::Mutex id_mu_;
+  int64_t next_delivery_id_ ABSL_GUARDED_BY(id_mu_) = 0;
+  int64_t max_explicit_id_ ABSL_GUARDED_BY(id_mu_) = 0;
   std::vector<std::unique_ptr<Conn>> readers_ ABSL_GUARDED_BY(pool_mu_);
   bool synchronous_full_ = true;
   Sync sync_ = Sync::kSynced;
