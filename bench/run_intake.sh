@@ -9,6 +9,7 @@
 #        PORT    listen port for the temporary server (default 18480)
 #        LOAD    path of the load driver (default BUILD_DIR/webhook_load)
 #        OUT     if set, the SUMMARY JSON lines are also appended to this file
+#        JOURNAL 0 = SQLite without the intake journal (storage.intake_journal: false); default 1
 #        PG_DSN  if set, storage.engine postgres with this DSN instead of SQLite; use a throwaway
 #                database (Keelson's tables are created in it and the runs add rows)
 set -euo pipefail
@@ -89,8 +90,8 @@ if [[ -n ${PG_DSN:-} ]]; then
   STORAGE="{engine: postgres, dsn: \"$PG_DSN\"}"
   WHERE="PostgreSQL"
 else
-  STORAGE="{engine: sqlite, path: \"$DB\"}"
-  WHERE="db $DB"
+  STORAGE="{engine: sqlite, path: \"$DB\", intake_journal: $([[ ${JOURNAL:-1} == 0 ]] && echo false || echo true)}"
+  WHERE="db $DB, intake journal ${JOURNAL:-1}"
 fi
 cat >"$TMP/keelson.yaml" <<EOF
 server: {listen: "127.0.0.1:$PORT", io_threads: 2}
