@@ -7,22 +7,32 @@
 
 namespace keelson::store {
 
+IntakeCommitMetrics::IntakeCommitMetrics(obs::Registry* metrics) {
+  if (metrics == nullptr) return;
+  commits_ = metrics->GetCounter("keelson_store_commits_total",
+                                 "Intake group commits written to the store.");
+  errors_ = metrics->GetCounter("keelson_store_commit_errors_total",
+                                "Intake group commits that failed.");
+  seconds_ = metrics->GetHistogram("keelson_store_commit_seconds",
+                                   "Duration of one intake group commit (incl. fsync).",
+                                   obs::LatencyBucketsSeconds());
+  batch_size_ = metrics->GetHistogram("keelson_store_commit_batch_size",
+                                      "Deliveries written per intake group commit.",
+                                      {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048});
+}
+
+void IntakeCommitMetrics::Record(bool ok, double seconds, size_t batch) {
+  if (seconds_) seconds_->Observe(seconds);
+  if (batch_size_) batch_size_->Observe(static_cast<double>(batch));
+  if (obs::Counter* c = ok ? commits_ : errors_) c->Inc();
+}
+
 GroupCommitter::GroupCommitter(Store* store, const core::Clock* clock, int max_batch,
                                obs::Registry* metrics)
-    : store_(store), clock_(clock), queue_(static_cast<size_t>(std::max(1, max_batch))) {
-  if (metrics) {
-    m_commits_ = metrics->GetCounter("keelson_store_commits_total",
-                                     "Intake group commits written to the store.");
-    m_commit_errors_ = metrics->GetCounter("keelson_store_commit_errors_total",
-                                           "Intake group commits that failed.");
-    m_commit_seconds_ = metrics->GetHistogram("keelson_store_commit_seconds",
-                                              "Duration of one intake group commit (incl. fsync).",
-                                              obs::LatencyBucketsSeconds());
-    m_batch_size_ = metrics->GetHistogram("keelson_store_commit_batch_size",
-                                          "Deliveries written per intake group commit.",
-                                          {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048});
-  }
-}
+    : store_(store),
+      clock_(clock),
+      queue_(static_cast<size_t>(std::max(1, max_batch))),
+      metrics_(metrics) {}
 
 GroupCommitter::~GroupCommitter() { Stop(); }
 
@@ -43,10 +53,8 @@ void GroupCommitter::Commit(std::vector<Pending>& batch) {
   for (Pending& p : batch) deliveries.push_back(std::move(p.delivery));
   const absl::Time t0 = absl::Now();
   auto results = store_->AcceptDeliveries(deliveries, clock_->Now());
-  if (m_commit_seconds_) m_commit_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - t0));
-  if (m_batch_size_) m_batch_size_->Observe(static_cast<double>(batch.size()));
+  metrics_.Record(results.ok(), absl::ToDoubleSeconds(absl::Now() - t0), batch.size());
   if (results.ok()) {
-    if (m_commits_) m_commits_->Inc();
     bool any_new = false;
     for (size_t i = 0; i < batch.size(); ++i) {
       any_new |= !(*results)[i].duplicate;
@@ -54,7 +62,6 @@ void GroupCommitter::Commit(std::vector<Pending>& batch) {
     }
     if (any_new && on_commit_) on_commit_();
   } else {
-    if (m_commit_errors_) m_commit_errors_->Inc();
     obs::LogError("intake commit failed",
                   {{"error", results.status().ToString()}, {"deliveries", batch.size()}});
     for (Pending& p : batch) p.done(results.status());

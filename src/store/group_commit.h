@@ -99,6 +99,22 @@ class BatchQueue {
   std::thread thread_;
 };
 
+// The intake commit metrics (keelson_store_commit*, on dashboards and alerts): the step that
+// makes deliveries durable — GroupCommitter's commit, or the intake journal's write. All null
+// (and the calls no-ops) without a registry.
+class IntakeCommitMetrics {
+ public:
+  explicit IntakeCommitMetrics(obs::Registry* metrics);
+  // A commit of `batch` deliveries that succeeded (`ok`) or failed, which took `seconds`.
+  void Record(bool ok, double seconds, size_t batch);
+
+ private:
+  obs::Counter* commits_ = nullptr;
+  obs::Counter* errors_ = nullptr;
+  obs::Histogram* seconds_ = nullptr;
+  obs::Histogram* batch_size_ = nullptr;
+};
+
 // Where webhook intake hands a delivery: `done` runs once it is durable (or refused), with its
 // delivery id, or the first copy's if it is a redelivery. Two implementations: GroupCommitter
 // (straight into the store, any engine) and IntakeJournal (store/intake_journal.h: an fsync'd
@@ -142,10 +158,7 @@ class GroupCommitter final : public DeliveryIntake {
   std::function<void()> on_commit_;
   BatchQueue<Pending> queue_;
 
-  obs::Counter* m_commits_ = nullptr;
-  obs::Counter* m_commit_errors_ = nullptr;
-  obs::Histogram* m_commit_seconds_ = nullptr;
-  obs::Histogram* m_batch_size_ = nullptr;
+  IntakeCommitMetrics metrics_;
 };
 
 // The same for small independent write transactions (stock events): Submit a function that

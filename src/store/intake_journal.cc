@@ -145,23 +145,12 @@ IntakeJournal::IntakeJournal(IntakeJournalOptions options, Store* store, const c
     : options_(std::move(options)),
       store_(store),
       clock_(clock),
-      appender_(static_cast<size_t>(std::max(1, options_.max_batch))) {
+      appender_(static_cast<size_t>(std::max(1, options_.max_batch))),
+      commit_metrics_(metrics) {
   if (metrics) {
-    // The intake commit metrics GroupCommitter exports (dashboards and alerts use them): here
-    // the commit that makes a delivery durable is the journal write and its fdatasync.
-    m_commits_ = metrics->GetCounter("keelson_store_commits_total",
-                                     "Intake group commits written to the store.");
-    m_commit_errors_ = metrics->GetCounter("keelson_store_commit_errors_total",
-                                           "Intake group commits that failed.");
-    m_append_seconds_ = metrics->GetHistogram("keelson_store_commit_seconds",
-                                              "Duration of one intake group commit (incl. fsync).",
-                                              obs::LatencyBucketsSeconds());
-    m_append_batch_ = metrics->GetHistogram("keelson_store_commit_batch_size",
-                                            "Deliveries written per intake group commit.",
-                                            {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048});
     m_move_seconds_ = metrics->GetHistogram(
         "keelson_intake_journal_move_seconds",
-        "Duration of one move of journaled deliveries into the store (one durable commit).",
+        "Duration of one move of journaled deliveries into the store (one commit).",
         obs::LatencyBucketsSeconds());
     m_move_errors_ = metrics->GetCounter(
         "keelson_intake_journal_move_errors_total",
@@ -424,7 +413,7 @@ void IntakeJournal::Append(std::vector<Pending>& batch) {
       if (::ftruncate(fd_, static_cast<off_t>(fd_size_)) != 0 || ::fdatasync(fd_) != 0) {
         broken_ = true;
       }
-      if (m_commit_errors_) m_commit_errors_->Inc();
+      commit_metrics_.Record(false, absl::ToDoubleSeconds(absl::Now() - t0), batch.size());
       obs::LogError("intake journal write failed",
                     {{"error", st.ToString()}, {"deliveries", batch.size()},
                      {"intake_stopped", broken_}});
@@ -434,9 +423,8 @@ void IntakeJournal::Append(std::vector<Pending>& batch) {
     fd_size_ += static_cast<int64_t>(buf.size());
     next_id_ = id;
   }
-  if (m_commits_) m_commits_->Inc();
-  if (m_append_seconds_) m_append_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - t0));
-  if (m_append_batch_) m_append_batch_->Observe(static_cast<double>(batch.size()));
+  // The intake commit metrics, as GroupCommitter's: here the journal write is the commit.
+  commit_metrics_.Record(true, absl::ToDoubleSeconds(absl::Now() - t0), batch.size());
 
   // 3. The answers; then the new deliveries go to the mover (waiting while it is too far
   //    behind), and the callers get their answers.

@@ -132,10 +132,7 @@ class IntakeJournal final : public DeliveryIntake {
   std::thread mover_;
   bool started_ = false;
 
-  obs::Counter* m_commits_ = nullptr;
-  obs::Counter* m_commit_errors_ = nullptr;
-  obs::Histogram* m_append_seconds_ = nullptr;
-  obs::Histogram* m_append_batch_ = nullptr;
+  IntakeCommitMetrics commit_metrics_;
   obs::Histogram* m_move_seconds_ = nullptr;
   obs::Counter* m_move_errors_ = nullptr;
   obs::Counter* m_duplicates_ = nullptr;
