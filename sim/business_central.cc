@@ -41,7 +41,7 @@ bool IEquals(std::string_view a, std::string_view b) {
 }
 
 std::string NewGuid() {
-  std::string h = core::NewCorrelationId();  // 32 random lowercase hex digits
+  std::string h = core::NewCorrelationId();  // 32 lowercase hex digits (time, then random)
   return Cat(h.substr(0, 8), "-", h.substr(8, 4), "-", h.substr(12, 4), "-", h.substr(16, 4), "-",
              h.substr(20, 12));
 }

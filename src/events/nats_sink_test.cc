@@ -30,7 +30,7 @@ class NatsSinkTest : public ::testing::Test {
     url_ = keelson::testing::TestNatsUrl();
     if (url_.empty()) GTEST_SKIP() << "KEELSON_TEST_NATS_URL is not set (make test starts NATS)";
     // A stream and subject space of this test's own, so tests never see each other's events.
-    const std::string tag = core::NewCorrelationId().substr(0, 10);
+    const std::string tag = core::NewCorrelationId().substr(22);  // its random tail
     stream_ = "KTEST_" + tag;
     prefix_ = "ktest" + tag;
     KEELSON_ASSERT_OK(reader_.Connect(url_));

@@ -326,6 +326,7 @@ void IntakeJournal::Start() {
   if (options_.move) {
     mover_ = std::thread([this] {
       core::SetThreadName("kl-jmove");
+      core::SetBackgroundPriority();  // behind the threads that answer webhooks
       MoveLoop();
     });
   }

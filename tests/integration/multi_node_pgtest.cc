@@ -77,7 +77,7 @@ class MultiNodeTest : public ::testing::Test {
                       "PostgreSQL and NATS)";
     }
     admin_dsn_ = dsn;
-    const std::string tag = core::NewCorrelationId().substr(0, 10);
+    const std::string tag = core::NewCorrelationId().substr(22);  // its random tail
     db_name_ = "keelson_mn_" + tag;
     ASSERT_EQ(Exec(admin_dsn_, "CREATE DATABASE " + db_name_), "");
     db_dsn_ = absl::StrCat(admin_dsn_, " dbname=", db_name_);  // the last dbname wins
