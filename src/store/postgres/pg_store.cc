@@ -346,6 +346,11 @@ CREATE INDEX edi_documents_state ON edi_documents(partner, state, id);
 CREATE INDEX edi_documents_group ON edi_documents(partner, grp, set_control);
 CREATE INDEX edi_documents_interchange ON edi_documents(partner, interchange);
 )sql",
+    // 8: due jobs by kind, for the lanes that claim only some kinds (erp, woocommerce): without
+    // it their claim walked every queued job of the other kinds (O(backlog) per claim).
+    R"sql(
+CREATE INDEX jobs_kind_due ON jobs(state, kind, run_at, id);
+)sql",
 };
 
 // Advisory lock keys (two int4 keys: this class id, then the object). Arbitrary but fixed; the
