@@ -369,12 +369,14 @@ TEST_F(ChaosTest, FiveThousandOrdersThroughFaultsAndKillsAreEachCreatedOnce) {
     std::this_thread::sleep_for(milliseconds(250));
   }
   woo_->WaitForAsyncDeliveries();
-  // The hub settles: no job queued or running (a backfill poll may be, briefly).
+  // The hub settles: no delivery waiting in the intake journal for the store, no job queued or
+  // running (a backfill poll may be, briefly).
   const bool settled = [&] {
     const Clock::time_point end = Clock::now() + seconds(30);
     while (Clock::now() < end) {
       auto m = Metrics();
-      if (!m.empty() && m["keelson_jobs{state=\"queued\"}"] == 0 &&
+      if (!m.empty() && m["keelson_intake_journal_unmoved"] == 0 &&
+          m["keelson_jobs{state=\"queued\"}"] == 0 &&
           m["keelson_jobs{state=\"running\"}"] == 0) {
         return true;
       }
