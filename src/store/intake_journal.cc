@@ -309,6 +309,7 @@ absl::Status IntakeJournal::OpenSegment() {
   }
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
+  fd_path_ = path;
   fd_size_ = 0;
   std::lock_guard<std::mutex> l(mu_);
   segments_.push_back({.first_id = next_id_, .last_id = 0, .path = path});
@@ -405,9 +406,9 @@ void IntakeJournal::Append(std::vector<Pending>& batch) {
     ++written;
   }
   if (written > 0) {
-    absl::Status st = WriteAll(fd_, buf, static_cast<off_t>(fd_size_), segments_.back().path);
+    absl::Status st = WriteAll(fd_, buf, static_cast<off_t>(fd_size_), fd_path_);
     if (st.ok() && ::fdatasync(fd_) != 0) {
-      st = absl::UnavailableError(Errno("cannot fdatasync", segments_.back().path));
+      st = absl::UnavailableError(Errno("cannot fdatasync", fd_path_));
     }
     if (!st.ok()) {
       // Nothing of this batch is answered as accepted; cut the file back to what was synced.
@@ -445,7 +446,7 @@ void IntakeJournal::Append(std::vector<Pending>& batch) {
   if (written > 0) {
     std::unique_lock<std::mutex> l(mu_);
     cv_.wait(l, [&] {
-      return stop_mover_ || unmoved_.load() < std::max<int64_t>(1, options_.max_unmoved);
+      return stopping_ || unmoved_.load() < std::max<int64_t>(1, options_.max_unmoved);
     });
     segments_.back().last_id = next_id_ - 1;
     journaled_through_ = next_id_ - 1;
@@ -572,6 +573,12 @@ void IntakeJournal::WaitMoved() {
 void IntakeJournal::Stop() {
   if (!started_) return;
   started_ = false;
+  {
+    // No more waiting for the mover (it may be failing): what is submitted gets answered.
+    std::lock_guard<std::mutex> l(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
   appender_.Stop();  // answers everything submitted
   {
     std::lock_guard<std::mutex> l(mu_);

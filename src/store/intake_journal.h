@@ -112,6 +112,7 @@ class IntakeJournal final : public DeliveryIntake {
 
   int lock_fd_ = -1;
   int fd_ = -1;              // current segment (appender thread)
+  std::string fd_path_;      // its path (appender thread; segments_ is shared with the mover)
   int64_t fd_size_ = 0;
   int64_t next_id_ = 1;      // appender thread
   bool broken_ = false;      // a write failed and could not be undone: refuse intake
@@ -127,6 +128,7 @@ class IntakeJournal final : public DeliveryIntake {
   int64_t journaled_through_ = 0;     // highest id written and synced
   int64_t moved_through_ = 0;         // highest id in the store
   int64_t durable_through_ = 0;       // highest id in the store by a durable (fsync'd) commit
+  bool stopping_ = false;    // Stop() began: the appender no longer waits for the mover
   bool stop_mover_ = false;
   std::atomic<int64_t> unmoved_{0};
   std::thread mover_;
