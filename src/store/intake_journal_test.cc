@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -57,6 +58,14 @@ class Answers {
   bool WaitAll() {
     std::unique_lock<std::mutex> l(mu_);
     return cv_.wait_for(l, std::chrono::seconds(30), [&] { return answered_ == results_.size(); });
+  }
+  bool WaitFor(size_t n) {
+    std::unique_lock<std::mutex> l(mu_);
+    return cv_.wait_for(l, std::chrono::seconds(30), [&] { return answered_ >= n; });
+  }
+  size_t Answered() {
+    std::lock_guard<std::mutex> l(mu_);
+    return answered_;
   }
   const absl::StatusOr<AcceptResult>& operator[](size_t i) const { return results_[i]; }
 
@@ -246,6 +255,28 @@ TEST_F(IntakeJournalTest, ATornTailIsIgnoredAndDamageInAnOlderSegmentStopsStartU
   EXPECT_EQ(broken.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(broken.status().message().find(segments.front().string()), std::string::npos)
       << broken.status();
+}
+
+TEST_F(IntakeJournalTest, AMoverTooFarBehindHoldsBackTheAnswersUntilStop) {
+  IntakeJournalOptions o = Options(/*move=*/false);  // the mover never catches up
+  o.max_unmoved = 5;
+  o.max_batch = 1;
+  Answers answers;
+  {
+    KEELSON_ASSERT_OK_AND_ASSIGN(auto journal, IntakeJournal::Open(o, store_.get(), &clock_));
+    journal->Start();
+    for (int i = 0; i < 10; ++i) journal->Submit(MakeDelivery(absl::StrCat("k", i)), answers.Add());
+    ASSERT_TRUE(answers.WaitFor(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(answers.Answered(), 5u) << "the sixth waits for the mover";
+    EXPECT_EQ(journal->Unmoved(), 5);
+    journal->Stop();  // answers the rest; they stay in the journal
+  }
+  ASSERT_TRUE(answers.WaitAll());
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(answers[i].ok()) << answers[i].status();
+  KEELSON_ASSERT_OK_AND_ASSIGN(auto journal, IntakeJournal::Open(Options(), store_.get(), &clock_));
+  EXPECT_EQ(journal->recovery().replayed, 10);
+  EXPECT_EQ(*store_->CountDeliveries(), 10);
 }
 
 TEST_F(IntakeJournalTest, TwoProcessesCannotShareAJournal) {
