@@ -62,6 +62,8 @@ TEST(ConfigTest, MinimalConfigUsesDefaults) {
   EXPECT_EQ(c.storage.pool_size, 8);
   EXPECT_EQ(c.storage.group_commit_max_batch, 1024);
   EXPECT_EQ(c.storage.busy_timeout_ms, 5000);
+  EXPECT_TRUE(c.storage.intake_journal);
+  EXPECT_EQ(c.storage.intake_journal_dir, "");
   ASSERT_EQ(c.stores.size(), 1u);
   EXPECT_EQ(c.stores[0].id, "main");
   EXPECT_EQ(c.stores[0].url, "https://shop.example.com");
@@ -210,6 +212,19 @@ events:
   EXPECT_EQ(e.nats.timeout_ms, 2500);
   EXPECT_EQ(e.batch, 50);
   EXPECT_EQ(e.keep_published_h, 24);
+}
+
+TEST(ConfigTest, IntakeJournalKeys) {
+  ConfigResult r = ParseConfig(std::string(kMinimal) + R"(
+storage: {engine: sqlite, path: "k.db", intake_journal: false, intake_journal_dir: "/j"}
+)",
+                               kNoEnv);
+  ASSERT_TRUE(r.errors.empty()) << FormatErrors(r.errors);
+  EXPECT_FALSE(r.config.storage.intake_journal);
+  EXPECT_EQ(r.config.storage.intake_journal_dir, "/j");
+  ConfigResult bad = ParseConfig(
+      std::string(kMinimal) + "storage: {path: k.db, intake_journal: sometimes}\n", kNoEnv);
+  EXPECT_THAT(Paths(bad), ::testing::ElementsAre("storage.intake_journal"));
 }
 
 TEST(ConfigTest, EventsErrorsNameTheirKeys) {

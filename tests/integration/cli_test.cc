@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "net/signature.h"
 #include "tests/support/http_client.h"
 #include "tests/support/process.h"
@@ -126,6 +127,23 @@ TEST(CliTest, CheckConfigListsEveryErrorWithItsPathAndExits1) {
   auto s = RunKeelson({"serve", "--config", path});
   EXPECT_EQ(s.exit_code, 1);
   EXPECT_NE(s.output.find("server.listne: unknown key"), std::string::npos) << s.output;
+}
+
+TEST(CliTest, AnIntakeJournalThatCannotBeOpenedStopsStartUpNamingItsKey) {
+  TempDir dir;
+  // The journal's directory would have to be inside a regular file.
+  Write(dir, "not-a-dir", "x");
+  auto path = Write(dir, "j.yaml",
+                    absl::StrCat("server: {listen: \"127.0.0.1:0\"}\n"
+                                 "storage: {path: \"", dir.File("k.db"),
+                                 "\", intake_journal_dir: \"", dir.File("not-a-dir"),
+                                 "/journal\"}\n"
+                                 "stores:\n  - {id: main, url: \"http://x\", webhook_secret: s}\n"));
+  auto r = RunKeelson({"serve", "--config", path});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("storage.intake_journal_dir"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cannot create the intake journal directory"), std::string::npos)
+      << r.output;
 }
 
 TEST(CliTest, PostgresWithoutADsnIsReportedAtItsPath) {
