@@ -16,7 +16,7 @@ inline void SetThreadName(const std::string& name) {
 
 // Lowers the calling thread's CPU priority to `nice` (setpriority(2) on the thread; raising the
 // niceness needs no privilege). For background work that nobody waits on (moving the intake
-// journal into the store, WAL checkpoints): when the cores are busy, the threads that answer
+// journal into the store): when the cores are busy, the threads that answer
 // webhooks run first and the background catches up when the burst is over. Best effort.
 inline bool SetBackgroundPriority(int nice = 10) {
   return setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice) == 0;

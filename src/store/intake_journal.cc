@@ -214,10 +214,6 @@ absl::Status IntakeJournal::Recover() {
   std::sort(files.begin(), files.end());
   recovery_.segments = static_cast<int>(files.size());
 
-  auto max_stored = store_->MaxDeliveryId();
-  if (!max_stored.ok()) return max_stored.status();
-  int64_t highest = *max_stored;
-
   std::vector<DeliveryToAccept> batch;
   auto flush = [&]() -> absl::Status {
     if (batch.empty()) return absl::OkStatus();
@@ -260,7 +256,6 @@ absl::Status IntakeJournal::Recover() {
       }
       at += kHeaderBytes + len;
       ++recovery_.records;
-      highest = std::max(highest, d.id);
       // Every record goes through AcceptDeliveries: one already in the store is absorbed by its
       // dedupe key. (Not "ids above the store's highest": the backfill's own deliveries take ids
       // too, and may be stored durably above journaled ones that are not.)
@@ -288,10 +283,11 @@ absl::Status IntakeJournal::Recover() {
   if (!files.empty()) {
     if (auto s = FsyncDir(options_.dir); !s.ok()) return s;
   }
-  // Ids from here on are the store's reservations, above everything stored or journaled.
+  // Ids from here on are the store's reservations: above everything stored, and above every
+  // journaled id just replayed (the store counts the ids it is given, absorbed ones included).
   auto first = store_->ReserveDeliveryIds(1);
   if (!first.ok()) return first.status();
-  next_id_ = std::max(*first, highest + 1);
+  next_id_ = *first;
   moved_through_ = next_id_ - 1;
   durable_through_ = next_id_ - 1;
   journaled_through_ = next_id_ - 1;
@@ -312,7 +308,7 @@ absl::Status IntakeJournal::OpenSegment() {
   fd_path_ = path;
   fd_size_ = 0;
   std::lock_guard<std::mutex> l(mu_);
-  segments_.push_back({.first_id = next_id_, .last_id = 0, .path = path});
+  segments_.push_back({.last_id = 0, .path = path});
   return absl::OkStatus();
 }
 

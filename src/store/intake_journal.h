@@ -6,13 +6,15 @@
 //
 //   Submit ─► appender thread: dedupe (in memory, then the store), number each new delivery,
 //             write the batch to the journal, fdatasync, answer 200 ─► mover thread: insert the
-//             deliveries and their ingest jobs into the store in large durable batches, with
-//             the ids the journal gave them; forget journal segments that are wholly moved.
+//             deliveries and their ingest jobs into the store in large buffered batches, with
+//             the ids the journal gave them; once a durable commit covers a whole segment,
+//             delete it.
 //
 // Guarantees (the same as GroupCommitter's): a delivery that was answered is durable (in the
 // journal, checksummed) and reaches the inbox with its job exactly once: after a crash, Open()
-// replays every journaled delivery whose id is above the inbox's highest id before anything
-// else runs; a torn record at the end of the last segment is a write that was never answered.
+// replays every journaled delivery before anything else runs (those already stored are absorbed
+// by their dedupe key); a torn record at the end of the last segment is a write that was never
+// answered.
 // Redeliveries are absorbed at the door: against the deliveries not yet moved (in memory) and
 // the inbox (one lookup per batch); the store's unique dedupe key absorbs anything else.
 //
@@ -91,7 +93,6 @@ class IntakeJournal final : public DeliveryIntake {
     Callback done;
   };
   struct Segment {
-    int64_t first_id = 0;
     int64_t last_id = 0;  // 0 while empty
     std::string path;
   };

@@ -7,10 +7,6 @@ absl::StatusOr<absl::flat_hash_map<std::string, AcceptResult>> Store::FindDelive
   return absl::UnimplementedError("this store does not support the intake journal");
 }
 
-absl::StatusOr<int64_t> Store::MaxDeliveryId() {
-  return absl::UnimplementedError("this store does not support the intake journal");
-}
-
 absl::StatusOr<int64_t> Store::ReserveDeliveryIds(int64_t) {
   return absl::UnimplementedError("this store does not support the intake journal");
 }

@@ -567,12 +567,11 @@ class Store {
   virtual absl::StatusOr<Delivery> GetDelivery(int64_t id) = 0;
   virtual absl::StatusOr<int64_t> CountDeliveries() = 0;
   // For the intake journal (SQLite only; the default answers kUnimplemented): the stored
-  // deliveries among `dedupe_keys`, as (key -> id and correlation id); the highest inbox id (0
-  // when empty); and a block of `n` inbox ids no other delivery will get (the first is
-  // returned), so that ids handed out before the rows exist never collide with the store's own.
+  // deliveries among `dedupe_keys`, as (key -> id and correlation id); and a block of `n` inbox
+  // ids no other delivery will get (the first is returned), above every id stored or given to
+  // AcceptDeliveries, so that ids handed out before the rows exist never collide.
   virtual absl::StatusOr<absl::flat_hash_map<std::string, AcceptResult>> FindDeliveriesByKey(
       std::span<const std::string> dedupe_keys);
-  virtual absl::StatusOr<int64_t> MaxDeliveryId();
   virtual absl::StatusOr<int64_t> ReserveDeliveryIds(int64_t n);
 
   // Jobs. Claims up to `max` due jobs (run_at <= now) whose partition has no earlier unfinished

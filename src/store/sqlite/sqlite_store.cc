@@ -944,7 +944,7 @@ class SqliteStore final : public Store {
     return found;
   }
 
-  absl::StatusOr<int64_t> MaxDeliveryId() override {
+  absl::StatusOr<int64_t> MaxDeliveryId() {
     ReadHandle rd(this);
     Stmt q = rd.Prepare("SELECT COALESCE(MAX(id), 0) FROM inbox");
     auto row = q.Step();
