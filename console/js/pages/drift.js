@@ -28,11 +28,16 @@ export async function render(ctx) {
 
   const pager = new Pager();
   let runId = '';
+  // After "Reconcile now": the run shown before it, and since when we wait for a newer run to
+  // finish. The run is a job: it may not have started, or not finished, at the first reload.
+  let before = null;
+  let waitingSince = 0;
   const load = async () => {
     try {
       const data = await api('/ops/inventory/drift', {query: {store, run: runId, after: pager.current, limit: PAGE}});
       const run = data.run || {};
       runId = run.run_id || '';
+      if (waitingSince && runId && runId !== before && run.finished_at) waitingSince = 0;
       const took = run.started_at && run.finished_at
         ? (new Date(run.finished_at) - new Date(run.started_at)) / 1000 : null;
       replace(summary, h('div', {class: 'cards cards-small'},
@@ -73,8 +78,9 @@ export async function render(ctx) {
     try {
       await api('/ops/inventory/reconcile', {method: 'POST', query: {store}});
       toast(`Reconciliation of ${store} started`);
-      // The run is a job; its report appears once it finishes.
-      setTimeout(() => { runId = ''; pager.reset(); load(); }, 1500);
+      // The run is a job; its report appears once it finishes (reloaded below until then).
+      before = runId;
+      waitingSince = Date.now();
     } catch (e) {
       toast(e.message, 'bad');
     } finally {
@@ -82,5 +88,13 @@ export async function render(ctx) {
     }
   });
 
+  // Until the requested run has finished (at most two minutes), show the latest run each second.
+  ctx.every(1000, () => {
+    if (!waitingSince) return;
+    if (Date.now() - waitingSince > 120000) waitingSince = 0;
+    runId = '';
+    pager.reset();
+    load();
+  });
   await load();
 }
