@@ -26,11 +26,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr uint32_t kMagic = 0x314A4C4B;  // "KLJ1" little-endian
-constexpr size_t kHeaderBytes = 12;       // magic, payload length, CRC-32 of the payload
+// Record: magic "KLJ2", the segment's id (its first delivery id, as in its file name), payload
+// length, CRC-32 of the payload, payload. The segment id tells this segment's records from what a
+// recycled file still holds of its previous life. A segment that was rolled ends with a marker:
+// magic "KLJE", the segment id, length 0, CRC 0.
+// "KLJ1" records (magic, length, CRC, payload; written before segments were recycled) are still
+// read, so a journal left by an older Keelson is replayed after an upgrade.
+constexpr uint32_t kMagic = 0x324A4C4B;        // "KLJ2" little-endian
+constexpr uint32_t kMagicEnd = 0x454A4C4B;     // "KLJE"
+constexpr uint32_t kMagicLegacy = 0x314A4C4B;  // "KLJ1"
+constexpr size_t kHeaderBytes = 20;            // magic, segment id, payload length, CRC-32
+constexpr size_t kLegacyHeaderBytes = 12;      // magic, payload length, CRC-32
 constexpr uint32_t kMaxPayload = 256u << 20;
 constexpr char kPrefix[] = "intake-";
 constexpr char kSuffix[] = ".journal";
+constexpr char kSparePrefix[] = "spare-";
+constexpr char kSpareSuffix[] = ".spare";
 
 std::string Errno(const char* what, const std::string& path) {
   return absl::StrCat(what, " ", path, ": ", std::strerror(errno));
@@ -87,8 +98,9 @@ uint32_t Crc(std::string_view payload) {
             static_cast<uInt>(payload.size())));
 }
 
-// Appends one record (header + payload) for `d`, whose id and received_at are set.
-void Encode(const DeliveryToAccept& d, std::string& out) {
+// Appends one record (header + payload) for `d`, whose id and received_at are set, to a batch
+// for the segment `segment`.
+void Encode(const DeliveryToAccept& d, int64_t segment, std::string& out) {
   std::string payload;
   payload.reserve(d.body.size() + d.headers_json.size() + 256);
   PutU64(payload, static_cast<uint64_t>(d.id));
@@ -98,9 +110,84 @@ void Encode(const DeliveryToAccept& d, std::string& out) {
     PutStr(payload, *s);
   }
   PutU32(out, kMagic);
+  PutU64(out, static_cast<uint64_t>(segment));
   PutU32(out, static_cast<uint32_t>(payload.size()));
   PutU32(out, Crc(payload));
   out += payload;
+}
+
+std::string EndMarker(int64_t segment) {
+  std::string out;
+  PutU32(out, kMagicEnd);
+  PutU64(out, static_cast<uint64_t>(segment));
+  PutU32(out, 0);
+  PutU32(out, 0);
+  return out;
+}
+
+// What one position of a segment holds.
+struct Scan {
+  enum Kind { kRecord, kEnd, kStop } kind = kStop;
+  size_t bytes = 0;          // kRecord: header + payload
+  std::string_view payload;  // kRecord
+  bool legacy = false;       // kRecord: a "KLJ1" record
+  // kStop: bytes of a record of this segment that was cut short or damaged (a torn write);
+  // 0 when the segment's records simply end here (end of file, zeros, or a recycled file's
+  // older content).
+  size_t torn = 0;
+};
+
+Scan ScanAt(std::string_view data, size_t at, int64_t segment) {
+  Scan r;
+  const std::string_view rest = data.substr(at);
+  Reader h(rest);
+  uint32_t magic = 0;
+  if (!h.U32(&magic)) {
+    r.torn = rest.size();  // a header cut short: nothing else writes fewer than 4 bytes here
+    return r;
+  }
+  if (magic == kMagicLegacy) {
+    uint32_t len = 0, crc = 0;
+    if (!h.U32(&len) || !h.U32(&crc) || len > kMaxPayload ||
+        rest.size() - kLegacyHeaderBytes < len) {
+      r.torn = rest.size();
+      return r;
+    }
+    const std::string_view payload = rest.substr(kLegacyHeaderBytes, len);
+    if (Crc(payload) != crc) {
+      r.torn = rest.size();
+      return r;
+    }
+    return {.kind = Scan::kRecord, .bytes = kLegacyHeaderBytes + len, .payload = payload,
+            .legacy = true};
+  }
+  if (magic != kMagic && magic != kMagicEnd) return r;  // zeros, or not ours
+  uint64_t seg = 0;
+  uint32_t len = 0, crc = 0;
+  if (!h.U64(&seg)) {
+    r.torn = rest.size();
+    return r;
+  }
+  if (static_cast<int64_t>(seg) != segment) return r;  // a recycled file's older content
+  if (!h.U32(&len) || !h.U32(&crc)) {
+    r.torn = rest.size();
+    return r;
+  }
+  if (magic == kMagicEnd) {
+    if (len == 0 && crc == 0) return {.kind = Scan::kEnd, .bytes = kHeaderBytes};
+    r.torn = kHeaderBytes;
+    return r;
+  }
+  if (len > kMaxPayload || rest.size() - kHeaderBytes < len) {
+    r.torn = rest.size() < kHeaderBytes + len ? rest.size() : kHeaderBytes + len;
+    return r;
+  }
+  const std::string_view payload = rest.substr(kHeaderBytes, len);
+  if (Crc(payload) != crc) {
+    r.torn = kHeaderBytes + len;
+    return r;
+  }
+  return {.kind = Scan::kRecord, .bytes = kHeaderBytes + len, .payload = payload};
 }
 
 bool DecodePayload(std::string_view payload, DeliveryToAccept* d) {
@@ -200,6 +287,11 @@ absl::Status IntakeJournal::Recover() {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(options_.dir, ec)) {
     const std::string name = e.path().filename().string();
+    if (name.starts_with(kSparePrefix) && name.ends_with(kSpareSuffix)) {
+      // A file kept for reuse; its content is stale by definition.
+      KeepOrRemoveSpare(e.path().string());
+      continue;
+    }
     if (!name.starts_with(kPrefix) || !name.ends_with(kSuffix)) continue;
     const std::string num =
         name.substr(sizeof(kPrefix) - 1, name.size() - (sizeof(kPrefix) - 1) - (sizeof(kSuffix) - 1));
@@ -233,20 +325,24 @@ absl::Status IntakeJournal::Recover() {
     std::ifstream in(path, std::ios::binary);
     if (!in) return absl::UnavailableError(Errno("cannot read", path));
     const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const int64_t segment = files[f].first;
+    const bool last = f + 1 == files.size();
     size_t at = 0;
-    while (at < data.size()) {
-      Reader h(std::string_view(data).substr(at));
-      uint32_t magic = 0, len = 0, crc = 0;
-      const bool header = h.U32(&magic) && h.U32(&len) && h.U32(&crc);
+    bool legacy_only = true;
+    while (true) {
+      Scan sc = at < data.size() ? ScanAt(data, at, segment) : Scan{};
       DeliveryToAccept d;
-      const bool whole = header && magic == kMagic && len <= kMaxPayload &&
-                         data.size() - at - kHeaderBytes >= len;
-      const std::string_view payload =
-          whole ? std::string_view(data).substr(at + kHeaderBytes, len) : std::string_view();
-      if (!whole || Crc(payload) != crc || !DecodePayload(payload, &d)) {
-        if (f + 1 == files.size()) {
-          // The end of the last segment: a write that was cut short and never answered.
-          recovery_.torn_bytes = static_cast<int64_t>(data.size() - at);
+      if (sc.kind == Scan::kRecord && !DecodePayload(sc.payload, &d)) {
+        sc = Scan{.torn = sc.bytes};
+      }
+      if (sc.kind == Scan::kEnd) break;  // a closed segment
+      if (sc.kind == Scan::kStop) {
+        // Where the last segment's records end: a write that was cut short was never answered.
+        // An older segment was closed with an end marker (or, written by an older Keelson,
+        // runs intact to the end of its file): anything else there is damage.
+        const bool intact_legacy = legacy_only && sc.torn == 0 && at == data.size();
+        if (last || intact_legacy) {
+          if (last) recovery_.torn_bytes = static_cast<int64_t>(sc.torn);
           break;
         }
         return absl::DataLossError(absl::StrFormat(
@@ -254,7 +350,8 @@ absl::Status IntakeJournal::Recover() {
             "write); move the file aside to start without it",
             path, at));
       }
-      at += kHeaderBytes + len;
+      legacy_only = legacy_only && sc.legacy;
+      at += sc.bytes;
       ++recovery_.records;
       // Every record goes through AcceptDeliveries: one already in the store is absorbed by its
       // dedupe key. (Not "ids above the store's highest": the backfill's own deliveries take ids
@@ -276,7 +373,7 @@ absl::Status IntakeJournal::Recover() {
   }
   // Everything is in the store now (durably: AcceptDeliveries commits with fsync).
   for (const auto& [first, path] : files) {
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    if (!RecycleOrRemove(path) && errno != ENOENT) {
       return absl::UnavailableError(Errno("cannot remove", path));
     }
   }
@@ -294,11 +391,65 @@ absl::Status IntakeJournal::Recover() {
   return absl::OkStatus();
 }
 
+bool IntakeJournal::RecycleOrRemove(const std::string& path) {
+  struct stat st;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (static_cast<int>(spares_.size()) < options_.spare_segments &&
+        ::stat(path.c_str(), &st) == 0 && st.st_size >= options_.segment_bytes) {
+      const std::string spare = absl::StrFormat("%s/%s%d%s", options_.dir, kSparePrefix,
+                                                next_spare_++, kSpareSuffix);
+      if (::rename(path.c_str(), spare.c_str()) == 0) {
+        spares_.push_back(spare);
+        return true;
+      }
+    }
+  }
+  return ::unlink(path.c_str()) == 0;
+}
+
+void IntakeJournal::KeepOrRemoveSpare(const std::string& path) {
+  std::lock_guard<std::mutex> l(mu_);
+  struct stat st;
+  if (static_cast<int>(spares_.size()) < options_.spare_segments &&
+      ::stat(path.c_str(), &st) == 0 && st.st_size >= options_.segment_bytes) {
+    spares_.push_back(path);
+    int n = 0;
+    const std::string name = fs::path(path).filename().string();
+    if (absl::SimpleAtoi(name.substr(sizeof(kSparePrefix) - 1,
+                                     name.size() - (sizeof(kSparePrefix) - 1) -
+                                         (sizeof(kSpareSuffix) - 1)),
+                         &n)) {
+      next_spare_ = std::max(next_spare_, n + 1);
+    }
+  } else {
+    ::unlink(path.c_str());
+  }
+}
+
 absl::Status IntakeJournal::OpenSegment() {
   const std::string path =
       absl::StrFormat("%s/%s%020d%s", options_.dir, kPrefix, next_id_, kSuffix);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::UnavailableError(Errno("cannot create", path));
+  // A spare (a moved segment kept for reuse) first: writing over blocks the file already has
+  // changes no metadata, so each fdatasync is the data alone, not also an ext4 journal commit
+  // for the file's growth. Its old records carry another segment id and are never read as ours.
+  std::string spare;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!spares_.empty()) {
+      spare = spares_.back();
+      spares_.pop_back();
+    }
+  }
+  int fd = -1;
+  if (!spare.empty() && ::rename(spare.c_str(), path.c_str()) == 0) {
+    fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return absl::UnavailableError(Errno("cannot open", path));
+  } else {
+    if (!spare.empty()) ::unlink(spare.c_str());
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return absl::UnavailableError(Errno("cannot create", path));
+  }
   if (auto s = FsyncDir(options_.dir); !s.ok()) {
     ::close(fd);
     return s;
@@ -307,6 +458,7 @@ absl::Status IntakeJournal::OpenSegment() {
   fd_ = fd;
   fd_path_ = path;
   fd_size_ = 0;
+  segment_id_ = next_id_;
   std::lock_guard<std::mutex> l(mu_);
   segments_.push_back({.last_id = 0, .path = path});
   return absl::OkStatus();
@@ -398,7 +550,7 @@ void IntakeJournal::Append(std::vector<Pending>& batch) {
     }
     d.id = id++;
     d.received_at = now;
-    Encode(d, buf);
+    Encode(d, segment_id_, buf);
     ++written;
   }
   if (written > 0) {
@@ -463,8 +615,19 @@ void IntakeJournal::Append(std::vector<Pending>& batch) {
     batch[i].done(std::move(results[i]));
   }
 
-  // 4. A full segment: start the next one (the mover removes the old one once it is moved).
+  // 4. A full segment: close it with its end marker (synced before the next segment exists, so
+  //    recovery can tell a closed segment from a damaged one), then start the next one. The
+  //    mover recycles or removes the old one once it is moved.
   if (fd_size_ >= options_.segment_bytes) {
+    const std::string end = EndMarker(segment_id_);
+    if (!WriteAll(fd_, end, static_cast<off_t>(fd_size_), fd_path_).ok() ||
+        ::fdatasync(fd_) != 0) {
+      obs::LogError("intake journal: cannot close a full segment; intake refuses deliveries",
+                    {{"path", fd_path_}, {"error", std::strerror(errno)}});
+      broken_ = true;
+      return;
+    }
+    fd_size_ += static_cast<int64_t>(end.size());
     if (auto s = OpenSegment(); !s.ok()) {
       obs::LogError("intake journal: cannot open a segment; intake refuses deliveries",
                     {{"error", s.ToString()}});
@@ -554,7 +717,7 @@ void IntakeJournal::DropMovedSegments(int64_t moved_through) {
     }
   }
   for (const std::string& path : drop) {
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    if (!RecycleOrRemove(path) && errno != ENOENT) {
       obs::LogWarn("intake journal: cannot remove a moved segment",
                    {{"path", path}, {"error", std::strerror(errno)}});
     }
@@ -616,7 +779,7 @@ void IntakeJournal::Stop() {
       ::close(fd_);
       fd_ = -1;
     }
-    for (const std::string& p : paths) ::unlink(p.c_str());
+    for (const std::string& p : paths) (void)RecycleOrRemove(p);
     (void)FsyncDir(options_.dir);
   }
 }

@@ -6,6 +6,7 @@
 #include "store/intake_journal.h"
 
 #include <unistd.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -223,14 +224,22 @@ TEST_F(IntakeJournalTest, ATornTailIsIgnoredAndDamageInAnOlderSegmentStopsStartU
   std::vector<fs::path> segments = Segments();
   ASSERT_GE(segments.size(), 3u);
   {
+    // A write cut short by the crash: the header of a 100-byte record of this segment (magic,
+    // segment id, length, CRC) and 10 bytes of its payload.
+    const std::string name = segments.back().filename().string();
+    const uint64_t segment = std::stoull(name.substr(7, name.size() - 7 - 8));
+    std::string torn = "KLJ2";
+    for (int i = 0; i < 8; ++i) torn += static_cast<char>((segment >> (8 * i)) & 0xff);
+    torn += std::string("\x64\0\0\0", 4) + std::string("\x01\x02\x03\x04", 4);
+    torn += "ten bytes.";
     std::ofstream tail(segments.back(), std::ios::binary | std::ios::app);
-    tail << "KLJ1 half a record";  // a write cut short by the crash
+    tail << torn;
   }
   {
     KEELSON_ASSERT_OK_AND_ASSIGN(auto journal, IntakeJournal::Open(o, store_.get(), &clock_));
     EXPECT_EQ(journal->recovery().records, 6);
     EXPECT_EQ(journal->recovery().replayed, 6);
-    EXPECT_EQ(journal->recovery().torn_bytes, 18);
+    EXPECT_EQ(journal->recovery().torn_bytes, 30);
   }
   EXPECT_EQ(*store_->CountDeliveries(), 6);
 
@@ -285,6 +294,102 @@ TEST_F(IntakeJournalTest, TwoProcessesCannotShareAJournal) {
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(second.status().message().find("in use by another Keelson process"), std::string::npos);
+}
+
+TEST_F(IntakeJournalTest, MovedSegmentsAreReusedAndWhatTheyHeldBeforeIsNeverReplayed) {
+  IntakeJournalOptions o = Options();
+  o.segment_bytes = 8 * 1024;  // about two deliveries per segment
+  o.max_batch = 1;
+  auto spares = [&] {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(dir_ / "journal")) {
+      n += e.path().extension() == ".spare" ? 1 : 0;
+    }
+    return n;
+  };
+  {
+    KEELSON_ASSERT_OK_AND_ASSIGN(auto journal, IntakeJournal::Open(o, store_.get(), &clock_));
+    journal->Start();
+    Answers answers;
+    for (int i = 0; i < 12; ++i) journal->Submit(MakeDelivery(absl::StrCat("k", i)), answers.Add());
+    ASSERT_TRUE(answers.WaitAll());
+    journal->WaitMoved();
+    journal->Stop();
+  }
+  EXPECT_EQ(*store_->CountDeliveries(), 12);
+  EXPECT_EQ(spares(), 2) << "moved segments are kept for reuse, at most spare_segments";
+  EXPECT_TRUE(Segments().empty());
+
+  // Now nothing is moved (as if the process died): the first new segments are the reused files,
+  // whose older records (k0..k11, with other segment ids) lie right after the new ones.
+  o.move = false;
+  Answers answers;
+  {
+    KEELSON_ASSERT_OK_AND_ASSIGN(auto journal, IntakeJournal::Open(o, store_.get(), &clock_));
+    journal->Start();
+    for (int i = 0; i < 7; ++i) journal->Submit(MakeDelivery(absl::StrCat("n", i)), answers.Add());
+    ASSERT_TRUE(answers.WaitAll());
+    journal->Stop();
+  }
+  EXPECT_EQ(spares(), 0) << "both spares were taken as segments";
+  ASSERT_EQ(Segments().size(), 3u) << "two reused files, then a new one";
+
+  OpenStore();
+  o.move = true;
+  KEELSON_ASSERT_OK_AND_ASSIGN(auto journal, IntakeJournal::Open(o, store_.get(), &clock_));
+  EXPECT_EQ(journal->recovery().records, 7);
+  EXPECT_EQ(journal->recovery().replayed, 7);
+  EXPECT_EQ(journal->recovery().torn_bytes, 0);
+  EXPECT_EQ(*store_->CountDeliveries(), 19);
+  EXPECT_EQ(Jobs(), 19);
+  for (int i = 0; i < 7; ++i) {
+    KEELSON_ASSERT_OK_AND_ASSIGN(Delivery d, store_->GetDelivery(answers[i]->delivery_id));
+    EXPECT_EQ(d.dedupe_key, absl::StrCat("n", i));
+  }
+}
+
+// A segment written by a Keelson from before segments were reused ("KLJ1" records: magic,
+// length, CRC-32, payload; no segment id, no end marker) is still replayed after an upgrade.
+TEST_F(IntakeJournalTest, AJournalLeftByAnOlderKeelsonIsReplayed) {
+  auto u32 = [](std::string& out, uint32_t v) {
+    for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+  };
+  auto u64 = [](std::string& out, uint64_t v) {
+    for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+  };
+  auto legacy = [&](int64_t id, const std::string& key) {
+    const DeliveryToAccept d = MakeDelivery(key);
+    std::string payload;
+    u64(payload, static_cast<uint64_t>(id));
+    u64(payload, 1700000000000ull);
+    for (const std::string* f : {&d.source, &d.store_id, &d.topic, &d.dedupe_key,
+                                 &d.headers_json, &d.body, &d.correlation_id, &d.job_kind,
+                                 &d.job_partition_key}) {
+      u32(payload, static_cast<uint32_t>(f->size()));
+      payload += *f;
+    }
+    std::string rec = "KLJ1";
+    u32(rec, static_cast<uint32_t>(payload.size()));
+    u32(rec, static_cast<uint32_t>(crc32(crc32(0L, Z_NULL, 0),
+                                         reinterpret_cast<const Bytef*>(payload.data()),
+                                         static_cast<uInt>(payload.size()))));
+    return rec + payload;
+  };
+  fs::create_directories(dir_ / "journal");
+  {
+    std::ofstream a(dir_ / "journal" / "intake-00000000000000000001.journal", std::ios::binary);
+    a << legacy(1, "old1") << legacy(2, "old2");
+    std::ofstream b(dir_ / "journal" / "intake-00000000000000000003.journal", std::ios::binary);
+    b << legacy(3, "old3");
+  }
+  KEELSON_ASSERT_OK_AND_ASSIGN(auto journal, IntakeJournal::Open(Options(), store_.get(), &clock_));
+  EXPECT_EQ(journal->recovery().records, 3);
+  EXPECT_EQ(journal->recovery().replayed, 3);
+  EXPECT_EQ(journal->recovery().torn_bytes, 0);
+  for (int id = 1; id <= 3; ++id) {
+    KEELSON_ASSERT_OK_AND_ASSIGN(Delivery d, store_->GetDelivery(id));
+    EXPECT_EQ(d.dedupe_key, absl::StrCat("old", id));
+  }
 }
 
 }  // namespace
