@@ -320,6 +320,9 @@ absl::Status IntakeJournal::Recover() {
     return absl::OkStatus();
   };
 
+  // Files holding "KLJ1" records are removed, never reused: those records carry no segment id,
+  // so what a reused file kept of them could not be told from new ones.
+  std::vector<bool> has_legacy(files.size(), false);
   for (size_t f = 0; f < files.size(); ++f) {
     const std::string& path = files[f].second;
     std::ifstream in(path, std::ios::binary);
@@ -351,6 +354,7 @@ absl::Status IntakeJournal::Recover() {
             path, at));
       }
       legacy_only = legacy_only && sc.legacy;
+      has_legacy[f] = has_legacy[f] || sc.legacy;
       at += sc.bytes;
       ++recovery_.records;
       // Every record goes through AcceptDeliveries: one already in the store is absorbed by its
@@ -372,10 +376,10 @@ absl::Status IntakeJournal::Recover() {
                   {"torn_bytes", recovery_.torn_bytes}});
   }
   // Everything is in the store now (durably: AcceptDeliveries commits with fsync).
-  for (const auto& [first, path] : files) {
-    if (!RecycleOrRemove(path) && errno != ENOENT) {
-      return absl::UnavailableError(Errno("cannot remove", path));
-    }
+  for (size_t f = 0; f < files.size(); ++f) {
+    const std::string& path = files[f].second;
+    const bool gone = has_legacy[f] ? ::unlink(path.c_str()) == 0 : RecycleOrRemove(path);
+    if (!gone && errno != ENOENT) return absl::UnavailableError(Errno("cannot remove", path));
   }
   if (!files.empty()) {
     if (auto s = FsyncDir(options_.dir); !s.ok()) return s;

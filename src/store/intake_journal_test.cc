@@ -382,13 +382,19 @@ TEST_F(IntakeJournalTest, AJournalLeftByAnOlderKeelsonIsReplayed) {
     std::ofstream b(dir_ / "journal" / "intake-00000000000000000003.journal", std::ios::binary);
     b << legacy(3, "old3");
   }
-  KEELSON_ASSERT_OK_AND_ASSIGN(auto journal, IntakeJournal::Open(Options(), store_.get(), &clock_));
+  IntakeJournalOptions o = Options();
+  o.segment_bytes = 1024;  // both files are "full-size": only their format keeps them from reuse
+  KEELSON_ASSERT_OK_AND_ASSIGN(auto journal, IntakeJournal::Open(o, store_.get(), &clock_));
   EXPECT_EQ(journal->recovery().records, 3);
   EXPECT_EQ(journal->recovery().replayed, 3);
   EXPECT_EQ(journal->recovery().torn_bytes, 0);
   for (int id = 1; id <= 3; ++id) {
     KEELSON_ASSERT_OK_AND_ASSIGN(Delivery d, store_->GetDelivery(id));
     EXPECT_EQ(d.dedupe_key, absl::StrCat("old", id));
+  }
+  // Those files are removed, not kept for reuse (their records carry no segment id).
+  for (const auto& e : fs::directory_iterator(dir_ / "journal")) {
+    EXPECT_NE(e.path().extension(), ".spare") << e.path();
   }
 }
 
