@@ -4,11 +4,13 @@
 // arriving while a batch is being synced waits for that batch and then for its own.
 //
 //   fsync_probe [--dir DIR=/tmp] [--seconds S=8] [--append-bytes N=114688]
-//               [--background-mbps M=0] [--checkpoint-ms T=50]
+//               [--background-mbps M=0] [--checkpoint-ms T=50] [--reuse 0|1=1]
 //
 // The appender does what IntakeJournal::Append does for one batch, back to back: one pwrite of
-// N bytes at the end of a file (114,688 B = 20 deliveries of the bench's 5.6 KiB), then
-// fdatasync. With M > 0 a second thread writes like the SQLite store under the intake bench:
+// N bytes (114,688 B = 20 deliveries of the bench's 5.6 KiB), then fdatasync. With --reuse 1
+// (the journal's steady state: a reused segment) it writes over a 256 MiB file written once
+// beforehand, wrapping around; with --reuse 0 (a new segment) it appends to an empty file, so
+// each fdatasync also commits the file's growth to the filesystem's journal. With M > 0 a second thread writes like the SQLite store under the intake bench:
 // 4 KiB pages appended to a second file at M MB/s (the mover's WAL frames), sync_file_range(WRITE)
 // after each MiB (Keelson starts WAL writeback at each buffered commit), and an fdatasync every
 // T ms (the checkpointer's). Both files are removed at the end.
@@ -39,6 +41,7 @@ struct Options {
   size_t append_bytes = 114688;
   double background_mbps = 0;
   int checkpoint_ms = 50;
+  bool reuse = true;
 };
 
 bool Parse(int argc, char** argv, Options& o) {
@@ -60,6 +63,8 @@ bool Parse(int argc, char** argv, Options& o) {
       o.background_mbps = d;
     } else if (k == "--checkpoint-ms" && d >= 1) {
       o.checkpoint_ms = static_cast<int>(d);
+    } else if (k == "--reuse" && (d == 0 || d == 1)) {
+      o.reuse = d == 1;
     } else {
       return false;
     }
@@ -95,7 +100,8 @@ int main(int argc, char** argv) {
   if (!Parse(argc, argv, o)) {
     std::fprintf(stderr,
                  "usage: fsync_probe [--dir DIR=/tmp] [--seconds S=8] [--append-bytes N=114688]\n"
-                 "                   [--background-mbps M=0] [--checkpoint-ms T=50]\n");
+                 "                   [--background-mbps M=0] [--checkpoint-ms T=50] "
+                 "[--reuse 0|1=1]\n");
     return 2;
   }
   const std::string journal = o.dir + "/fsync_probe." + std::to_string(::getpid()) + ".journal";
@@ -106,6 +112,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fsync_probe: cannot create files in %s: %s\n", o.dir.c_str(),
                  std::strerror(errno));
     return 1;
+  }
+
+  constexpr off_t kReusedFile = off_t{256} << 20;
+  if (o.reuse) {
+    std::vector<char> zeros(1 << 20, '\0');
+    for (off_t at = 0; at < kReusedFile; at += static_cast<off_t>(zeros.size())) {
+      if (!WriteAll(jfd, zeros.data(), zeros.size(), at)) {
+        std::fprintf(stderr, "fsync_probe: cannot write %s: %s\n", journal.c_str(),
+                     std::strerror(errno));
+        return 1;
+      }
+    }
+    ::fdatasync(jfd);
   }
 
   std::atomic<bool> stop{false};
@@ -155,6 +174,7 @@ int main(int argc, char** argv) {
     }
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     at += static_cast<off_t>(batch.size());
+    if (o.reuse && at + static_cast<off_t>(batch.size()) > kReusedFile) at = 0;
   }
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   stop.store(true);
@@ -172,15 +192,17 @@ int main(int argc, char** argv) {
   const double p50 = Pct(ms, 0.50), p90 = Pct(ms, 0.90), p99 = Pct(ms, 0.99),
                p999 = Pct(ms, 0.999), max = n ? *std::max_element(ms.begin(), ms.end()) : 0;
   const double bg_mbps = static_cast<double>(background_bytes.load()) / 1e6 / elapsed;
-  std::printf("fsync_probe: %zu journal writes of %zu B + fdatasync in %.1f s (%.0f/s); "
+  std::printf("fsync_probe: %zu journal writes of %zu B + fdatasync in %.1f s (%.0f/s), %s; "
               "background %.1f MB/s\n",
-              n, o.append_bytes, elapsed, static_cast<double>(n) / elapsed, bg_mbps);
+              n, o.append_bytes, elapsed, static_cast<double>(n) / elapsed,
+              o.reuse ? "over a reused file" : "appending", bg_mbps);
   std::printf("fdatasync latency ms: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n", p50,
               p90, p99, p999, max);
   std::printf(
-      "SUMMARY {\"bench\":\"fsync_probe\",\"append_bytes\":%zu,\"background_mbps\":%.1f,"
+      "SUMMARY {\"bench\":\"fsync_probe\",\"reuse\":%d,\"append_bytes\":%zu,"
+      "\"background_mbps\":%.1f,"
       "\"writes\":%zu,\"writes_per_s\":%.0f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,"
       "\"p999_ms\":%.3f,\"max_ms\":%.3f}\n",
-      o.append_bytes, bg_mbps, n, static_cast<double>(n) / elapsed, p50, p90, p99, p999, max);
+      o.reuse ? 1 : 0, o.append_bytes, bg_mbps, n, static_cast<double>(n) / elapsed, p50, p90, p99, p999, max);
   return 0;
 }
