@@ -111,6 +111,20 @@ class IntakeJournalTest : public ::testing::Test {
     auto n = store_->CountJobs(JobFilter{});
     return n.ok() ? *n : -1;
   }
+  // One run of a server: opens a journal with `o`, journals deliveries <prefix><first> ..
+  // <prefix><first + n - 1>, waits for every answer (and, with wait_moved, for the mover), and
+  // stops it. Without a mover (o.move false) the deliveries stay in the journal, as after a crash.
+  void Journal(const IntakeJournalOptions& o, const std::string& prefix, int first, int n,
+               Answers& answers, bool wait_moved = false) {
+    KEELSON_ASSERT_OK_AND_ASSIGN(auto journal, IntakeJournal::Open(o, store_.get(), &clock_));
+    journal->Start();
+    for (int i = first; i < first + n; ++i) {
+      journal->Submit(MakeDelivery(absl::StrCat(prefix, i)), answers.Add());
+    }
+    ASSERT_TRUE(answers.WaitAll());
+    if (wait_moved) journal->WaitMoved();
+    journal->Stop();
+  }
 
   fs::path dir_;
   std::unique_ptr<Store> store_;
@@ -214,13 +228,7 @@ TEST_F(IntakeJournalTest, ATornTailIsIgnoredAndDamageInAnOlderSegmentStopsStartU
   o.segment_bytes = 8 * 1024;  // about two deliveries per segment
   o.max_batch = 1;
   Answers answers;
-  {
-    KEELSON_ASSERT_OK_AND_ASSIGN(auto journal, IntakeJournal::Open(o, store_.get(), &clock_));
-    journal->Start();
-    for (int i = 0; i < 6; ++i) journal->Submit(MakeDelivery(absl::StrCat("k", i)), answers.Add());
-    ASSERT_TRUE(answers.WaitAll());
-    journal->Stop();
-  }
+  ASSERT_NO_FATAL_FAILURE(Journal(o, "k", 0, 6, answers));
   std::vector<fs::path> segments = Segments();
   ASSERT_GE(segments.size(), 3u);
   {
@@ -244,14 +252,8 @@ TEST_F(IntakeJournalTest, ATornTailIsIgnoredAndDamageInAnOlderSegmentStopsStartU
   EXPECT_EQ(*store_->CountDeliveries(), 6);
 
   // Now damage the middle of a segment that is not the last one.
-  {
-    KEELSON_ASSERT_OK_AND_ASSIGN(auto journal, IntakeJournal::Open(o, store_.get(), &clock_));
-    journal->Start();
-    Answers more;
-    for (int i = 6; i < 12; ++i) journal->Submit(MakeDelivery(absl::StrCat("k", i)), more.Add());
-    ASSERT_TRUE(more.WaitAll());
-    journal->Stop();
-  }
+  Answers more;
+  ASSERT_NO_FATAL_FAILURE(Journal(o, "k", 6, 6, more));
   segments = Segments();
   ASSERT_GE(segments.size(), 2u);
   {
@@ -307,15 +309,8 @@ TEST_F(IntakeJournalTest, MovedSegmentsAreReusedAndWhatTheyHeldBeforeIsNeverRepl
     }
     return n;
   };
-  {
-    KEELSON_ASSERT_OK_AND_ASSIGN(auto journal, IntakeJournal::Open(o, store_.get(), &clock_));
-    journal->Start();
-    Answers answers;
-    for (int i = 0; i < 12; ++i) journal->Submit(MakeDelivery(absl::StrCat("k", i)), answers.Add());
-    ASSERT_TRUE(answers.WaitAll());
-    journal->WaitMoved();
-    journal->Stop();
-  }
+  Answers first;
+  ASSERT_NO_FATAL_FAILURE(Journal(o, "k", 0, 12, first, /*wait_moved=*/true));
   EXPECT_EQ(*store_->CountDeliveries(), 12);
   EXPECT_EQ(spares(), 2) << "moved segments are kept for reuse, at most spare_segments";
   EXPECT_TRUE(Segments().empty());
@@ -324,13 +319,7 @@ TEST_F(IntakeJournalTest, MovedSegmentsAreReusedAndWhatTheyHeldBeforeIsNeverRepl
   // whose older records (k0..k11, with other segment ids) lie right after the new ones.
   o.move = false;
   Answers answers;
-  {
-    KEELSON_ASSERT_OK_AND_ASSIGN(auto journal, IntakeJournal::Open(o, store_.get(), &clock_));
-    journal->Start();
-    for (int i = 0; i < 7; ++i) journal->Submit(MakeDelivery(absl::StrCat("n", i)), answers.Add());
-    ASSERT_TRUE(answers.WaitAll());
-    journal->Stop();
-  }
+  ASSERT_NO_FATAL_FAILURE(Journal(o, "n", 0, 7, answers));
   EXPECT_EQ(spares(), 0) << "both spares were taken as segments";
   ASSERT_EQ(Segments().size(), 3u) << "two reused files, then a new one";
 
