@@ -59,6 +59,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/bench_util.h"
 #include "net/http_client.h"
 #include "net/signature.h"
 #include "sim/business_central.h"
@@ -66,6 +67,7 @@
 
 namespace {
 
+namespace bench = keelson::bench;
 using keelson::sim::BusinessCentralSim;
 using keelson::sim::WooCommerceSim;
 namespace net = keelson::net;
@@ -133,34 +135,6 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
          f->window_s > 0 && f->pre_s >= 0 && f->workers > 0;
 }
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * v.size()));
-  return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
-}
-
-// `name{labels}` -> value, from the hub's /metrics.
-std::map<std::string, double> Metrics(net::HttpClient& http, int port) {
-  std::map<std::string, double> out;
-  net::OutboundRequest req;
-  req.url = absl::StrCat("http://127.0.0.1:", port, "/metrics");
-  req.timeout = absl::Seconds(10);
-  auto r = http.Send(req);
-  if (!r.ok() || r->status != 200) return out;
-  std::istringstream in(r->body);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    size_t sp = line.rfind(' ');
-    double v = 0;
-    if (sp != std::string::npos && absl::SimpleAtod(line.substr(sp + 1), &v)) {
-      out[line.substr(0, sp)] = v;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -208,27 +182,11 @@ int main(int argc, char** argv) {
       << (flags.resilience ? ", lanes: {erp: 4, woocommerce: 2, core: 4}" : "") << "}\n"
       << "log: {level: error}\n";
   }
-  const std::string ready = dir + "/ready";
-  pid_t pid = fork();
-  if (pid == 0) {
-    freopen((dir + "/keelson.log").c_str(), "w", stdout);
-    freopen((dir + "/keelson.log").c_str(), "a", stderr);
-    std::string cfg = dir + "/keelson.yaml";
-    execl(flags.keelson.c_str(), flags.keelson.c_str(), "serve", "--config", cfg.c_str(),
-          "--ready-file", ready.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int port = 0;
-  for (int i = 0; i < 400 && port == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    std::ifstream(ready) >> port;
-  }
-  if (port == 0) {
-    std::fprintf(stderr, "keelson did not start; see %s/keelson.log\n", dir.c_str());
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    return 2;
-  }
+  const std::optional<bench::Hub> hub =
+      bench::StartHub(flags.keelson, dir + "/keelson.yaml", dir + "/ready", dir + "/keelson.log");
+  if (!hub) return 2;
+  const pid_t pid = hub->pid;
+  const int port = hub->port;
   const std::string intake =
       absl::StrCat("http://127.0.0.1:", port, "/v1/webhooks/woocommerce/main");
   // The write-backs' own order.updated webhooks go to the hub too, as in production.
@@ -323,7 +281,7 @@ int main(int argc, char** argv) {
     absl::SleepFor(
         std::min(absl::Seconds(60), outage_start + absl::Seconds(flags.outage_s) - absl::Now()));
     if (absl::Now() < outage_start + absl::Seconds(flags.outage_s)) {
-      auto m = Metrics(*probe, port);
+      auto m = bench::Metrics(*probe, port);
       std::printf("  t=%.0fs down; jobs queued %.0f, dead %.0f; ERP requests answered 503: %lld\n",
                   absl::ToDoubleSeconds(absl::Now() - start), m["keelson_jobs{state=\"queued\"}"],
                   m["keelson_jobs{state=\"dead\"}"], static_cast<long long>(bc.stats().outage_503));
@@ -337,7 +295,7 @@ int main(int argc, char** argv) {
   std::vector<int64_t> fed;
   const int64_t in_at_outage_end = in_erp_count(&fed);
   const int64_t backlog_at_outage_end = static_cast<int64_t>(fed.size()) - in_at_outage_end;
-  auto m0 = Metrics(*probe, port);
+  auto m0 = bench::Metrics(*probe, port);
   std::printf(
       "t=%.0fs outage ends: %zu orders fed, %lld in the ERP, backlog %lld; hub jobs "
       "queued %.0f, dead %.0f\n",
@@ -391,7 +349,7 @@ int main(int argc, char** argv) {
     drained_at = absl::Now();
     at_drained = bc.stats();
   }
-  auto m1 = Metrics(*probe, port);
+  auto m1 = bench::Metrics(*probe, port);
   stop.store(true);
   for (auto& t : feeders) t.join();
 
@@ -433,10 +391,10 @@ int main(int argc, char** argv) {
   std::printf(
       "intake while the ERP was down: %zu webhooks, p50 %.2f ms, p99 %.2f ms, max %.2f ms, "
       "%lld not 200 (target p99 < 10 ms); before the outage p99 %.2f ms, after %.2f ms\n",
-      down.size(), Percentile(down, 50), Percentile(down, 99),
+      down.size(), bench::Percentile(down, 50), bench::Percentile(down, 99),
       down.empty() ? 0 : *std::max_element(down.begin(), down.end()),
-      static_cast<long long>(intake_errors[kDown]), Percentile(latency_ms[kBefore], 99),
-      Percentile(latency_ms[kAfter], 99));
+      static_cast<long long>(intake_errors[kDown]), bench::Percentile(latency_ms[kBefore], 99),
+      bench::Percentile(latency_ms[kAfter], 99));
   std::printf(
       "drain: backlog %lld orders at the end of the outage; %s in %.1f s; while more than 10 s "
       "of orders were waiting (the first %.1f s) the ERP admitted %.1f req/s = %.1f %% of the "
@@ -461,7 +419,7 @@ int main(int argc, char** argv) {
       drained ? "true" : "false", drain_s, backlogged_s, backlogged_rate, pct_backlogged, achieved,
       pct_allowed, static_cast<long long>(requests), static_cast<long long>(answered_429), pct_429,
       static_cast<long long>(duplicates), fed.size(), static_cast<long long>(in_erp),
-      Percentile(down, 50), Percentile(down, 99), down.size(),
+      bench::Percentile(down, 50), bench::Percentile(down, 99), down.size(),
       m1["keelson_dead_letters{reason=\"max_attempts\"}"],
       m1["keelson_dead_letters{reason=\"deadline\"}"]);
   kill(pid, SIGTERM);

@@ -60,11 +60,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/bench_util.h"
 #include "net/http_client.h"
 #include "sim/woocommerce.h"
 
 namespace {
 
+namespace bench = keelson::bench;
 using keelson::sim::WooCommerceSim;
 using keelson::sim::WooStock;
 namespace net = keelson::net;
@@ -128,109 +130,12 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
          f->warmup_s >= 0 && f->threads > 0 && f->drain_s >= 0 && f->io_threads > 0;
 }
 
-double Percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * v.size()));
-  return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
-}
-
 std::string Sku(int i) { return absl::StrFormat("INV-%06d", i); }
 
-// `name{labels}` -> value, from the hub's /metrics.
-std::map<std::string, double> Metrics(net::HttpClient& http, int port) {
-  std::map<std::string, double> out;
-  net::OutboundRequest req;
-  req.url = absl::StrCat("http://127.0.0.1:", port, "/metrics");
-  req.timeout = absl::Seconds(10);
-  auto r = http.Send(req);
-  if (!r.ok() || r->status != 200) return out;
-  std::istringstream in(r->body);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    size_t sp = line.rfind(' ');
-    double v = 0;
-    if (sp != std::string::npos && absl::SimpleAtod(line.substr(sp + 1), &v)) {
-      out[line.substr(0, sp)] = v;
-    }
-  }
-  return out;
-}
 
-// utime + stime of a process, seconds.
-double ProcessCpuSeconds(pid_t pid) {
-  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
-  std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  // Fields after the command name, which is in parentheses and may hold spaces.
-  size_t close = all.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream in(all.substr(close + 2));
-  std::string field;
-  double s = 0;
-  for (int i = 3; i <= 15 && in >> field; ++i) {
-    if (i == 14 || i == 15) s += std::stod(field) / sysconf(_SC_CLK_TCK);
-  }
-  return s;
-}
 
-double SelfCpuSeconds() {
-  rusage self{};
-  getrusage(RUSAGE_SELF, &self);
-  return self.ru_utime.tv_sec + self.ru_utime.tv_usec / 1e6 + self.ru_stime.tv_sec +
-         self.ru_stime.tv_usec / 1e6;
-}
 
-std::string LoadAverage() {
-  std::ifstream f("/proc/loadavg");
-  std::string a, b, c;
-  f >> a >> b >> c;
-  return absl::StrCat(a, " ", b, " ", c);
-}
 
-// One keep-alive HTTP/1.1 connection to the hub.
-class Conn {
- public:
-  explicit Conn(int port) : port_(port) {}
-  // The answer's status, or 0 after a transport error (the connection is then reopened next
-  // time).
-  int Post(const std::string& target, const std::string& body) {
-    try {
-      if (!open_) {
-        stream_.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
-        open_ = true;
-      }
-      http::request<http::string_body> req{http::verb::post, target, 11};
-      req.set(http::field::host, "127.0.0.1");
-      req.set(http::field::content_type, "application/json");
-      req.keep_alive(true);
-      req.body() = body;
-      req.prepare_payload();
-      http::write(stream_, req);
-      http::response<http::string_body> res;
-      http::read(stream_, buffer_, res);
-      if (!res.keep_alive()) Close();
-      return res.result_int();
-    } catch (const std::exception&) {
-      Close();
-      return 0;
-    }
-  }
-
- private:
-  void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    stream_.close();
-    buffer_.clear();
-    open_ = false;
-  }
-  int port_;
-  asio::io_context ioc_;
-  beast::tcp_stream stream_{ioc_};
-  beast::flat_buffer buffer_;
-  bool open_ = false;
-};
 
 // What the driver knows about one SKU: the events sent for it and not yet seen in the shop.
 struct Pending {
@@ -243,7 +148,7 @@ struct Pending {
 int main(int argc, char** argv) {
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) return Usage();
-  const std::string load_at_start = LoadAverage();
+  const std::string load_at_start = bench::LoadAverage();
 
   WooCommerceSim::Options wo;
   wo.http_threads = 2;
@@ -300,27 +205,11 @@ int main(int argc, char** argv) {
     }
     f << "log: {level: error}\n";
   }
-  const std::string ready = dir + "/ready";
-  pid_t pid = fork();
-  if (pid == 0) {
-    freopen((dir + "/keelson.log").c_str(), "w", stdout);
-    freopen((dir + "/keelson.log").c_str(), "a", stderr);
-    std::string cfg = dir + "/keelson.yaml";
-    execl(flags.keelson.c_str(), flags.keelson.c_str(), "serve", "--config", cfg.c_str(),
-          "--ready-file", ready.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int port = 0;
-  for (int i = 0; i < 400 && port == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    std::ifstream(ready) >> port;
-  }
-  if (port == 0) {
-    std::fprintf(stderr, "keelson did not start; see %s/keelson.log\n", dir.c_str());
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    return 2;
-  }
+  const std::optional<bench::Hub> hub =
+      bench::StartHub(flags.keelson, dir + "/keelson.yaml", dir + "/ready", dir + "/keelson.log");
+  if (!hub) return 2;
+  const pid_t pid = hub->pid;
+  const int port = hub->port;
   std::printf(
       "inventory_latency: %d SKUs in the shop, %.0f stock events/s from %d threads, warm-up "
       "%.0f s, measured %.0f s; load average at start %s\n",
@@ -345,7 +234,7 @@ int main(int argc, char** argv) {
   std::vector<std::thread> senders;
   for (int t = 0; t < flags.threads; ++t) {
     senders.emplace_back([&, t] {
-      Conn conn(port);
+      bench::Conn conn(port);
       std::mt19937_64 rng(1000 + t);
       std::uniform_int_distribution<int> pick(0, flags.skus - 1);
       while (true) {
@@ -388,13 +277,13 @@ int main(int argc, char** argv) {
   std::unique_ptr<net::HttpClient> probe = net::NewCurlHttpClient();
   std::this_thread::sleep_until(measure_start);
   const keelson::sim::WooSimStats s0 = woo.stats();
-  const double hub0 = ProcessCpuSeconds(pid), self0 = SelfCpuSeconds();
+  const double hub0 = bench::ProcessCpuSeconds(pid), self0 = bench::SelfCpuSeconds();
   const Clock::time_point window_start = Clock::now();
   for (auto& t : senders) t.join();
   const Clock::time_point window_end = Clock::now();
   const keelson::sim::WooSimStats s1 = woo.stats();
-  const double hub1 = ProcessCpuSeconds(pid), self1 = SelfCpuSeconds();
-  const std::string load_at_end = LoadAverage();
+  const double hub1 = bench::ProcessCpuSeconds(pid), self1 = bench::SelfCpuSeconds();
+  const std::string load_at_end = bench::LoadAverage();
   const double window_s = std::chrono::duration<double>(window_end - window_start).count();
 
   // Drain: wait for the measured events still in flight.
@@ -412,7 +301,7 @@ int main(int argc, char** argv) {
     if (outstanding == 0 || Clock::now() >= drain_until) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  auto m = Metrics(*probe, port);
+  auto m = bench::Metrics(*probe, port);
   kill(pid, SIGTERM);
   waitpid(pid, nullptr, 0);
   woo.SetStockWriteObserver(nullptr);
@@ -424,16 +313,18 @@ int main(int argc, char** argv) {
   }
   std::lock_guard<std::mutex> l(mu);
   const int64_t measured = last_measured - first_measured + 1;
-  const double p50 = Percentile(latency_ms, 50), p90 = Percentile(latency_ms, 90),
-               p99 = Percentile(latency_ms, 99), p999 = Percentile(latency_ms, 99.9);
-  const double max = latency_ms.empty() ? 0 : latency_ms.back();
+  const double p50 = bench::Percentile(latency_ms, 50), p90 = bench::Percentile(latency_ms, 90),
+               p99 = bench::Percentile(latency_ms, 99), p999 = bench::Percentile(latency_ms, 99.9);
+  const double max =
+      latency_ms.empty() ? 0 : *std::max_element(latency_ms.begin(), latency_ms.end());
   const double batches = static_cast<double>(s1.batch_calls - s0.batch_calls);
   const double items = static_cast<double>(s1.items_updated - s0.items_updated);
   const double lookups = static_cast<double>(s1.sku_lookups - s0.sku_lookups);
   const double hub_cores = (hub1 - hub0) / window_s;
   const double self_cores = (self1 - self0) / window_s;
-  const double lag_p99 = Percentile(lags, 99), lag_max = lags.empty() ? 0 : lags.back();
-  const double post_p50 = Percentile(posts, 50), post_p99 = Percentile(posts, 99);
+  const double lag_p99 = bench::Percentile(lags, 99);
+  const double lag_max = lags.empty() ? 0 : *std::max_element(lags.begin(), lags.end());
+  const double post_p50 = bench::Percentile(posts, 50), post_p99 = bench::Percentile(posts, 99);
   std::printf(
       "events: %lld measured, sent at %.1f/s (schedule lag p99 %.1f ms, max %.1f ms); POST "
       "answered p50 %.2f ms, p99 %.2f ms; %lld not 200, %lld transport errors\n",

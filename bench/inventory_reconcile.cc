@@ -71,11 +71,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/bench_util.h"
 #include "net/http_client.h"
 #include "sim/woocommerce.h"
 
 namespace {
 
+namespace bench = keelson::bench;
 using keelson::sim::WooCommerceSim;
 namespace net = keelson::net;
 namespace asio = boost::asio;
@@ -140,129 +142,20 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
 constexpr int kVariations = 5;        // per self-managed variable product
 constexpr int kParentVariations = 4;  // per parent-managed product
 
-std::map<std::string, double> Metrics(net::HttpClient& http, int port) {
-  std::map<std::string, double> out;
-  net::OutboundRequest req;
-  req.url = absl::StrCat("http://127.0.0.1:", port, "/metrics");
-  req.timeout = absl::Seconds(10);
-  auto r = http.Send(req);
-  if (!r.ok() || r->status != 200) return out;
-  std::istringstream in(r->body);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    size_t sp = line.rfind(' ');
-    double v = 0;
-    if (sp != std::string::npos && absl::SimpleAtod(line.substr(sp + 1), &v)) {
-      out[line.substr(0, sp)] = v;
-    }
-  }
-  return out;
-}
 
-double ProcessCpuSeconds(pid_t pid) {
-  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
-  std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  size_t close = all.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream in(all.substr(close + 2));
-  std::string field;
-  double s = 0;
-  for (int i = 3; i <= 15 && in >> field; ++i) {
-    if (i == 14 || i == 15) s += std::stod(field) / sysconf(_SC_CLK_TCK);
-  }
-  return s;
-}
 
-std::string LoadAverage() {
-  std::ifstream f("/proc/loadavg");
-  std::string a, b, c;
-  f >> a >> b >> c;
-  return absl::StrCat(a, " ", b, " ", c);
-}
 
-// One keep-alive HTTP/1.1 connection to the hub.
-class Conn {
- public:
-  explicit Conn(int port) : port_(port) {}
-  int Post(const std::string& target, const std::string& body) {
-    try {
-      if (!open_) {
-        stream_.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
-        open_ = true;
-      }
-      http::request<http::string_body> req{http::verb::post, target, 11};
-      req.set(http::field::host, "127.0.0.1");
-      req.set(http::field::content_type, "application/json");
-      req.keep_alive(true);
-      req.body() = body;
-      req.prepare_payload();
-      http::write(stream_, req);
-      http::response<http::string_body> res;
-      http::read(stream_, buffer_, res);
-      if (!res.keep_alive()) Close();
-      return res.result_int();
-    } catch (const std::exception&) {
-      Close();
-      return 0;
-    }
-  }
 
- private:
-  void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    stream_.close();
-    buffer_.clear();
-    open_ = false;
-  }
-  int port_;
-  asio::io_context ioc_;
-  beast::tcp_stream stream_{ioc_};
-  beast::flat_buffer buffer_;
-  bool open_ = false;
-};
-
-// A running keelson serve.
-struct Hub {
-  pid_t pid = 0;
-  int port = 0;
-};
-
-std::optional<Hub> StartHub(const std::string& keelson, const std::string& dir,
-                            const std::string& config, const std::string& tag) {
+// Writes `config` and starts a hub on it; files are named after `tag`.
+std::optional<bench::Hub> StartTaggedHub(const std::string& keelson, const std::string& dir,
+                                  const std::string& config, const std::string& tag) {
   const std::string cfg = absl::StrCat(dir, "/keelson-", tag, ".yaml");
-  const std::string ready = absl::StrCat(dir, "/ready-", tag);
-  const std::string log = absl::StrCat(dir, "/keelson-", tag, ".log");
   {
     std::ofstream f(cfg);
     f << config;
   }
-  Hub hub;
-  hub.pid = fork();
-  if (hub.pid == 0) {
-    freopen(log.c_str(), "w", stdout);
-    freopen(log.c_str(), "a", stderr);
-    execl(keelson.c_str(), keelson.c_str(), "serve", "--config", cfg.c_str(), "--ready-file",
-          ready.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  for (int i = 0; i < 400 && hub.port == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    std::ifstream(ready) >> hub.port;
-  }
-  if (hub.port == 0) {
-    std::fprintf(stderr, "keelson did not start; see %s\n", log.c_str());
-    kill(hub.pid, SIGKILL);
-    waitpid(hub.pid, nullptr, 0);
-    return std::nullopt;
-  }
-  return hub;
-}
-
-void StopHub(const Hub& hub) {
-  kill(hub.pid, SIGTERM);
-  waitpid(hub.pid, nullptr, 0);
+  return bench::StartHub(keelson, cfg, absl::StrCat(dir, "/ready-", tag),
+                  absl::StrCat(dir, "/keelson-", tag, ".log"));
 }
 
 struct RunRow {
@@ -312,7 +205,7 @@ int64_t CountDriftRows(sqlite3* db, const std::string& run_id, bool corrected_on
 int main(int argc, char** argv) {
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) return Usage();
-  const std::string load_at_start = LoadAverage();
+  const std::string load_at_start = bench::LoadAverage();
 
   // The catalog and the ledger's truth (SKU -> on_hand).
   WooCommerceSim::Options wo;
@@ -389,7 +282,7 @@ int main(int argc, char** argv) {
   };
 
   // 1. Load the ledger through the API and let it publish.
-  std::optional<Hub> hub = StartHub(flags.keelson, dir, config(0), "load");
+  std::optional<bench::Hub> hub = StartTaggedHub(flags.keelson, dir, config(0), "load");
   if (!hub) return 2;
   std::unique_ptr<net::HttpClient> probe = net::NewCurlHttpClient();
   const absl::Time base_time = absl::Now();
@@ -399,7 +292,7 @@ int main(int argc, char** argv) {
     std::vector<std::thread> senders;
     for (int t = 0; t < flags.threads; ++t) {
       senders.emplace_back([&] {
-        Conn conn(hub->port);
+        bench::Conn conn(hub->port);
         for (int64_t i = next.fetch_add(1); i < skus; i = next.fetch_add(1)) {
           const std::string body = absl::StrCat(
               R"({"event_id":"load-)", i, R"(","sku":")", ledger[i].first,
@@ -424,7 +317,7 @@ int main(int argc, char** argv) {
   const absl::Time publish_deadline = absl::Now() + absl::Minutes(10);
   double published = 0;
   while (absl::Now() < publish_deadline) {
-    published = Metrics(*probe, hub->port)[published_key];
+    published = bench::Metrics(*probe, hub->port)[published_key];
     if (published >= static_cast<double>(skus)) break;
     absl::SleepFor(absl::Milliseconds(250));
   }
@@ -435,7 +328,7 @@ int main(int argc, char** argv) {
       "from the ledger: %lld\n",
       published, publish_s, static_cast<long long>(before));
   std::fflush(stdout);
-  StopHub(*hub);
+  bench::StopHub(*hub);
   if (published < static_cast<double>(skus)) {
     std::fprintf(stderr, "publication did not finish within 10 minutes; see %s\n", dir.c_str());
     return 2;
@@ -472,12 +365,12 @@ int main(int argc, char** argv) {
   woo.SetCatalogLatency(absl::Milliseconds(flags.shop_latency_ms));
   const keelson::sim::WooSimStats s0 = woo.stats();
   const absl::Time exec_at = absl::Now();
-  hub = StartHub(flags.keelson, dir, config(86400), "reconcile");
+  hub = StartTaggedHub(flags.keelson, dir, config(86400), "reconcile");
   if (!hub) return 2;
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
     std::fprintf(stderr, "cannot open %s\n", db_path.c_str());
-    StopHub(*hub);
+    bench::StopHub(*hub);
     return 2;
   }
   sqlite3_busy_timeout(db, 1000);
@@ -492,19 +385,19 @@ int main(int argc, char** argv) {
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
-  const double hub_cpu = ProcessCpuSeconds(hub->pid);
+  const double hub_cpu = bench::ProcessCpuSeconds(hub->pid);
   const keelson::sim::WooSimStats s1 = woo.stats();
-  const std::string load_at_end = LoadAverage();
+  const std::string load_at_end = bench::LoadAverage();
   if (!run) {
     std::fprintf(stderr, "no reconciliation run within 10 minutes; see %s\n", dir.c_str());
     sqlite3_close(db);
-    StopHub(*hub);
+    bench::StopHub(*hub);
     return 2;
   }
   const int64_t drift_rows = CountDriftRows(db, run->run_id, false);
   const int64_t drift_rows_corrected = CountDriftRows(db, run->run_id, true);
   sqlite3_close(db);
-  StopHub(*hub);
+  bench::StopHub(*hub);
   std::vector<std::string> still;
   const int64_t after = mismatches(&still);
 

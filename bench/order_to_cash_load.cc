@@ -29,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "bench/bench_util.h"
 #include "sim/business_central.h"
 #include "sim/odoo.h"
 #include "sim/woocommerce.h"
@@ -112,26 +113,11 @@ int main(int argc, char** argv) {
       << "jobs: {workers: " << workers << "}\n"
       << "log: {level: error}\n";
   }
-  const std::string ready = dir + "/ready";
-  pid_t pid = fork();
-  if (pid == 0) {
-    freopen((dir + "/keelson.log").c_str(), "w", stdout);
-    freopen((dir + "/keelson.log").c_str(), "a", stderr);
-    std::string cfg = dir + "/keelson.yaml";
-    execl(keelson.c_str(), keelson.c_str(), "serve", "--config", cfg.c_str(), "--ready-file",
-          ready.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int port = 0;
-  for (int i = 0; i < 400 && port == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    std::ifstream(ready) >> port;
-  }
-  if (port == 0) {
-    fprintf(stderr, "keelson did not start; see %s/keelson.log\n", dir.c_str());
-    kill(pid, SIGKILL);
-    return 2;
-  }
+  const std::optional<keelson::bench::Hub> hub = keelson::bench::StartHub(
+      keelson, dir + "/keelson.yaml", dir + "/ready", dir + "/keelson.log");
+  if (!hub) return 2;
+  const pid_t pid = hub->pid;
+  const int port = hub->port;
   woo.SetWebhookTarget(absl::StrCat("http://127.0.0.1:", port, "/v1/webhooks/woocommerce/main"));
 
   WooCommerceSim::OrderSpec spec;
