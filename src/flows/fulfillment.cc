@@ -43,6 +43,64 @@ absl::StatusOr<OrderKey> KeyOfSegment(std::string_view segment_id) {
   return k;
 }
 
+// What routing a segment's lines again starts from: the order's other segments, the nodes that
+// refused one of them (not to be tried again), and the next free seq.
+struct Reroute {
+  std::vector<std::string> excluded;
+  std::vector<store::SegmentRecord> others;
+  int next_seq = 1;
+};
+Reroute RerouteFrom(const std::vector<store::SegmentRecord>& all, const std::string& segment_id) {
+  Reroute r;
+  for (const auto& other : all) {
+    if (other.state == "rejected") r.excluded.push_back(other.node_id);
+    if (other.segment_id != segment_id) r.others.push_back(other);
+    r.next_seq = std::max(r.next_seq, other.seq + 1);
+  }
+  return r;
+}
+
+// Adds `quantity` of a line to what is to be routed, merged with the line's earlier quantity.
+void AddRouteLine(std::vector<model::RouteLine>& lines, int64_t line_id, const std::string& sku,
+                  int64_t quantity) {
+  auto same = std::find_if(lines.begin(), lines.end(),
+                           [&](const model::RouteLine& r) { return r.line_id == line_id; });
+  if (same != lines.end()) {
+    same->quantity += quantity;
+  } else {
+    lines.push_back({line_id, sku, quantity});
+  }
+}
+
+// The order Keelson holds for `key`, mapped from its snapshot; FAILED_PRECONDITION when it
+// holds none.
+absl::StatusOr<model::Order> HeldOrder(store::Store& store, const OrderMapper& mapper,
+                                       const OrderKey& key) {
+  auto held = store.GetOrder(key.store_id, key.order_id);
+  if (!held.ok()) return held.status();
+  if (!held->has_value()) {
+    return absl::FailedPreconditionError(absl::StrCat("order ", key.Ref(), " is not held"));
+  }
+  return mapper(key.store_id, json::parse((*held)->snapshot_json, nullptr, false));
+}
+
+// The segment a job is about: its payload {"segment_id": "<store>:<order>/<n>"}.
+struct SegmentJob {
+  std::string segment_id;
+  OrderKey key;
+};
+absl::StatusOr<SegmentJob> ParseSegmentJob(const std::string& payload) {
+  json p = json::parse(payload, nullptr, false);
+  if (!p.is_object() || !p.value("segment_id", json()).is_string()) {
+    return absl::InvalidArgumentError("payload needs {\"segment_id\"}");
+  }
+  SegmentJob job{.segment_id = p["segment_id"].get<std::string>(), .key = {}};
+  auto key = KeyOfSegment(job.segment_id);
+  if (!key.ok()) return key.status();
+  job.key = *std::move(key);
+  return job;
+}
+
 absl::StatusOr<OrderKey> KeyOfPayload(const json& p) {
   if (!p.is_object() || !p.contains("store") || !p["store"].is_string() ||
       !p.contains("order_id") || !p["order_id"].is_number_integer()) {
@@ -406,12 +464,7 @@ absl::Status FulfillmentService::Route(jobs::JobContext& ctx) {
   auto existing = ctx.store.GetSegments(key->Ref());
   if (!existing.ok()) return existing.status();
   if (!existing->empty()) return absl::OkStatus();  // planned already (a replay, a second ERP event)
-  auto held = ctx.store.GetOrder(key->store_id, key->order_id);
-  if (!held.ok()) return held.status();
-  if (!held->has_value()) {
-    return absl::FailedPreconditionError(absl::StrCat("order ", key->Ref(), " is not held"));
-  }
-  auto order = mapper_(key->store_id, json::parse((*held)->snapshot_json, nullptr, false));
+  auto order = HeldOrder(ctx.store, mapper_, *key);
   if (!order.ok()) return order.status();
   std::vector<model::RouteLine> lines;
   for (const model::OrderLine& l : order->lines) {
@@ -432,13 +485,10 @@ absl::Status FulfillmentService::Route(jobs::JobContext& ctx) {
 }
 
 absl::Status FulfillmentService::ReleaseSegment(jobs::JobContext& ctx) {
-  json payload = json::parse(ctx.job.payload, nullptr, false);
-  if (!payload.is_object() || !payload.value("segment_id", json()).is_string()) {
-    return absl::InvalidArgumentError("payload needs {\"segment_id\"}");
-  }
-  const std::string segment_id = payload["segment_id"];
-  auto key = KeyOfSegment(segment_id);
-  if (!key.ok()) return key.status();
+  auto job = ParseSegmentJob(ctx.job.payload);
+  if (!job.ok()) return job.status();
+  const std::string& segment_id = job->segment_id;
+  const auto* key = &job->key;
   auto seg = ctx.store.GetSegment(segment_id);
   if (!seg.ok()) return seg.status();
   if (!seg->has_value()) {
@@ -451,12 +501,7 @@ absl::Status FulfillmentService::ReleaseSegment(jobs::JobContext& ctx) {
     return absl::FailedPreconditionError(absl::StrCat(
         "segment ", segment_id, ": no fulfillment provider \"", s.provider, "\" is configured"));
   }
-  auto held = ctx.store.GetOrder(key->store_id, key->order_id);
-  if (!held.ok()) return held.status();
-  if (!held->has_value()) {
-    return absl::FailedPreconditionError(absl::StrCat("order ", key->Ref(), " is not held"));
-  }
-  auto order = mapper_(key->store_id, json::parse((*held)->snapshot_json, nullptr, false));
+  auto order = HeldOrder(ctx.store, mapper_, *key);
   if (!order.ok()) return order.status();
 
   connectors::ReleaseRequest req;
@@ -535,12 +580,7 @@ absl::Status FulfillmentService::ApplyRefusal(jobs::JobContext& ctx) {
     });
     return absl::OkStatus();
   }
-  auto held = ctx.store.GetOrder(key->store_id, key->order_id);
-  if (!held.ok()) return held.status();
-  if (!held->has_value()) {
-    return absl::FailedPreconditionError(absl::StrCat("order ", key->Ref(), " is not held"));
-  }
-  auto order = mapper_(key->store_id, json::parse((*held)->snapshot_json, nullptr, false));
+  auto order = HeldOrder(ctx.store, mapper_, *key);
   if (!order.ok()) return order.status();
   return RejectAndReroute(ctx, s, *order, reason);
 }
@@ -559,25 +599,11 @@ absl::Status FulfillmentService::RejectAndReroute(jobs::JobContext& ctx,
                {{"segment", segment_id}, {"node", s.node_id}, {"reason", reason}}, corr);
   auto all = ctx.store.GetSegments(key->Ref());
   if (!all.ok()) return all.status();
-  std::vector<std::string> excluded = {s.node_id};
-  std::vector<store::SegmentRecord> others;
-  int next_seq = 1;
-  for (const auto& other : *all) {
-    if (other.state == "rejected") excluded.push_back(other.node_id);
-    if (other.segment_id != segment_id) others.push_back(other);
-    next_seq = std::max(next_seq, other.seq + 1);
-  }
+  Reroute base = RerouteFrom(*all, segment_id);
+  base.excluded.insert(base.excluded.begin(), s.node_id);
   std::vector<model::RouteLine> lines;
-  for (const auto& l : s.lines) {
-    auto same = std::find_if(lines.begin(), lines.end(),
-                             [&](const model::RouteLine& r) { return r.line_id == l.line_id; });
-    if (same != lines.end()) {
-      same->quantity += l.quantity;
-    } else {
-      lines.push_back({l.line_id, l.sku, l.quantity});
-    }
-  }
-  auto plan = Plan(ctx.store, order, lines, excluded, next_seq, others);
+  for (const auto& l : s.lines) AddRouteLine(lines, l.line_id, l.sku, l.quantity);
+  auto plan = Plan(ctx.store, order, lines, base.excluded, base.next_seq, base.others);
   if (!plan.ok()) return plan.status();
   const std::string partition = OrderToCash::PartitionKey(key->store_id, key->order_id);
   ctx.Defer([this, key = *key, segment_id, corr, reason, node = s.node_id, plan = *plan,
@@ -629,33 +655,16 @@ absl::Status FulfillmentService::ApplyShipment(jobs::JobContext& ctx) {
       const auto& l = closed.lines[i];
       if (left[i] <= 0) continue;
       missing.push_back({l.sku, left[i], l.location});
-      auto same = std::find_if(rest.begin(), rest.end(),
-                               [&](const model::RouteLine& r) { return r.line_id == l.line_id; });
-      if (same != rest.end()) {
-        same->quantity += left[i];
-      } else {
-        rest.push_back({l.line_id, l.sku, left[i]});
-      }
+      AddRouteLine(rest, l.line_id, l.sku, left[i]);
     }
     if (!rest.empty()) {
-      auto held = ctx.store.GetOrder(key->store_id, key->order_id);
-      if (!held.ok()) return held.status();
-      if (!held->has_value()) {
-        return absl::FailedPreconditionError(absl::StrCat("order ", key->Ref(), " is not held"));
-      }
-      auto order = mapper_(key->store_id, json::parse((*held)->snapshot_json, nullptr, false));
+      auto order = HeldOrder(ctx.store, mapper_, *key);
       if (!order.ok()) return order.status();
       auto all = ctx.store.GetSegments(key->Ref());
       if (!all.ok()) return all.status();
-      std::vector<std::string> excluded = {closed.node_id};
-      std::vector<store::SegmentRecord> others;
-      int next_seq = 1;
-      for (const auto& other : *all) {
-        if (other.state == "rejected") excluded.push_back(other.node_id);
-        if (other.segment_id != closed.segment_id) others.push_back(other);
-        next_seq = std::max(next_seq, other.seq + 1);
-      }
-      auto plan = Plan(ctx.store, *order, rest, excluded, next_seq, others);
+      Reroute base = RerouteFrom(*all, closed.segment_id);
+      base.excluded.insert(base.excluded.begin(), closed.node_id);
+      auto plan = Plan(ctx.store, *order, rest, base.excluded, base.next_seq, base.others);
       if (!plan.ok()) return plan.status();
       short_plan = *std::move(plan);
     }
@@ -1068,13 +1077,10 @@ absl::Status FulfillmentService::SweepHolds(jobs::JobContext& ctx) {
 }
 
 absl::Status FulfillmentService::ReleaseHold(jobs::JobContext& ctx) {
-  json payload = json::parse(ctx.job.payload, nullptr, false);
-  if (!payload.is_object() || !payload.value("segment_id", json()).is_string()) {
-    return absl::InvalidArgumentError("payload needs {\"segment_id\"}");
-  }
-  const std::string segment_id = payload["segment_id"];
-  auto key = KeyOfSegment(segment_id);
-  if (!key.ok()) return key.status();
+  auto job = ParseSegmentJob(ctx.job.payload);
+  if (!job.ok()) return job.status();
+  const std::string& segment_id = job->segment_id;
+  const auto* key = &job->key;
   // The flag goes with this attempt's outcome, whatever it is: a later sweep may queue again.
   ctx.Defer([segment_id](store::Tx& tx) {
     return tx.DeleteIdempotencyKey(HoldReleasePendingFlag(segment_id)).status();
@@ -1083,37 +1089,18 @@ absl::Status FulfillmentService::ReleaseHold(jobs::JobContext& ctx) {
   if (!seg.ok()) return seg.status();
   if (!seg->has_value() || (*seg)->state != "held") return absl::OkStatus();  // moved on already
   const store::SegmentRecord& hold = **seg;
-  auto held = ctx.store.GetOrder(key->store_id, key->order_id);
-  if (!held.ok()) return held.status();
-  if (!held->has_value()) {
-    return absl::FailedPreconditionError(absl::StrCat("order ", key->Ref(), " is not held"));
-  }
-  auto order = mapper_(key->store_id, json::parse((*held)->snapshot_json, nullptr, false));
+  auto order = HeldOrder(ctx.store, mapper_, *key);
   if (!order.ok()) return order.status();
   auto all = ctx.store.GetSegments(key->Ref());
   if (!all.ok()) return all.status();
-  std::vector<std::string> excluded;
-  std::vector<store::SegmentRecord> others;
-  int next_seq = 1;
-  for (const auto& other : *all) {
-    if (other.state == "rejected") excluded.push_back(other.node_id);
-    if (other.segment_id != segment_id) others.push_back(other);
-    next_seq = std::max(next_seq, other.seq + 1);
-  }
+  const Reroute base = RerouteFrom(*all, segment_id);
+  const int next_seq = base.next_seq;
   std::vector<model::RouteLine> lines;
   for (const auto& l : hold.lines) {
-    const int64_t qty = l.quantity - l.shipped;
-    if (qty <= 0) continue;
-    auto same = std::find_if(lines.begin(), lines.end(),
-                             [&](const model::RouteLine& r) { return r.line_id == l.line_id; });
-    if (same != lines.end()) {
-      same->quantity += qty;
-    } else {
-      lines.push_back({l.line_id, l.sku, qty});
-    }
+    if (l.quantity > l.shipped) AddRouteLine(lines, l.line_id, l.sku, l.quantity - l.shipped);
   }
   if (lines.empty()) return absl::OkStatus();
-  auto plan = Plan(ctx.store, *order, lines, excluded, next_seq, others);
+  auto plan = Plan(ctx.store, *order, lines, base.excluded, next_seq, base.others);
   if (!plan.ok()) return plan.status();
   auto first_ship = std::find_if(plan->begin(), plan->end(),
                                  [](const store::SegmentRecord& r) { return r.kind == "ship"; });
