@@ -293,6 +293,25 @@ absl::StatusOr<bool> InventoryService::EnsurePublishJob(store::Tx& tx, std::stri
   return true;
 }
 
+absl::Status InventoryService::ConsumeReserved(store::Tx& tx, const Movement& base, int64_t take,
+                                              int64_t on_hand) const {
+  const int64_t from_stock = std::min(take, std::max<int64_t>(0, on_hand));
+  if (from_stock > 0) {
+    Movement m = base;
+    m.kind = MovementKind::kConsume;
+    m.quantity = from_stock;
+    if (auto s = Apply(tx, m); !s.ok()) return s;
+  }
+  if (take > from_stock) {
+    // The WMS already reported the stock gone: only the reservation is left to end.
+    Movement m = base;
+    m.kind = MovementKind::kRelease;
+    m.quantity = take - from_stock;
+    if (auto s = Apply(tx, m); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status InventoryService::MarkDirty(store::Tx& tx, std::string_view sku,
                                          std::string_view location) {
   for (const model::ChannelRule& c : options_.channels) {
@@ -570,23 +589,14 @@ absl::StatusOr<int64_t> InventoryService::WriteOff(store::Tx& tx, std::string_vi
       auto ps = tx.GetPositions(line.sku);
       if (!ps.ok()) return ps.status();
       const InventoryPosition* p = Find(*ps, line.location);
-      const int64_t from_stock =
-          std::min(take, p == nullptr ? 0 : std::max<int64_t>(0, p->on_hand));
-      const Movement base{.sku = line.sku,
-                          .location = line.location,
-                          .source = "short_pick",
-                          .correlation_id = std::string(order_ref)};
-      if (from_stock > 0) {
-        Movement m = base;
-        m.kind = MovementKind::kConsume;
-        m.quantity = from_stock;
-        if (auto s = Apply(tx, m); !s.ok()) return s;
-      }
-      if (take > from_stock) {
-        Movement m = base;
-        m.kind = MovementKind::kRelease;
-        m.quantity = take - from_stock;
-        if (auto s = Apply(tx, m); !s.ok()) return s;
+      if (auto s = ConsumeReserved(tx,
+                                   {.sku = line.sku,
+                                    .location = line.location,
+                                    .source = "short_pick",
+                                    .correlation_id = std::string(order_ref)},
+                                   take, p == nullptr ? 0 : p->on_hand);
+          !s.ok()) {
+        return s;
       }
       r.reserved -= take;
       if (auto s = tx.PutReservation(r); !s.ok()) return s;
@@ -775,24 +785,14 @@ absl::StatusOr<std::vector<ConsumedLine>> InventoryService::Consume(
       const int64_t take = std::min(delta, r->reserved);
       if (take <= 0) continue;
       const InventoryPosition* p = Find(*ps, r->location);
-      const int64_t from_stock =
-          std::min(take, p == nullptr ? 0 : std::max<int64_t>(0, p->on_hand));
-      const Movement base{.sku = line.sku,
-                          .location = r->location,
-                          .source = "order",
-                          .correlation_id = std::string(order_ref)};
-      if (from_stock > 0) {
-        Movement m = base;
-        m.kind = MovementKind::kConsume;
-        m.quantity = from_stock;
-        if (auto s = Apply(tx, m); !s.ok()) return s;
-      }
-      if (take > from_stock) {
-        // The WMS already reported the stock gone: only the reservation is left to end.
-        Movement m = base;
-        m.kind = MovementKind::kRelease;
-        m.quantity = take - from_stock;
-        if (auto s = Apply(tx, m); !s.ok()) return s;
+      if (auto s = ConsumeReserved(tx,
+                                   {.sku = line.sku,
+                                    .location = r->location,
+                                    .source = "order",
+                                    .correlation_id = std::string(order_ref)},
+                                   take, p == nullptr ? 0 : p->on_hand);
+          !s.ok()) {
+        return s;
       }
       r->reserved -= take;
       r->consumed += take;

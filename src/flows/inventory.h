@@ -226,6 +226,10 @@ class InventoryService {
                                          std::vector<store::Reservation>& held);
   // Every ledger movement goes through here: applied in `tx`, reported as inventory.changed.
   absl::Status Apply(store::Tx& tx, model::Movement m) const;
+  // Ends `take` reserved units of `base`'s SKU at its location: what is still on hand there
+  // (`on_hand`) is consumed, the rest (already reported gone) only released.
+  absl::Status ConsumeReserved(store::Tx& tx, const model::Movement& base, int64_t take,
+                               int64_t on_hand) const;
 
  public:
   const std::vector<model::ChannelRule>& channels() const { return options_.channels; }
