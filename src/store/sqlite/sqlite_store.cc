@@ -423,6 +423,27 @@ class Stmt {
   sqlite3_stmt* s_;
 };
 
+// An order's row as kOrderColumns lists it (the snapshot is not among them).
+OrderRecord ReadOrder(const Stmt& s) {
+  OrderRecord r;
+  r.store_id = s.Text(0);
+  r.order_id = s.Int(1);
+  r.version = FromMillis(s.Int(2));
+  r.status = s.Text(3);
+  r.erp_state = s.Text(4);
+  r.erp_id = s.Text(5);
+  r.erp_number = s.Text(6);
+  r.correlation_id = s.Text(7);
+  r.updated_at = FromMillis(s.Int(8));
+  r.customer_email = s.Text(9);
+  r.total = s.Text(10);
+  r.currency = s.Text(11);
+  r.created_at = FromMillis(s.Int(12));
+  r.status_since = FromMillis(s.Int(13));
+  r.erp_since = FromMillis(s.Int(14));
+  return r;
+}
+
 Job ReadJob(const Stmt& s) {
   Job j;
   j.id = s.Int(0);
@@ -1396,31 +1417,14 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::optional<OrderRecord>> GetOrder(std::string_view store_id,
                                                       int64_t order_id) override {
     ReadHandle rd(this);
-    Stmt q = rd.Prepare(
-        "SELECT version, status, erp_state, erp_id, erp_number, snapshot_json, correlation_id, "
-        "updated_at, customer_email, total, currency, created_at, status_since, erp_since "
-        "FROM orders WHERE store_id=? AND order_id=?");
+    Stmt q = rd.Prepare(absl::StrCat("SELECT ", kOrderColumns,
+                                     ", snapshot_json FROM orders WHERE store_id=? AND order_id=?"));
     q.Bind(1, store_id).Bind(2, order_id);
     auto row = q.Step();
     if (!row.ok()) return row.status();
     if (!*row) return std::optional<OrderRecord>();
-    OrderRecord r;
-    r.store_id = std::string(store_id);
-    r.order_id = order_id;
-    r.version = FromMillis(q.Int(0));
-    r.status = q.Text(1);
-    r.erp_state = q.Text(2);
-    r.erp_id = q.Text(3);
-    r.erp_number = q.Text(4);
-    r.snapshot_json = q.Text(5);
-    r.correlation_id = q.Text(6);
-    r.updated_at = FromMillis(q.Int(7));
-    r.customer_email = q.Text(8);
-    r.total = q.Text(9);
-    r.currency = q.Text(10);
-    r.created_at = FromMillis(q.Int(11));
-    r.status_since = FromMillis(q.Int(12));
-    r.erp_since = FromMillis(q.Int(13));
+    OrderRecord r = ReadOrder(q);
+    r.snapshot_json = q.Text(15);
     return std::optional<OrderRecord>(std::move(r));
   }
 
@@ -1484,25 +1488,7 @@ class SqliteStore final : public Store {
     BindOrderQuery(q, query);
     if (query.after) q.Bind(7, query.after->key_ms).Bind(8, query.after->store_id).Bind(9, query.after->order_id);
     q.Bind(10, static_cast<int64_t>(query.limit));
-    return Collect<OrderRecord>(q, [](const Stmt& s) {
-      OrderRecord r;
-      r.store_id = s.Text(0);
-      r.order_id = s.Int(1);
-      r.version = FromMillis(s.Int(2));
-      r.status = s.Text(3);
-      r.erp_state = s.Text(4);
-      r.erp_id = s.Text(5);
-      r.erp_number = s.Text(6);
-      r.correlation_id = s.Text(7);
-      r.updated_at = FromMillis(s.Int(8));
-      r.customer_email = s.Text(9);
-      r.total = s.Text(10);
-      r.currency = s.Text(11);
-      r.created_at = FromMillis(s.Int(12));
-      r.status_since = FromMillis(s.Int(13));
-      r.erp_since = FromMillis(s.Int(14));
-      return r;
-    });
+    return Collect<OrderRecord>(q, ReadOrder);
   }
 
   absl::StatusOr<int64_t> CountOrders(const OrderQuery& query) override {
