@@ -163,15 +163,8 @@ int main(int argc, char** argv) {
     std::ofstream f(dir + "/keelson.yaml");
     f << "server: {listen: \"127.0.0.1:0\", io_threads: 2}\n"
       << "storage: {engine: sqlite, path: \"" << dir << "/keelson.db\"}\n"
-      << "stores:\n  - id: main\n    url: \"" << woo.url() << "\"\n"
-      << "    consumer_key: \"" << wo.consumer_key << "\"\n"
-      << "    consumer_secret: \"" << wo.consumer_secret << "\"\n"
-      << "    webhook_secret: \"" << wo.webhook_secret << "\"\n"
-      << "erp:\n  type: business_central\n  url: \"" << bc.base_url() << "\"\n"
-      << "  company_id: \"" << bo.company_id << "\"\n"
-      << "  auth: {token_url: \"" << bc.token_url() << "\", client_id: \"" << bo.client_id
-      << "\", client_secret: \"" << bo.client_secret << "\"}\n"
-      << "  mapping: {shipping: \"6610\"}\n"
+      << "stores:\n" << woo.KeelsonStoreYaml()
+      << bc.KeelsonErpYaml()
       << "  limits: {requests_per_second: " << flags.erp_rps << ", concurrency: 5"
       << (flags.resilience
               ? ", breaker: {consecutive_failures: 5, open_ms: 1000, max_open_ms: 5000}"

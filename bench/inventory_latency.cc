@@ -194,10 +194,7 @@ int main(int argc, char** argv) {
     std::ofstream f(dir + "/keelson.yaml");
     f << "server: {listen: \"127.0.0.1:0\", io_threads: " << flags.io_threads << "}\n"
       << "storage: {engine: sqlite, path: \"" << dir << "/keelson.db\"}\n"
-      << "stores:\n  - id: main\n    url: \"" << woo.url() << "\"\n"
-      << "    consumer_key: \"" << wo.consumer_key << "\"\n"
-      << "    consumer_secret: \"" << wo.consumer_secret << "\"\n"
-      << "    webhook_secret: \"" << wo.webhook_secret << "\"\n"
+      << "stores:\n" << woo.KeelsonStoreYaml()
       << "order_to_cash: {backfill_interval_s: 0}\n"
       << "inventory: {channels: [{store: main, locations: [WH1]}], reconcile_interval_s: 0}\n";
     if (flags.poll_interval_ms > 0) {

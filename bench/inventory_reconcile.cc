@@ -270,10 +270,7 @@ int main(int argc, char** argv) {
     std::ostringstream f;
     f << "server: {listen: \"127.0.0.1:0\", io_threads: 2}\n"
       << "storage: {engine: sqlite, path: \"" << db_path << "\"}\n"
-      << "stores:\n  - id: main\n    url: \"" << woo.url() << "\"\n"
-      << "    consumer_key: \"" << wo.consumer_key << "\"\n"
-      << "    consumer_secret: \"" << wo.consumer_secret << "\"\n"
-      << "    webhook_secret: \"" << wo.webhook_secret << "\"\n"
+      << "stores:\n" << woo.KeelsonStoreYaml()
       << "order_to_cash: {backfill_interval_s: 0}\n"
       << "inventory: {channels: [{store: main, locations: [WH1]}], reconcile_interval_s: "
       << reconcile_interval_s << "}\n"

@@ -94,19 +94,12 @@ int main(int argc, char** argv) {
     std::ofstream f(dir + "/keelson.yaml");
     f << "server: {listen: \"127.0.0.1:0\"}\n"
       << "storage: {engine: sqlite, path: \"" << dir << "/keelson.db\"}\n"
-      << "stores:\n  - id: main\n    url: \"" << woo.url() << "\"\n"
-      << "    consumer_key: \"" << wo.consumer_key << "\"\n"
-      << "    consumer_secret: \"" << wo.consumer_secret << "\"\n"
-      << "    webhook_secret: \"" << wo.webhook_secret << "\"\n";
+      << "stores:\n" << woo.KeelsonStoreYaml();
     if (odoo) {
       f << "erp: {type: odoo, url: \"" << od.url() << "\", database: keelson, username: admin, "
         << "password: admin, mapping: {shipping: \"\"}, limits: {concurrency: 16}}\n";
     } else {
-      f << "erp:\n  type: business_central\n  url: \"" << bc.base_url() << "\"\n"
-        << "  company_id: \"" << bo.company_id << "\"\n"
-        << "  auth: {token_url: \"" << bc.token_url() << "\", client_id: \"" << bo.client_id
-        << "\", client_secret: \"" << bo.client_secret << "\"}\n"
-        << "  mapping: {shipping: \"6610\"}\n"
+      f << bc.KeelsonErpYaml()
         << "  limits: {requests_per_second: 100000, concurrency: 16}\n";
     }
     f << "order_to_cash: {backfill_interval_s: 0}\n"

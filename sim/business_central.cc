@@ -2042,6 +2042,14 @@ void BusinessCentralSim::Stop() { impl_->Stop(); }
 uint16_t BusinessCentralSim::port() const { return impl_->port(); }
 std::string BusinessCentralSim::base_url() const { return impl_->base_url(); }
 std::string BusinessCentralSim::token_url() const { return impl_->token_url(); }
+std::string BusinessCentralSim::KeelsonErpYaml() const {
+  const Options& o = options();
+  return absl::StrCat("erp:\n  type: business_central\n  url: \"", base_url(),
+                      "\"\n  company_id: \"", o.company_id, "\"\n  auth: {token_url: \"",
+                      token_url(), "\", client_id: \"", o.client_id, "\", client_secret: \"",
+                      o.client_secret, "\", scope: \"", o.scope,
+                      "\"}\n  mapping: {shipping: \"6610\", fees: \"6620\"}\n");
+}
 const BusinessCentralSim::Options& BusinessCentralSim::options() const { return impl_->options(); }
 std::string BusinessCentralSim::AddItem(std::string_view number, std::string_view display_name,
                                         const model::Money& unit_price) {

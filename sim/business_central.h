@@ -156,6 +156,10 @@ class BusinessCentralSim {
   std::string base_url() const;
   // "http://127.0.0.1:PORT/{tenant}/oauth2/v2.0/token".
   std::string token_url() const;
+  // Keelson's `erp:` section for this simulator (YAML): url, company, OAuth client, the G/L
+  // accounts for shipping (6610) and fees (6620). The caller may add keys indented by two, such
+  // as `  limits: {...}`. For tests, benchmarks and the demo.
+  std::string KeelsonErpYaml() const;
   const Options& options() const;
 
   // --- Data ---

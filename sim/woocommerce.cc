@@ -393,6 +393,13 @@ void WooCommerceSim::Stop() {
   if (async_thread_.joinable()) async_thread_.join();
 }
 
+std::string WooCommerceSim::KeelsonStoreYaml(std::string_view id) const {
+  return absl::StrCat("  - id: ", std::string(id), "\n    url: \"", url(), "\"\n    consumer_key: \"",
+                      options_.consumer_key, "\"\n    consumer_secret: \"",
+                      options_.consumer_secret, "\"\n    webhook_secret: \"",
+                      options_.webhook_secret, "\"\n");
+}
+
 std::string WooCommerceSim::url() const {
   return absl::StrCat("http://", options_.host, ":", port_);
 }

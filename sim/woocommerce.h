@@ -257,6 +257,9 @@ class WooCommerceSim {
   void Stop();
   uint16_t port() const { return port_; }
   std::string url() const;  // "http://host:port", WordPress's home URL (no trailing slash)
+  // This shop as one entry of Keelson's `stores:` list (YAML, indented for it): id, url, the
+  // REST API keys and the webhook secret. For tests, benchmarks and the demo.
+  std::string KeelsonStoreYaml(std::string_view id = "main") const;
   const Options& options() const { return options_; }
 
   // Later deliveries go to `url`. With ping_on_start, the first target set gets the pings.

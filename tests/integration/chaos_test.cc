@@ -126,17 +126,7 @@ class ChaosTest : public ::testing::Test {
     std::ofstream f(config_);
     f << "server: {listen: \"127.0.0.1:0\", io_threads: 2}\n"
       << "storage: {engine: sqlite, path: \"" << db_ << "\"}\n"
-      << "stores:\n"
-      << "  - id: main\n"
-      << "    url: \"" << woo_->url() << "\"\n"
-      << "    consumer_key: \"" << wo_.consumer_key << "\"\n"
-      << "    consumer_secret: \"" << wo_.consumer_secret << "\"\n"
-      << "    webhook_secret: \"" << wo_.webhook_secret << "\"\n"
-      << "erp:\n  type: business_central\n  url: \"" << bc_->base_url() << "\"\n"
-      << "  company_id: \"" << bo.company_id << "\"\n"
-      << "  auth: {token_url: \"" << bc_->token_url() << "\", client_id: \"" << bo.client_id
-      << "\", client_secret: \"" << bo.client_secret << "\", scope: \"" << bo.scope << "\"}\n"
-      << "  mapping: {shipping: \"6610\", fees: \"6620\"}\n"
+      << "stores:\n" << woo_->KeelsonStoreYaml() << bc_->KeelsonErpYaml()
       // Paced far above the 50 orders/s fed in: faults are this test's subject, not BC's quota.
       << "  limits: {requests_per_second: 1000, concurrency: 5, timeout_ms: 3000" << kBreakerKeys
       << "}\n"

@@ -374,15 +374,7 @@ TEST(GrafanaDashboardTest, EveryMetricAndLabelItQueriesIsExportedByARunningKeels
   std::ofstream(config)
       << "server: {listen: \"127.0.0.1:0\", io_threads: 2}\n"
       << "storage: {engine: sqlite, path: \"" << dir.File("keelson.db") << "\"}\n"
-      << "stores:\n  - id: main\n    url: \"" << woo.url() << "\"\n"
-      << "    consumer_key: \"" << wo.consumer_key << "\"\n"
-      << "    consumer_secret: \"" << wo.consumer_secret << "\"\n"
-      << "    webhook_secret: \"" << wo.webhook_secret << "\"\n"
-      << "erp:\n  type: business_central\n  url: \"" << bc.base_url() << "\"\n"
-      << "  company_id: \"" << bo.company_id << "\"\n"
-      << "  auth: {token_url: \"" << bc.token_url() << "\", client_id: \"" << bo.client_id
-      << "\", client_secret: \"" << bo.client_secret << "\", scope: \"" << bo.scope << "\"}\n"
-      << "  mapping: {shipping: \"6610\", fees: \"6620\"}\n"
+      << "stores:\n" << woo.KeelsonStoreYaml() << bc.KeelsonErpYaml()
       << "  limits: {requests_per_second: 100000, concurrency: 5, timeout_ms: 2000}\n"
       << "inventory: {channels: [{store: main, locations: [WH1]}], reconcile_interval_s: 3600}\n"
       << "jobs: {poll_interval_ms: 50, backoff_base_ms: 50, backoff_cap_ms: 500}\n"

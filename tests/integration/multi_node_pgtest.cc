@@ -100,17 +100,7 @@ class MultiNodeTest : public ::testing::Test {
     std::ofstream f(config_);
     f << "server: {listen: \"127.0.0.1:0\", io_threads: 2}\n"
       << "storage: {engine: postgres, dsn: \"" << db_dsn_ << "\"}\n"
-      << "stores:\n"
-      << "  - id: main\n"
-      << "    url: \"" << woo_->url() << "\"\n"
-      << "    consumer_key: \"" << wo_.consumer_key << "\"\n"
-      << "    consumer_secret: \"" << wo_.consumer_secret << "\"\n"
-      << "    webhook_secret: \"" << wo_.webhook_secret << "\"\n"
-      << "erp:\n  type: business_central\n  url: \"" << bc_->base_url() << "\"\n"
-      << "  company_id: \"" << bo.company_id << "\"\n"
-      << "  auth: {token_url: \"" << bc_->token_url() << "\", client_id: \"" << bo.client_id
-      << "\", client_secret: \"" << bo.client_secret << "\", scope: \"" << bo.scope << "\"}\n"
-      << "  mapping: {shipping: \"6610\", fees: \"6620\"}\n"
+      << "stores:\n" << woo_->KeelsonStoreYaml() << bc_->KeelsonErpYaml()
       << "  limits: {requests_per_second: 5000, concurrency: 16, timeout_ms: 5000}\n"
       << "jobs: {workers: 8, lease_ms: 5000, poll_interval_ms: 50, backoff_base_ms: 100, "
          "backoff_cap_ms: 2000}\n"

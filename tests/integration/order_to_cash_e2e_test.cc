@@ -74,12 +74,7 @@ class E2eBase : public ::testing::Test {
     std::ofstream f(config_);
     f << "server: {listen: \"127.0.0.1:0\", io_threads: 2}\n"
       << "storage: {engine: sqlite, path: \"" << dir_.File("keelson.db") << "\"}\n"
-      << "stores:\n"
-      << "  - id: main\n"
-      << "    url: \"" << woo_->url() << "\"\n"
-      << "    consumer_key: \"" << wo_options_.consumer_key << "\"\n"
-      << "    consumer_secret: \"" << wo_options_.consumer_secret << "\"\n"
-      << "    webhook_secret: \"" << wo_options_.webhook_secret << "\"\n"
+      << "stores:\n" << woo_->KeelsonStoreYaml()
       << ErpConfig()
       << "order_to_cash: {backfill_interval_s: 1, backfill_overlap_s: 600, "
          "backfill_lookback_hours: 1}\n"
@@ -107,13 +102,7 @@ class E2eBase : public ::testing::Test {
                           "\", password: \"", od_->options().password,
                           "\", limits: {concurrency: 5, timeout_ms: 2000}}\n");
     }
-    return absl::StrCat("erp:\n  type: business_central\n  url: \"", bc_->base_url(), "\"\n",
-                        "  company_id: \"", bc_->options().company_id, "\"\n",
-                        "  auth: {token_url: \"", bc_->token_url(), "\", client_id: \"",
-                        bc_->options().client_id, "\", client_secret: \"",
-                        bc_->options().client_secret, "\", scope: \"", bc_->options().scope,
-                        "\"}\n", "  mapping: {shipping: \"6610\", fees: \"6620\"}\n",
-                        "  limits: ", ErpLimits(), "\n");
+    return absl::StrCat(bc_->KeelsonErpYaml(), "  limits: ", ErpLimits(), "\n");
   }
   void AddErpItem(const std::string& sku, int64_t price_minor) {
     if (od_) {
