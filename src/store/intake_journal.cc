@@ -395,14 +395,24 @@ absl::Status IntakeJournal::Recover() {
   return absl::OkStatus();
 }
 
-bool IntakeJournal::RecycleOrRemove(const std::string& path) {
+bool IntakeJournal::WantSpare(const std::string& path) const {
   struct stat st;
+  return static_cast<int>(spares_.size()) < options_.spare_segments &&
+         ::stat(path.c_str(), &st) == 0 && st.st_size >= options_.segment_bytes;
+}
+
+bool IntakeJournal::RecycleOrRemove(const std::string& path) {
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (static_cast<int>(spares_.size()) < options_.spare_segments &&
-        ::stat(path.c_str(), &st) == 0 && st.st_size >= options_.segment_bytes) {
-      const std::string spare = absl::StrFormat("%s/%s%d%s", options_.dir, kSparePrefix,
-                                                next_spare_++, kSpareSuffix);
+    if (WantSpare(path)) {
+      // Named after the segment it was (`intake-<id>.journal` -> `spare-<id>.spare`): segment
+      // ids are never reused, so neither are spare names.
+      const std::string name = fs::path(path).filename().string();
+      const std::string spare = absl::StrCat(
+          options_.dir, "/", kSparePrefix,
+          name.substr(sizeof(kPrefix) - 1,
+                      name.size() - (sizeof(kPrefix) - 1) - (sizeof(kSuffix) - 1)),
+          kSpareSuffix);
       if (::rename(path.c_str(), spare.c_str()) == 0) {
         spares_.push_back(spare);
         return true;
@@ -414,18 +424,8 @@ bool IntakeJournal::RecycleOrRemove(const std::string& path) {
 
 void IntakeJournal::KeepOrRemoveSpare(const std::string& path) {
   std::lock_guard<std::mutex> l(mu_);
-  struct stat st;
-  if (static_cast<int>(spares_.size()) < options_.spare_segments &&
-      ::stat(path.c_str(), &st) == 0 && st.st_size >= options_.segment_bytes) {
+  if (WantSpare(path)) {
     spares_.push_back(path);
-    int n = 0;
-    const std::string name = fs::path(path).filename().string();
-    if (absl::SimpleAtoi(name.substr(sizeof(kSparePrefix) - 1,
-                                     name.size() - (sizeof(kSparePrefix) - 1) -
-                                         (sizeof(kSpareSuffix) - 1)),
-                         &n)) {
-      next_spare_ = std::max(next_spare_, n + 1);
-    }
   } else {
     ::unlink(path.c_str());
   }
@@ -558,6 +558,12 @@ void IntakeJournal::Append(std::vector<Pending>& batch) {
     ++written;
   }
   if (written > 0) {
+    // The batch that fills the segment also closes it: its end marker goes in the same write and
+    // fdatasync, so it is durable before the next segment exists (recovery tells a closed
+    // segment from a damaged one by it).
+    if (fd_size_ + static_cast<int64_t>(buf.size()) >= options_.segment_bytes) {
+      buf += EndMarker(segment_id_);
+    }
     absl::Status st = WriteAll(fd_, buf, static_cast<off_t>(fd_size_), fd_path_);
     if (st.ok() && ::fdatasync(fd_) != 0) {
       st = absl::UnavailableError(Errno("cannot fdatasync", fd_path_));
@@ -619,19 +625,9 @@ void IntakeJournal::Append(std::vector<Pending>& batch) {
     batch[i].done(std::move(results[i]));
   }
 
-  // 4. A full segment: close it with its end marker (synced before the next segment exists, so
-  //    recovery can tell a closed segment from a damaged one), then start the next one. The
-  //    mover recycles or removes the old one once it is moved.
+  // 4. A full segment (closed by the write above): start the next one. The mover recycles or
+  //    removes the old one once it is moved.
   if (fd_size_ >= options_.segment_bytes) {
-    const std::string end = EndMarker(segment_id_);
-    if (!WriteAll(fd_, end, static_cast<off_t>(fd_size_), fd_path_).ok() ||
-        ::fdatasync(fd_) != 0) {
-      obs::LogError("intake journal: cannot close a full segment; intake refuses deliveries",
-                    {{"path", fd_path_}, {"error", std::strerror(errno)}});
-      broken_ = true;
-      return;
-    }
-    fd_size_ += static_cast<int64_t>(end.size());
     if (auto s = OpenSegment(); !s.ok()) {
       obs::LogError("intake journal: cannot open a segment; intake refuses deliveries",
                     {{"error", s.ToString()}});

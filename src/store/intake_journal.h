@@ -19,7 +19,7 @@
 // the inbox (one lookup per batch); the store's unique dedupe key absorbs anything else.
 //
 // Files: `<dir>/intake-<first id>.journal` segments, rolled at `segment_bytes`; up to
-// `spare_segments` moved segments kept as `<dir>/spare-<n>.spare` and reused for the next
+// `spare_segments` moved segments kept as `<dir>/spare-<first id>.spare` and reused for the next
 // segments (writing over existing blocks makes each fdatasync cheaper: no file growth to commit
 // to the filesystem's journal); `<dir>/LOCK` (flock) so that two servers never share one journal.
 // Record: magic "KLJ2", segment id (its first delivery id), payload length, CRC-32 of the payload
@@ -110,6 +110,7 @@ class IntakeJournal final : public DeliveryIntake {
   // spare_segments are kept, removed otherwise. False (errno set) if it could not be removed.
   bool RecycleOrRemove(const std::string& path);
   void KeepOrRemoveSpare(const std::string& path);  // a spare found at Open
+  bool WantSpare(const std::string& path) const;     // full-size, and room for it (mu_ held)
   void Append(std::vector<Pending>& batch);
   void MoveLoop();
   void DropMovedSegments(int64_t moved_through);
@@ -137,7 +138,6 @@ class IntakeJournal final : public DeliveryIntake {
   absl::flat_hash_map<std::string, AcceptResult> unmoved_keys_;  // dedupe_key -> first copy
   std::vector<Segment> segments_;     // oldest first; the last one is being written
   std::vector<std::string> spares_;   // files kept for reuse as segments
-  int next_spare_ = 0;
   int64_t journaled_through_ = 0;     // highest id written and synced
   int64_t moved_through_ = 0;         // highest id in the store
   int64_t durable_through_ = 0;       // highest id in the store by a durable (fsync'd) commit
