@@ -43,15 +43,16 @@ absl::StatusOr<OrderKey> KeyOfSegment(std::string_view segment_id) {
   return k;
 }
 
-// What routing a segment's lines again starts from: the order's other segments, the nodes that
-// refused one of them (not to be tried again), and the next free seq.
+// What routing a segment's lines again starts from: the order's other segments, the nodes not to
+// try again (`excluded`, then those that refused one of its segments), and the next free seq.
 struct Reroute {
   std::vector<std::string> excluded;
   std::vector<store::SegmentRecord> others;
   int next_seq = 1;
 };
-Reroute RerouteFrom(const std::vector<store::SegmentRecord>& all, const std::string& segment_id) {
-  Reroute r;
+Reroute RerouteFrom(const std::vector<store::SegmentRecord>& all, const std::string& segment_id,
+                    std::vector<std::string> excluded = {}) {
+  Reroute r{.excluded = std::move(excluded)};
   for (const auto& other : all) {
     if (other.state == "rejected") r.excluded.push_back(other.node_id);
     if (other.segment_id != segment_id) r.others.push_back(other);
@@ -599,8 +600,7 @@ absl::Status FulfillmentService::RejectAndReroute(jobs::JobContext& ctx,
                {{"segment", segment_id}, {"node", s.node_id}, {"reason", reason}}, corr);
   auto all = ctx.store.GetSegments(key->Ref());
   if (!all.ok()) return all.status();
-  Reroute base = RerouteFrom(*all, segment_id);
-  base.excluded.insert(base.excluded.begin(), s.node_id);
+  const Reroute base = RerouteFrom(*all, segment_id, {s.node_id});
   std::vector<model::RouteLine> lines;
   for (const auto& l : s.lines) AddRouteLine(lines, l.line_id, l.sku, l.quantity);
   auto plan = Plan(ctx.store, order, lines, base.excluded, base.next_seq, base.others);
@@ -662,8 +662,7 @@ absl::Status FulfillmentService::ApplyShipment(jobs::JobContext& ctx) {
       if (!order.ok()) return order.status();
       auto all = ctx.store.GetSegments(key->Ref());
       if (!all.ok()) return all.status();
-      Reroute base = RerouteFrom(*all, closed.segment_id);
-      base.excluded.insert(base.excluded.begin(), closed.node_id);
+      const Reroute base = RerouteFrom(*all, closed.segment_id, {closed.node_id});
       auto plan = Plan(ctx.store, *order, rest, base.excluded, base.next_seq, base.others);
       if (!plan.ok()) return plan.status();
       short_plan = *std::move(plan);
@@ -1094,13 +1093,12 @@ absl::Status FulfillmentService::ReleaseHold(jobs::JobContext& ctx) {
   auto all = ctx.store.GetSegments(key->Ref());
   if (!all.ok()) return all.status();
   const Reroute base = RerouteFrom(*all, segment_id);
-  const int next_seq = base.next_seq;
   std::vector<model::RouteLine> lines;
   for (const auto& l : hold.lines) {
     if (l.quantity > l.shipped) AddRouteLine(lines, l.line_id, l.sku, l.quantity - l.shipped);
   }
   if (lines.empty()) return absl::OkStatus();
-  auto plan = Plan(ctx.store, *order, lines, base.excluded, next_seq, base.others);
+  auto plan = Plan(ctx.store, *order, lines, base.excluded, base.next_seq, base.others);
   if (!plan.ok()) return plan.status();
   auto first_ship = std::find_if(plan->begin(), plan->end(),
                                  [](const store::SegmentRecord& r) { return r.kind == "ship"; });
@@ -1108,7 +1106,7 @@ absl::Status FulfillmentService::ReleaseHold(jobs::JobContext& ctx) {
   // The first ship segment takes the hold's place (its id and seq: the hold becomes a planned
   // segment); the others are numbered after the order's last.
   std::rotate(plan->begin(), first_ship, first_ship + 1);
-  int seq = next_seq;
+  int seq = base.next_seq;
   for (size_t i = 0; i < plan->size(); ++i) {
     store::SegmentRecord& r = (*plan)[i];
     r.seq = i == 0 ? hold.seq : seq++;
